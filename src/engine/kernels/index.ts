@@ -1,0 +1,56 @@
+/**
+ * The kernels a training step needs that the wasm backend lacks (or has only in
+ * a slow form), registered under the wasm backend's name. Each entry names the
+ * kernel and how it is computed, for `yolor selftest` and `yolor env`.
+ */
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
+import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
+
+export interface TrainingKernel {
+  kernelName: string;
+  method: string;
+  make(backendName: string): KernelConfig;
+}
+
+export const TRAINING_KERNELS: readonly TrainingKernel[] = [
+  { kernelName: 'Conv2DBackpropFilter', method: 'forward Conv2D on transposed input/gradient', make: conv2dBackpropFilterConfig },
+  { kernelName: 'Conv2DBackpropInput', method: 'forward Conv2D on zero-inserted gradient, flipped filter', make: conv2dBackpropInputConfig },
+  { kernelName: 'DepthwiseConv2dNativeBackpropFilter', method: 'single-pass direct loop', make: depthwiseBackpropFilterConfig },
+  { kernelName: 'DepthwiseConv2dNativeBackpropInput', method: 'forward DepthwiseConv2dNative, flipped filter', make: depthwiseBackpropInputConfig },
+  { kernelName: 'UnsortedSegmentSum', method: 'direct loop', make: unsortedSegmentSumConfig },
+  { kernelName: 'MaxPoolGrad', method: 'direct loop (built-in misroutes all-negative windows)', make: maxPoolGradConfig },
+];
+
+const installed = new Map<string, KernelConfig | undefined>();
+
+/**
+ * Registers the training kernels for `backendName` (normally 'wasm'), replacing
+ * any built-in version. Idempotent.
+ */
+export function registerTrainingKernels(backendName = 'wasm'): void {
+  for (const k of TRAINING_KERNELS) {
+    const key = `${backendName}/${k.kernelName}`;
+    if (installed.has(key)) continue;
+    const previous = getKernel(k.kernelName, backendName);
+    if (previous) unregisterKernel(k.kernelName, backendName);
+    installed.set(key, previous);
+    registerKernel(k.make(backendName));
+  }
+}
+
+/** Restores the backend's own kernels (used by the benchmark to measure the baseline). */
+export function unregisterTrainingKernels(backendName = 'wasm'): void {
+  for (const k of TRAINING_KERNELS) {
+    const key = `${backendName}/${k.kernelName}`;
+    if (!installed.has(key)) continue;
+    unregisterKernel(k.kernelName, backendName);
+    const previous = installed.get(key);
+    if (previous) registerKernel(previous);
+    installed.delete(key);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Randomised cases for the custom training kernels: strides 1 and 2, dilation,
+ * 'same' / 'valid' / explicit padding, batch > 1, channel counts that are not
+ * multiples of 4, channel multipliers, and a few fixed corner cases.
+ */
+import type { Rng } from '../util/rng.js';
+import type { KernelCase } from './check.js';
+
+type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+
+interface Geometry {
+  b: number; h: number; w: number; ci: number; co: number; kh: number; kw: number;
+  stride: number; dilation: number; pad: Pad;
+}
+
+function outSize(inSize: number, k: number, stride: number, dilation: number, pad: Pad, axis: 1 | 2): number {
+  const eff = (k - 1) * dilation + 1;
+  if (pad === 'same') return Math.ceil(inSize / stride);
+  if (pad === 'valid') return Math.ceil((inSize - eff + 1) / stride);
+  const [a, b] = pad[axis];
+  return Math.trunc((inSize + a + b - eff) / stride + 1);
+}
+
+function padText(p: Pad): string {
+  return typeof p === 'string' ? p : `explicit(${p[1].join(',')}/${p[2].join(',')})`;
+}
+
+function randomGeometry(rng: Rng, allowDilation: boolean): Geometry {
+  for (;;) {
+    const stride = rng.pick([1, 1, 2, 2, 3]);
+    const dilation = allowDilation && stride === 1 ? rng.pick([1, 2]) : 1;
+    const kh = rng.pick([1, 2, 3, 3, 5]);
+    const kw = rng.pick([kh, kh, 1, 3]);
+    const pad: Pad = rng.pick<Pad>(['same', 'valid',
+      [[0, 0], [rng.int(0, 2), rng.int(0, 2)], [rng.int(0, 2), rng.int(0, 2)], [0, 0]]]);
+    const g: Geometry = {
+      b: rng.int(1, 3), h: rng.int(4, 11), w: rng.int(4, 11), ci: rng.pick([1, 3, 5, 8]),
+      co: rng.pick([1, 2, 7, 16]), kh, kw, stride, dilation, pad,
+    };
+    if (outSize(g.h, kh, stride, dilation, pad, 1) >= 1 && outSize(g.w, kw, stride, dilation, pad, 2) >= 1) return g;
+  }
+}
+
+function describe(g: Geometry, extra = ''): string {
+  return `x[${g.b},${g.h},${g.w},${g.ci}] k${g.kh}x${g.kw} s${g.stride} d${g.dilation} ${padText(g.pad)}${extra}`;
+}
+
+function f32(rng: Rng, shape: number[]) {
+  return { values: rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape, dtype: 'float32' as const };
+}
+
+const FIXED: Geometry[] = [
+  { b: 2, h: 8, w: 8, ci: 3, co: 5, kh: 3, kw: 3, stride: 2, dilation: 1, pad: 'same' },
+  { b: 1, h: 7, w: 9, ci: 5, co: 3, kh: 3, kw: 3, stride: 2, dilation: 1, pad: 'valid' },
+  { b: 3, h: 6, w: 6, ci: 1, co: 1, kh: 1, kw: 1, stride: 1, dilation: 1, pad: 'valid' },
+  { b: 2, h: 9, w: 9, ci: 6, co: 4, kh: 3, kw: 3, stride: 1, dilation: 2, pad: 'same' },
+  { b: 1, h: 5, w: 5, ci: 2, co: 3, kh: 2, kw: 2, stride: 1, dilation: 1, pad: [[0, 0], [3, 0], [0, 3], [0, 0]] },
+];
+
+export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
+  const cases: KernelCase[] = [];
+  const geoms = (dil: boolean): Geometry[] => [
+    ...FIXED.filter((g) => dil || g.dilation === 1),
+    ...Array.from({ length: randomPerKernel }, () => randomGeometry(rng, dil)),
+  ];
+  for (const g of geoms(false)) {
+    const oh = outSize(g.h, g.kh, g.stride, 1, g.pad, 1);
+    const ow = outSize(g.w, g.kw, g.stride, 1, g.pad, 2);
+    const common = { strides: [g.stride, g.stride], pad: g.pad, dataFormat: 'NHWC' };
+    cases.push({
+      kernelName: 'Conv2DBackpropFilter', detail: describe(g, ` co${g.co}`),
+      inputs: { x: f32(rng, [g.b, g.h, g.w, g.ci]), dy: f32(rng, [g.b, oh, ow, g.co]) },
+      attrs: { ...common, filterShape: [g.kh, g.kw, g.ci, g.co] },
+    });
+    cases.push({
+      kernelName: 'Conv2DBackpropInput', detail: describe(g, ` co${g.co}`),
+      inputs: { dy: f32(rng, [g.b, oh, ow, g.co]), filter: f32(rng, [g.kh, g.kw, g.ci, g.co]) },
+      attrs: { ...common, inputShape: [g.b, g.h, g.w, g.ci] },
+    });
+  }
+  for (const g of geoms(true)) {
+    const m = rng.pick([1, 1, 2, 3]);
+    const oh = outSize(g.h, g.kh, g.stride, g.dilation, g.pad, 1);
+    const ow = outSize(g.w, g.kw, g.stride, g.dilation, g.pad, 2);
+    const common = { strides: [g.stride, g.stride], dilations: [g.dilation, g.dilation], pad: g.pad };
+    const filterCase: KernelCase = {
+      kernelName: 'DepthwiseConv2dNativeBackpropFilter', detail: describe(g, ` m${m}`),
+      inputs: { x: f32(rng, [g.b, g.h, g.w, g.ci]), dy: f32(rng, [g.b, oh, ow, g.ci * m]) },
+      attrs: { ...common, filterShape: [g.kh, g.kw, g.ci, m] },
+    };
+    const inputCase: KernelCase = {
+      kernelName: 'DepthwiseConv2dNativeBackpropInput', detail: describe(g, ` m${m}`),
+      inputs: { dy: f32(rng, [g.b, oh, ow, g.ci * m]), filter: f32(rng, [g.kh, g.kw, g.ci, m]) },
+      attrs: { ...common, inputShape: [g.b, g.h, g.w, g.ci] },
+    };
+    if (g.dilation > 1) {
+      filterCase.reference = dilatedFilterGradReference(filterCase, g, m);
+      inputCase.reference = dilatedInputGradReference(inputCase, g, m);
+    }
+    cases.push(filterCase, inputCase);
+  }
+  for (const g of [...FIXED.filter((q) => q.dilation === 1), ...Array.from({ length: randomPerKernel }, () => randomGeometry(rng, false))]) {
+    const pad = g.pad === 'same' || g.pad === 'valid' ? g.pad : 'valid';
+    const oh = outSize(g.h, g.kh, g.stride, 1, pad, 1);
+    const ow = outSize(g.w, g.kw, g.stride, 1, pad, 2);
+    // Shifted negative so that whole windows are negative (the built-in wasm kernel's failure mode).
+    const x = f32(rng, [g.b, g.h, g.w, g.ci]);
+    for (let k = 0; k < x.values.length; k++) x.values[k] = x.values[k]! - 1.5;
+    cases.push({
+      kernelName: 'MaxPoolGrad', detail: `x[${g.b},${g.h},${g.w},${g.ci}] ${g.kh}x${g.kw} s${g.stride} ${pad}`,
+      inputs: { dy: f32(rng, [g.b, oh, ow, g.ci]), input: x,
+        output: { values: new Float32Array(g.b * oh * ow * g.ci), shape: [g.b, oh, ow, g.ci], dtype: 'float32' } },
+      attrs: { filterSize: [g.kh, g.kw], strides: [g.stride, g.stride], pad },
+    });
+  }
+  for (let i = 0; i < Math.max(2, randomPerKernel); i++) {
+    const rows = rng.int(1, 40);
+    const inner = rng.pick([[], [3], [2, 5]]);
+    const numSegments = rng.int(1, 12);
+    const ids = Int32Array.from({ length: rows }, () => rng.int(-1, numSegments)); // includes out-of-range ids
+    cases.push({
+      kernelName: 'UnsortedSegmentSum', detail: `x[${[rows, ...inner]}] segments ${numSegments}`,
+      inputs: { x: f32(rng, [rows, ...inner]), segmentIds: { values: ids, shape: [rows], dtype: 'int32' } },
+      attrs: { numSegments },
+    });
+  }
+  return cases;
+}
+
+/**
+ * The cpu backend's depthwise gradients ignore dilation. A convolution with
+ * dilation d equals one with dilation 1 and a filter that has (d − 1) zeros
+ * inserted between its taps, so the reference runs that undilated equivalent.
+ */
+function dilatedInputGradReference(kc: KernelCase, g: Geometry, m: number): KernelCase['reference'] {
+  const d = g.dilation;
+  const ekh = (g.kh - 1) * d + 1;
+  const ekw = (g.kw - 1) * d + 1;
+  const src = kc.inputs['filter']!.values;
+  const dilated = new Float32Array(ekh * ekw * g.ci * m);
+  const cm = g.ci * m;
+  for (let i = 0; i < g.kh; i++) {
+    for (let j = 0; j < g.kw; j++) {
+      dilated.set(src.subarray((i * g.kw + j) * cm, (i * g.kw + j + 1) * cm), (i * d * ekw + j * d) * cm);
+    }
+  }
+  return {
+    kase: {
+      kernelName: kc.kernelName,
+      inputs: { dy: kc.inputs['dy']!, filter: { values: dilated, shape: [ekh, ekw, g.ci, m], dtype: 'float32' } },
+      attrs: { ...kc.attrs, dilations: [1, 1] },
+    },
+    post: (values, shape) => ({ values, shape }),
+  };
+}
+
+function dilatedFilterGradReference(kc: KernelCase, g: Geometry, m: number): KernelCase['reference'] {
+  const d = g.dilation;
+  const ekh = (g.kh - 1) * d + 1;
+  const ekw = (g.kw - 1) * d + 1;
+  const cm = g.ci * m;
+  return {
+    kase: { kernelName: kc.kernelName, inputs: kc.inputs, attrs: { ...kc.attrs, dilations: [1, 1], filterShape: [ekh, ekw, g.ci, m] } },
+    post: (values) => {
+      const out = new Float32Array(g.kh * g.kw * cm);
+      for (let i = 0; i < g.kh; i++) {
+        for (let j = 0; j < g.kw; j++) {
+          out.set(values.subarray((i * d * ekw + j * d) * cm, (i * d * ekw + j * d + 1) * cm), (i * g.kw + j) * cm);
+        }
+      }
+      return { values: out, shape: [g.kh, g.kw, g.ci, m] };
+    },
+  };
+}
