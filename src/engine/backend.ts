@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { registerFileRouter } from '../io/file-handler.js';
 import { registerTrainingKernels } from './kernels/index.js';
 
 export type BackendRequest = 'auto' | 'node' | 'wasm' | 'cpu';
@@ -92,6 +93,8 @@ export async function initBackend(requested: BackendRequest = 'auto'): Promise<B
     await activate(requested);
     current = await describe(requested, requested, 'requested explicitly');
   }
+  // tfjs-node brings its own file:// handler; plain tfjs has none.
+  registerFileRouter();
   return current;
 }
 

@@ -32,19 +32,23 @@ export function relativeMaxError(a: ArrayLike<number>, b: ArrayLike<number>): nu
   let scale = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= diff)) diff = d; // also propagates NaN
+    if (Number.isNaN(d)) return Number.NaN;
+    diff = Math.max(diff, d);
     scale = Math.max(scale, Math.abs(b[i]!));
   }
   return diff / Math.max(scale, 1e-6);
 }
 
 function runOn(kc: Omit<KernelCase, 'reference' | 'detail'>): { values: Float32Array | Int32Array | Uint8Array; shape: number[] } {
-  return tf.tidy(() => {
+  // The tensor, not its values, leaves tidy: tidy would scan a returned array element by element.
+  const out = tf.tidy(() => {
     const inputs: Record<string, tf.Tensor> = {};
     for (const [k, v] of Object.entries(kc.inputs)) inputs[k] = tf.tensor(v.values, v.shape, v.dtype);
-    const out = tf.engine().runKernel(kc.kernelName, inputs, kc.attrs) as tf.Tensor;
-    return { values: out.dataSync() as Float32Array, shape: out.shape.slice() };
+    return tf.engine().runKernel(kc.kernelName, inputs, kc.attrs) as tf.Tensor;
   });
+  const result = { values: out.dataSync() as Float32Array, shape: out.shape.slice() };
+  out.dispose();
+  return result;
 }
 
 /** Runs the kernel on `backend` and on 'cpu'; returns the relative max error (∞ on a shape mismatch). */
@@ -88,14 +92,19 @@ export function finiteDifferenceCheck(gc: GradientCase, rng: Rng): number {
   });
   const outShape = tf.tidy(() => gc.fn(...inputs.map((v, i) => tf.tensor(v, gc.shapes[i]))).shape);
   const r = rng.normalArray(outShape.reduce((a, b) => a * b, 1));
-  const analytic = tf.tidy(() => {
+  const grads = tf.tidy(() => {
     const xs = inputs.map((v, i) => tf.tensor(v, gc.shapes[i]));
     const rt = tf.tensor(r, outShape);
-    const g = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(gc.fn(...ts), rt)));
-    return g(xs).map((t) => t.dataSync() as Float32Array);
+    return tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(gc.fn(...ts), rt)))(xs);
   });
-  const evalAt = (vals: Float32Array[]): Float32Array =>
-    tf.tidy(() => gc.fn(...vals.map((v, i) => tf.tensor(v, gc.shapes[i]))).dataSync() as Float32Array);
+  const analytic = grads.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(grads);
+  const evalAt = (vals: Float32Array[]): Float32Array => {
+    const y = tf.tidy(() => gc.fn(...vals.map((v, i) => tf.tensor(v, gc.shapes[i]))));
+    const values = y.dataSync() as Float32Array;
+    y.dispose();
+    return values;
+  };
   let num2 = 0;
   let ana2 = 0;
   let diff2 = 0;

@@ -3,7 +3,7 @@
  * a slow form), registered under the wasm backend's name. Each entry names the
  * kernel and how it is computed, for `yolor selftest` and `yolor env`.
  */
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { findBackend, getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
@@ -50,7 +50,12 @@ export function unregisterTrainingKernels(backendName = 'wasm'): void {
     if (!installed.has(key)) continue;
     unregisterKernel(k.kernelName, backendName);
     const previous = installed.get(key);
-    if (previous) registerKernel(previous);
+    if (previous) {
+      registerKernel(previous);
+      // Set-up functions run when a backend initialises; ours replaced this kernel before that.
+      const backend = findBackend(backendName);
+      if (backend && previous.setupFunc) previous.setupFunc(backend);
+    }
     installed.delete(key);
   }
 }

@@ -12,12 +12,13 @@ export class KernelScope {
   constructor(readonly backend: KernelBackend, readonly backendName: string) {}
 
   /** Runs the kernel `name` of this backend and tracks its output for disposal. */
-  run(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+  run(name: string, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: NamedAttrMap = {}): TensorInfo {
     const kernel = getKernel(name, this.backendName);
     if (kernel == null) {
       throw new Error(`kernel ${name} is not registered for backend '${this.backendName}'`);
     }
-    const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend });
+    // Pack and Concat take their inputs as an array.
+    const out = kernel.kernelFunc({ inputs: inputs as Record<string, TensorInfo>, attrs, backend: this.backend });
     const info = Array.isArray(out) ? out[0] : out;
     if (info === undefined) throw new Error(`kernel ${name} returned no output`);
     this.intermediates.push(info);
@@ -60,6 +61,14 @@ export class KernelScope {
       constantValue: 0,
     });
     return this.reshape(p, [b, h * sh, w * sw, c]);
+  }
+
+  /** A float32 tensor of zeros, tracked like the other intermediates. */
+  zeros(shape: number[]): TensorInfo {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const info: TensorInfo = { dataId: this.backend.write(new Float32Array(size), shape, 'float32'), shape, dtype: 'float32' };
+    this.intermediates.push(info);
+    return info;
   }
 
   /** Disposes every intermediate except `keep`. */
