@@ -10,6 +10,7 @@
  * FLOPs are 2 × multiply-adds of the convolutions: the forward pass counts each
  * conv once; the backward pass counts the filter gradient of every conv and the
  * input gradient of every conv but the first (whose input needs no gradient).
+ * Times are the best of 10 interleaved rounds (3 with --quick; 1 on cpu).
  * Options: --quick (fewer repetitions), --json.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -76,16 +77,22 @@ function forward(net: Net, x: tf.Tensor4D, v: { filters: tf.Variable[]; biases: 
   return tf.mean(tf.square(h));
 }
 
-/** Runs fn repeatedly for at least minSeconds (and at least minReps times); returns seconds per call. */
-function timeIt(fn: () => void, minSeconds: number, minReps: number): number {
-  fn(); // warm-up: kernel set-up, operator caches
-  let reps = 0;
-  const start = performance.now();
-  while (reps < minReps || performance.now() - start < minSeconds * 1000) {
-    fn();
-    reps++;
+/**
+ * Best-of-N timing, forward and training step interleaved round by round: the
+ * machine's background noise (a shared VM) only ever adds time, so the minimum
+ * is the repeatable figure, and interleaving exposes both to the same conditions.
+ */
+function bestOf(rounds: number, fns: Array<() => void>): number[] {
+  for (const fn of fns) fn(); // warm-up: kernel set-up, operator caches
+  const best = fns.map(() => Number.POSITIVE_INFINITY);
+  for (let r = 0; r < rounds; r++) {
+    fns.forEach((fn, i) => {
+      const start = performance.now();
+      fn();
+      best[i] = Math.min(best[i]!, (performance.now() - start) / 1000);
+    });
   }
-  return (performance.now() - start) / 1000 / reps;
+  return best;
 }
 
 /**
@@ -106,15 +113,17 @@ function measure(backend: string, fullNet: Net, quick: boolean): Row {
   const vars = buildVariables(net, rng);
   const x = tf.tensor4d(rng.normalArray(net.input.reduce((a, b) => a * b, 1)), net.input);
   const opt = tf.train.sgd(1e-4);
-  const slow = backend === 'cpu';
-  const fwdSec = timeIt(() => tf.tidy(() => {
-    forward(net, x, vars).dataSync();
-  }), slow || quick ? 0 : 2, 1);
-  const trainSec = timeIt(() => {
-    const loss = opt.minimize(() => forward(net, x, vars) as tf.Scalar, true);
-    loss?.dataSync();
-    loss?.dispose();
-  }, slow || quick ? 0 : 3, 1);
+  const rounds = backend === 'cpu' ? 1 : quick ? 3 : 10;
+  const [fwdSec, trainSec] = bestOf(rounds, [
+    () => tf.tidy(() => {
+      forward(net, x, vars).dataSync();
+    }),
+    () => {
+      const loss = opt.minimize(() => forward(net, x, vars) as tf.Scalar, true);
+      loss?.dataSync();
+      loss?.dispose();
+    },
+  ]) as [number, number];
   tf.dispose([x, ...vars.filters, ...vars.biases]);
   opt.dispose();
   return {
@@ -138,9 +147,9 @@ function backpropInputComparison(quick: boolean): { builtinGflops: number; oursG
     tf.conv2dTranspose(dy, filt, [b, h, w, ci], 1, 'same').dataSync();
   });
   unregisterTrainingKernels('wasm');
-  const builtin = timeIt(run, 0, 1);
+  const [builtin] = bestOf(1, [run]) as [number];
   registerTrainingKernels('wasm');
-  const ours = timeIt(run, quick ? 0 : 1, 2);
+  const [ours] = bestOf(quick ? 3 : 10, [run]) as [number];
   tf.dispose([dy, filt]);
   return { builtinGflops: f / builtin / 1e9, oursGflops: f / ours / 1e9 };
 }

@@ -113,6 +113,16 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
       attrs: { filterSize: [g.kh, g.kw], strides: [g.stride, g.stride], pad },
     });
   }
+  const reductions: Array<[number[], number[], boolean]> = [
+    [[4, 5, 6, 7], [0, 1, 2], false], [[3, 8], [0], true], [[2, 3, 4], [0, 1], true], [[2, 3, 4], [1, 2], false],
+    [[5, 6], [1], false], [[2, 3, 4, 5], [0, 2], false],
+  ];
+  for (const [shape, axis, keepDims] of reductions) {
+    for (const kernelName of ['Sum', 'Mean']) {
+      cases.push({ kernelName, detail: `x[${shape}] axes [${axis}]${keepDims ? ' keepDims' : ''}`,
+        inputs: { x: f32(rng, shape) }, attrs: { axis, keepDims } });
+    }
+  }
   for (let i = 0; i < Math.max(2, randomPerKernel); i++) {
     const rows = rng.int(1, 40);
     const inner = rng.pick([[], [3], [2, 5]]);

@@ -6,13 +6,15 @@
  *
  * is a forward convolution of X' = X transposed to [Ci, H, W, B] (batch ↔ channels)
  * with the filter dY' = dY transposed to [Ho, Wo, B, Co], at stride d and dilation s;
- * its [Ci, kh, kw, Co] output is transposed back to [kh, kw, Ci, Co].
+ * its [Ci, kh, kw, Co] output is transposed back to [kh, kw, Ci, Co]. Layers
+ * with few input channels take the GEMM path of conv2d-backprop-filter-gemm.ts.
  */
 import {
   Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type KernelFunc,
   type KernelBackend, type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { filterGradPadding, resolveConvGeometry } from './conv-geometry.js';
+import { conv2dBackpropFilterGemm, GEMM_FILTER_GRAD_MAX_ROWS } from './conv2d-backprop-filter-gemm.js';
 import { withKernelScope } from './kernel-scope.js';
 
 export function conv2dBackpropFilterViaConv(
@@ -24,6 +26,7 @@ export function conv2dBackpropFilterViaConv(
     filterShape, strides, 1, pad, dimRoundingMode, false, dataFormat);
   const [kh, kw, ci, co] = filterShape;
   return withKernelScope(backend, backendName, (s) => {
+    if (kh * kw * ci <= GEMM_FILTER_GRAD_MAX_ROWS) return conv2dBackpropFilterGemm(s, x, dy, g, filterShape);
     const [pt, pb] = filterGradPadding(g.inH, g.outH, kh, g.strideH, g.dilH, g.padTop);
     const [pl, pr] = filterGradPadding(g.inW, g.outW, kw, g.strideW, g.dilW, g.padLeft);
     let xt = s.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, B]

@@ -12,6 +12,7 @@ import {
   DepthwiseConv2dNativeBackpropFilter, type DepthwiseConv2dNativeBackpropFilterAttrs,
   type KernelBackend, type KernelConfig, type KernelFunc, type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { withOutput } from './heap-views.js';
 import { resolveConvGeometry } from './conv-geometry.js';
 
 export function depthwiseBackpropFilterDirect(
@@ -21,8 +22,7 @@ export function depthwiseBackpropFilterDirect(
   const [kh, kw, c, m] = filterShape;
   const g = resolveConvGeometry(DepthwiseConv2dNativeBackpropFilter, x.shape as [number, number, number, number],
     filterShape, strides, dilations, pad, dimRoundingMode, true);
-  const xs = backend.readSync(x.dataId) as Float32Array;
-  const dys = backend.readSync(dy.dataId) as Float32Array;
+  const { out, outValues, inValues: [xs, dys], commit } = withOutput(backend, [kh, kw, c, m], [x, dy]);
   const cm = c * m;
   const acc = new Float64Array(kh * kw * cm);
   const { inH, inW, outH, outW, strideH, strideW, dilH, dilW, padTop, padLeft } = g;
@@ -52,8 +52,9 @@ export function depthwiseBackpropFilterDirect(
       }
     }
   }
-  const outShape = [kh, kw, c, m];
-  return { dataId: backend.write(Float32Array.from(acc), outShape, 'float32'), shape: outShape, dtype: 'float32' };
+  outValues.set(acc);
+  commit();
+  return out;
 }
 
 export function depthwiseBackpropFilterConfig(backendName: string): KernelConfig {

@@ -8,13 +8,15 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
+import { meanLeadingAxesConfig, sumLeadingAxesConfig } from './leading-axes-reduce.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 export interface TrainingKernel {
   kernelName: string;
   method: string;
-  make(backendName: string): KernelConfig;
+  /** Builds the kernel; `builtin` is the backend's own version where one exists (wrappers delegate to it). */
+  make(backendName: string, builtin?: KernelConfig): KernelConfig;
 }
 
 export const TRAINING_KERNELS: readonly TrainingKernel[] = [
@@ -24,6 +26,8 @@ export const TRAINING_KERNELS: readonly TrainingKernel[] = [
   { kernelName: 'DepthwiseConv2dNativeBackpropInput', method: 'forward DepthwiseConv2dNative, flipped filter', make: depthwiseBackpropInputConfig },
   { kernelName: 'UnsortedSegmentSum', method: 'direct loop', make: unsortedSegmentSumConfig },
   { kernelName: 'MaxPoolGrad', method: 'direct loop (built-in misroutes all-negative windows)', make: maxPoolGradConfig },
+  { kernelName: 'Sum', method: 'leading axes: one streaming pass (built-in transposes first); else built-in', make: sumLeadingAxesConfig },
+  { kernelName: 'Mean', method: 'leading axes: one streaming pass (built-in transposes first); else built-in', make: meanLeadingAxesConfig },
 ];
 
 const installed = new Map<string, KernelConfig | undefined>();
@@ -39,7 +43,7 @@ export function registerTrainingKernels(backendName = 'wasm'): void {
     const previous = getKernel(k.kernelName, backendName);
     if (previous) unregisterKernel(k.kernelName, backendName);
     installed.set(key, previous);
-    registerKernel(k.make(backendName));
+    registerKernel(k.make(backendName, previous));
   }
 }
 

@@ -63,6 +63,12 @@ export class KernelScope {
     return this.reshape(p, [b, h * sh, w * sw, c]);
   }
 
+  /** Adds a tensor made outside `run` (e.g. with backend.write) to the intermediates. */
+  track(info: TensorInfo): TensorInfo {
+    this.intermediates.push(info);
+    return info;
+  }
+
   /** A float32 tensor of zeros, tracked like the other intermediates. */
   zeros(shape: number[]): TensorInfo {
     const size = shape.reduce((a, b) => a * b, 1);

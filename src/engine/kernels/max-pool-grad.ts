@@ -9,6 +9,7 @@ import {
   backend_util, MaxPoolGrad, type KernelBackend, type KernelConfig, type KernelFunc, type MaxPoolGradAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { withOutput } from './heap-views.js';
 
 export function maxPoolGradDirect(
   backend: KernelBackend, dy: TensorInfo, input: TensorInfo, attrs: MaxPoolGradAttrs,
@@ -16,13 +17,11 @@ export function maxPoolGradDirect(
   const { filterSize, strides, pad, dimRoundingMode } = attrs;
   const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number],
     filterSize, strides, 1, pad, dimRoundingMode);
-  const xs = backend.readSync(input.dataId) as Float32Array;
-  const dys = backend.readSync(dy.dataId) as Float32Array;
+  const { out, outValues: dx, inValues: [xs, dys], commit } = withOutput(backend, input.shape.slice(), [input, dy]);
   const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const fh = info.effectiveFilterHeight;
   const fw = info.effectiveFilterWidth;
-  const dx = new Float32Array(xs.length);
   for (let b = 0; b < batchSize; b++) {
     for (let y = 0; y < oh; y++) {
       const r0 = y * sh - info.padInfo.top;
@@ -50,7 +49,8 @@ export function maxPoolGradDirect(
       }
     }
   }
-  return { dataId: backend.write(dx, input.shape, 'float32'), shape: input.shape.slice(), dtype: 'float32' };
+  commit();
+  return out;
 }
 
 export function maxPoolGradConfig(backendName: string): KernelConfig {
