@@ -1,0 +1,146 @@
+/**
+ * Convolution layers: Conv2d (with bias), ConvBnAct (conv → batch norm →
+ * activation, the workhorse of every YOLO family) and its depthwise variant.
+ * Batch norm uses batch statistics in training mode and running statistics in
+ * eval mode (momentum 0.03, ε = 1e-3, as in the YOLOv4/v5/YOLOR codebases).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../util/rng.js';
+import { activate, type ActivationName } from './activation.js';
+import { kaimingUniform, Module } from './module.js';
+
+export interface ConvOptions {
+  cin: number;
+  cout: number;
+  k?: number;
+  stride?: number;
+  act?: ActivationName;
+  rng: Rng;
+}
+
+export const BN_MOMENTUM = 0.03;
+export const BN_EPS = 1e-3;
+
+/** Same-padding for odd kernels (k // 2 on each side), as in PyTorch YOLO code: output = ⌈input / stride⌉ for even inputs. */
+function samePad(k: number): [[0, 0], [number, number], [number, number], [0, 0]] {
+  const p = Math.floor(k / 2);
+  return [[0, 0], [p, p], [p, p], [0, 0]];
+}
+
+function outSize(inSize: number, k: number, stride: number): number {
+  return Math.floor((inSize + 2 * Math.floor(k / 2) - k) / stride) + 1;
+}
+
+/** Plain convolution with bias (prediction heads). */
+export class Conv2d extends Module {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly k: number;
+  readonly stride: number;
+
+  constructor(readonly cin: number, readonly cout: number, opts: { k?: number; stride?: number; rng: Rng; biasInit?: Float32Array }) {
+    super();
+    this.k = opts.k ?? 1;
+    this.stride = opts.stride ?? 1;
+    this.weight = this.addParam('weight', kaimingUniform(opts.rng, [this.k, this.k, cin, cout], this.k * this.k * cin), 'weight');
+    const b = opts.biasInit ?? kaimingUniform(opts.rng, [cout], this.k * this.k * cin).dataSync() as Float32Array;
+    this.bias = this.addParam('bias', tf.tensor1d(b), 'bias');
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, samePad(this.k));
+    const out = tf.add(y, this.bias) as tf.Tensor4D;
+    this.record(out, (out.size / this.cout) * this.k * this.k * this.cin * this.cout);
+    return out;
+  }
+}
+
+/** Shared batch-norm state and maths for the conv + BN + activation layers. */
+abstract class ConvBnBase extends Module {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+
+  protected constructor(channels: number) {
+    super();
+    this.gamma = this.addParam('bn.gamma', tf.ones([channels]), 'bn');
+    this.beta = this.addParam('bn.beta', tf.zeros([channels]), 'bn');
+    this.runningMean = this.addParam('bn.running_mean', tf.zeros([channels]), 'buffer');
+    this.runningVar = this.addParam('bn.running_var', tf.ones([channels]), 'buffer');
+  }
+
+  protected batchNorm(y: tf.Tensor4D): tf.Tensor4D {
+    if (!this.training) {
+      return tf.batchNorm(y, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
+    }
+    const { mean, variance } = tf.moments(y, [0, 1, 2]);
+    const n = y.size / y.shape[3];
+    // Running statistics use the unbiased variance, as PyTorch does. assign() is not
+    // differentiated, so these updates stay off the gradient path.
+    tf.tidy(() => {
+      const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
+    });
+    return tf.batchNorm(y, mean, variance, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
+  }
+}
+
+/** Conv (no bias) → BN → activation. */
+export class ConvBnAct extends ConvBnBase {
+  readonly weight: tf.Variable;
+  readonly k: number;
+  readonly stride: number;
+  readonly act: ActivationName;
+
+  constructor(readonly cin: number, readonly cout: number, opts: Omit<ConvOptions, 'cin' | 'cout'>) {
+    super(cout);
+    this.k = opts.k ?? 1;
+    this.stride = opts.stride ?? 1;
+    this.act = opts.act ?? 'silu';
+    this.weight = this.addParam('conv.weight', kaimingUniform(opts.rng, [this.k, this.k, cin, cout], this.k * this.k * cin), 'weight');
+  }
+
+  override get typeName(): string {
+    return 'Conv';
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, samePad(this.k));
+    const out = activate(this.batchNorm(y), this.act) as tf.Tensor4D;
+    this.record(out, (out.size / this.cout) * this.k * this.k * this.cin * this.cout);
+    return out;
+  }
+
+  outputSize(inSize: number): number {
+    return outSize(inSize, this.k, this.stride);
+  }
+}
+
+/** Depthwise conv (no bias) → BN → activation; one k×k filter per channel. */
+export class DepthwiseConvBnAct extends ConvBnBase {
+  readonly weight: tf.Variable;
+  readonly k: number;
+  readonly stride: number;
+  readonly act: ActivationName;
+
+  constructor(readonly channels: number, opts: { k?: number; stride?: number; act?: ActivationName; rng: Rng }) {
+    super(channels);
+    this.k = opts.k ?? 3;
+    this.stride = opts.stride ?? 1;
+    this.act = opts.act ?? 'silu';
+    this.weight = this.addParam('conv.weight', kaimingUniform(opts.rng, [this.k, this.k, channels, 1], this.k * this.k), 'weight');
+  }
+
+  override get typeName(): string {
+    return 'DWConv';
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    const y = tf.depthwiseConv2d(x, this.weight as tf.Tensor4D, this.stride, samePad(this.k));
+    const out = activate(this.batchNorm(y), this.act) as tf.Tensor4D;
+    this.record(out, (out.size / this.channels) * this.k * this.k * this.channels);
+    return out;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * A small module system over tfjs: named parameters in a tree of modules,
+ * train/eval mode, parameter groups (for weight decay and optimiser settings),
+ * state dicts (save / load / compare), and a tracer that records per-layer output
+ * shapes, parameter counts and multiply-adds during a forward pass.
+ *
+ * Layout: NHWC activations; conv weights [kh, kw, in, out].
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../util/rng.js';
+
+/**
+ * What a tensor is, for the optimiser: `weight` gets weight decay; `bias`, `bn`
+ * (scale/shift) and `implicit` (YOLOR implicit knowledge) do not by default;
+ * `buffer` is state that is saved but not trained (batch-norm running statistics).
+ */
+export type ParamGroup = 'weight' | 'bias' | 'bn' | 'implicit' | 'buffer';
+
+export interface Parameter {
+  /** Full dotted path, e.g. `backbone.stage1.conv.weight`. */
+  name: string;
+  variable: tf.Variable;
+  group: ParamGroup;
+}
+
+/** Records leaf layers during a traced forward pass (see `traceModel`). */
+export interface LayerRecord {
+  name: string;
+  type: string;
+  outputShape: number[];
+  params: number;
+  /** Multiply-accumulates for the traced input (batch included). */
+  macs: number;
+}
+
+let activeTrace: LayerRecord[] | null = null;
+
+/** Runs `fn` while collecting a LayerRecord for every leaf layer that reports itself. */
+export function withTrace<T>(fn: () => T): { result: T; layers: LayerRecord[] } {
+  const previous = activeTrace;
+  const layers: LayerRecord[] = [];
+  activeTrace = layers;
+  try {
+    return { result: fn(), layers };
+  } finally {
+    activeTrace = previous;
+  }
+}
+
+export abstract class Module {
+  /** Dotted path from the root; set when the module is attached to a parent. */
+  path = '';
+  training = true;
+  private readonly ownParams = new Map<string, { variable: tf.Variable; group: ParamGroup }>();
+  private readonly children = new Map<string, Module>();
+
+  /** A short type name for summaries (the class name by default). */
+  get typeName(): string {
+    return this.constructor.name;
+  }
+
+  protected addParam(name: string, value: tf.Tensor, group: ParamGroup): tf.Variable {
+    if (this.ownParams.has(name) || this.children.has(name)) {
+      throw new Error(`${this.typeName}: duplicate member '${name}'`);
+    }
+    const variable = tf.variable(value, group !== 'buffer', undefined, 'float32');
+    value.dispose();
+    this.ownParams.set(name, { variable, group });
+    return variable;
+  }
+
+  protected addModule<M extends Module>(name: string, m: M): M {
+    if (this.ownParams.has(name) || this.children.has(name)) {
+      throw new Error(`${this.typeName}: duplicate member '${name}'`);
+    }
+    this.children.set(name, m);
+    m.setPath(this.path ? `${this.path}.${name}` : name);
+    return m;
+  }
+
+  private setPath(p: string): void {
+    this.path = p;
+    for (const [n, c] of this.children) c.setPath(`${p}.${n}`);
+  }
+
+  /** Direct children in registration order. */
+  childModules(): Array<[string, Module]> {
+    return [...this.children];
+  }
+
+  /** Every parameter and buffer of this subtree, in a stable order (own first, then children). */
+  parameters(): Parameter[] {
+    const out: Parameter[] = [];
+    for (const [n, p] of this.ownParams) out.push({ name: this.path ? `${this.path}.${n}` : n, ...p });
+    for (const [, c] of this.children) out.push(...c.parameters());
+    return out;
+  }
+
+  /** Trainable parameters (buffers excluded) grouped for the optimiser. */
+  parameterGroups(): Record<Exclude<ParamGroup, 'buffer'>, tf.Variable[]> {
+    const groups = { weight: [] as tf.Variable[], bias: [] as tf.Variable[], bn: [] as tf.Variable[], implicit: [] as tf.Variable[] };
+    for (const p of this.parameters()) if (p.group !== 'buffer') groups[p.group].push(p.variable);
+    return groups;
+  }
+
+  /** Number of trainable scalars (buffers excluded). */
+  numParams(): number {
+    return this.parameters().filter((p) => p.group !== 'buffer').reduce((n, p) => n + p.variable.size, 0);
+  }
+
+  /** Number of trainable scalars owned by this module itself (not its children). */
+  ownParamCount(): number {
+    let n = 0;
+    for (const [, p] of this.ownParams) if (p.group !== 'buffer') n += p.variable.size;
+    return n;
+  }
+
+  train(mode = true): this {
+    this.training = mode;
+    for (const [, c] of this.children) c.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** name → tensor for every parameter and buffer (the variables themselves; do not dispose). */
+  stateDict(): Map<string, tf.Tensor> {
+    return new Map(this.parameters().map((p) => [p.name, p.variable as tf.Tensor]));
+  }
+
+  /**
+   * Copies values in by name. Every name must be present with the same shape;
+   * the error names the first tensor that is missing, unexpected or mis-shaped.
+   */
+  loadStateDict(state: Map<string, tf.Tensor> | Record<string, tf.Tensor>): void {
+    const entries = state instanceof Map ? state : new Map(Object.entries(state));
+    const params = this.parameters();
+    for (const p of params) {
+      const t = entries.get(p.name);
+      if (!t) throw new Error(`checkpoint has no tensor '${p.name}' (shape [${p.variable.shape}]) that the model needs`);
+      if (t.shape.join(',') !== p.variable.shape.join(',')) {
+        throw new Error(`tensor '${p.name}': checkpoint has shape [${t.shape}], model expects [${p.variable.shape}]`);
+      }
+    }
+    const known = new Set(params.map((p) => p.name));
+    for (const name of entries.keys()) {
+      if (!known.has(name)) throw new Error(`checkpoint has tensor '${name}' that the model does not have`);
+    }
+    for (const p of params) p.variable.assign(entries.get(p.name)!);
+  }
+
+  dispose(): void {
+    for (const p of this.parameters()) p.variable.dispose();
+  }
+
+  /** Layers that appear as one row in summaries call this with their output (parameters of the whole subtree are counted). */
+  protected record(output: tf.Tensor, macs: number): void {
+    activeTrace?.push({ name: this.path, type: this.typeName, outputShape: output.shape.slice(), params: this.numParams(), macs });
+  }
+}
+
+/** Kaiming-uniform initialisation (PyTorch's default for conv layers): U(−b, b), b = 1/√fan_in. */
+export function kaimingUniform(rng: Rng, shape: number[], fanIn: number): tf.Tensor {
+  const bound = 1 / Math.sqrt(fanIn);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = (rng.next() * 2 - 1) * bound;
+  return tf.tensor(v, shape);
+}
