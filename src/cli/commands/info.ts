@@ -1,16 +1,58 @@
-import { notAvailableYet } from '../args.js';
+import { UsageError } from '../args.js';
 import type { Command } from '../command.js';
+import { formatTable } from '../table.js';
+
+function fmtInt(n: number): string {
+  return n.toLocaleString('en-US');
+}
 
 export const infoCommand: Command = {
   name: 'info',
-  summary: 'describe model architectures: layers, parameters, FLOPs (planned)',
-  usage: 'yolor info [--list | --model <NAME|FILE>] [options]',
-  description: 'Prints the layer table, parameter count and GFLOPs of a model at a given image size.',
+  summary: 'describe model architectures: layers, parameters, FLOPs',
+  usage: 'yolor info --list | --model <NAME|FILE> [--imgsz PX] [--json]',
+  description:
+    'Lists the model zoo, or prints a model\'s per-layer table (name, type, output shape, params,\n' +
+    'FLOPs) and totals at an image size. GFLOPs = 2 x multiply-adds for one image; --imgsz defaults\n' +
+    'to the model\'s own resolution.',
   options: [
     { name: 'list', type: 'boolean', default: false, description: 'list the built-in model configurations' },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', description: 'built-in model name or model config file' },
-    { name: 'imgsz', type: 'int', valueName: 'PX', default: 640, description: 'image size for the FLOPs count' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'image size for shapes and FLOPs (default: the model\'s)' },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
-  run: async () => notAvailableYet(),
+  async run(args) {
+    const { listZoo, resolveModelConfig } = await import('../../models/zoo.js');
+    const json = args.boolean('json');
+    if (args.boolean('list')) {
+      const zoo = listZoo();
+      if (json) {
+        process.stdout.write(`${JSON.stringify(zoo.map((c) => ({ name: c.name, description: c.description, phi: c.phi, neck: c.neck, imgsz: c.dims.imgsz })))}\n`);
+      } else {
+        process.stdout.write(`${formatTable(zoo.map((c) => [c.name, c.description]), { header: ['model', 'description'] })}\n`);
+      }
+      return 0;
+    }
+    const name = args.string('model');
+    if (!name) throw new UsageError('give --list or --model NAME|FILE', true);
+    const cfg = resolveModelConfig(name);
+    const imgsz = args.number('imgsz') ?? cfg.dims.imgsz;
+    const { initBackend } = await import('../../engine/backend.js');
+    await initBackend(args.string('backend') as 'auto');
+    const { Detector } = await import('../../models/detector.js');
+    const { summarizeModel } = await import('../../models/summary.js');
+    const model = new Detector(cfg);
+    try {
+      const s = summarizeModel(model, imgsz);
+      if (json) {
+        process.stdout.write(`${JSON.stringify({ model: s.name, imgsz: s.imgsz, params: s.params, gflops: s.gflops, layers: s.layers })}\n`);
+        return 0;
+      }
+      const rows = s.layers.map((l) => [l.name, l.type, `[${l.outputShape.join(',')}]`, fmtInt(l.params), fmtInt(l.flops)]);
+      process.stdout.write(`${formatTable(rows, { header: ['layer', 'type', 'output', 'params', 'FLOPs'], align: ['left', 'left', 'left', 'right', 'right'] })}\n\n`);
+      process.stdout.write(`${s.name}: ${s.layers.length} layers, ${fmtInt(s.params)} parameters, ${s.gflops.toFixed(3)} GFLOPs at ${imgsz}x${imgsz}\n`);
+      return 0;
+    } finally {
+      model.dispose();
+    }
+  },
 };

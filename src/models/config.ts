@@ -1,0 +1,157 @@
+/**
+ * Model configs: a family (backbone + neck), the compound-scaling coefficient φ
+ * with optional overrides, number of classes and anchors. Read from YAML files
+ * (the zoo lives in configs/models/) or built in code; every problem is reported
+ * with the file and the field.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ACTIVATIONS, type ActivationName } from '../nn/activation.js';
+import { compoundScale, type ScaledDims } from './scaling.js';
+
+export type BackboneType = 'csp-darknet';
+export type NeckType = 'fpn' | 'pan' | 'bifpn';
+export type BlockType = 'csp' | 'c3';
+
+export interface ModelConfig {
+  name: string;
+  description: string;
+  nc: number;
+  /** Class names (optional; `class0…` when absent). */
+  names?: string[];
+  phi: number;
+  activation: ActivationName;
+  backbone: BackboneType;
+  block: BlockType;
+  neck: NeckType;
+  /** Anchors per output level as [w, h] pairs in input pixels. */
+  anchors: Array<Array<[number, number]>>;
+  /** Scaled dimensions: from φ, then any explicit overrides in the file. */
+  dims: ScaledDims;
+}
+
+export const DEFAULT_ANCHORS: Array<Array<[number, number]>> = [
+  [[10, 13], [16, 30], [33, 23]],
+  [[30, 61], [62, 45], [59, 119]],
+  [[116, 90], [156, 198], [373, 326]],
+];
+
+const BACKBONES: readonly string[] = ['csp-darknet'];
+const NECKS: readonly string[] = ['fpn', 'pan', 'bifpn'];
+const BLOCKS: readonly string[] = ['csp', 'c3'];
+const KNOWN_KEYS = new Set(['name', 'description', 'nc', 'names', 'phi', 'activation', 'backbone', 'block', 'neck',
+  'anchors', 'width_multiple', 'depth_multiple', 'imgsz', 'bifpn_width', 'bifpn_repeats', 'bifpn_levels', 'head_depth']);
+
+class ConfigError extends Error {}
+
+function fail(where: string, field: string, problem: string): never {
+  throw new ConfigError(`${where}: '${field}' ${problem}`);
+}
+
+function num(raw: Record<string, unknown>, field: string, where: string, opts: { int?: boolean; min?: number }): number | undefined {
+  const v = raw[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(where, field, `must be a number, got ${JSON.stringify(v)}`);
+  if (opts.int && !Number.isInteger(v)) fail(where, field, `must be an integer, got ${v}`);
+  if (opts.min !== undefined && v < opts.min) fail(where, field, `must be ≥ ${opts.min}, got ${v}`);
+  return v;
+}
+
+function oneOf<T extends string>(raw: Record<string, unknown>, field: string, where: string, allowed: readonly string[], dflt: T): T {
+  const v = raw[field] ?? dflt;
+  if (typeof v !== 'string' || !allowed.includes(v)) fail(where, field, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+function parseAnchors(v: unknown, where: string): Array<Array<[number, number]>> {
+  if (v === undefined) return DEFAULT_ANCHORS.map((l) => l.map(([w, h]) => [w, h] as [number, number]));
+  if (!Array.isArray(v) || v.length === 0) fail(where, 'anchors', 'must be a list of levels, each a flat list w1,h1,w2,h2,…');
+  return v.map((level, i) => {
+    if (!Array.isArray(level) || level.length === 0 || level.length % 2 !== 0 ||
+      !level.every((x) => typeof x === 'number' && x > 0)) {
+      fail(where, `anchors[${i}]`, 'must be a non-empty flat list of positive numbers w1,h1,w2,h2,…');
+    }
+    const pairs: Array<[number, number]> = [];
+    for (let k = 0; k < level.length; k += 2) pairs.push([level[k] as number, level[k + 1] as number]);
+    return pairs;
+  });
+}
+
+/** Validates a parsed config object; `where` names its source in error messages. */
+export function parseModelConfig(raw: unknown, where: string): ModelConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${where}: a model config must be a mapping`);
+  const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!KNOWN_KEYS.has(k)) fail(where, k, `is not a model config field (known: ${[...KNOWN_KEYS].join(', ')})`);
+  if (typeof r['name'] !== 'string' || r['name'] === '') fail(where, 'name', 'must be a non-empty string');
+  const nc = num(r, 'nc', where, { int: true, min: 1 }) ?? 80;
+  const names = r['names'];
+  if (names !== undefined && (!Array.isArray(names) || names.length !== nc || !names.every((n) => typeof n === 'string'))) {
+    fail(where, 'names', `must be a list of ${nc} strings (one per class)`);
+  }
+  const phi = num(r, 'phi', where, { int: true, min: 0 }) ?? 0;
+  const neck = oneOf<NeckType>(r, 'neck', where, NECKS, 'pan');
+  const dims = compoundScale(phi);
+  const overrides: Array<[keyof ScaledDims, string, boolean, number]> = [
+    ['widthMultiple', 'width_multiple', false, 0.01], ['depthMultiple', 'depth_multiple', false, 0.01],
+    ['imgsz', 'imgsz', true, 32], ['bifpnWidth', 'bifpn_width', true, 8], ['bifpnRepeats', 'bifpn_repeats', true, 1],
+    ['headDepth', 'head_depth', true, 0],
+  ];
+  for (const [key, field, int, min] of overrides) {
+    const v = num(r, field, where, { int, min });
+    if (v !== undefined) dims[key] = v;
+  }
+  const levels = num(r, 'bifpn_levels', where, { int: true, min: 3 });
+  if (levels !== undefined) {
+    if (levels !== 3 && levels !== 5) fail(where, 'bifpn_levels', `must be 3 or 5, got ${levels}`);
+    dims.bifpnLevels = levels;
+  }
+  if (dims.imgsz % 32 !== 0) fail(where, 'imgsz', `must be a multiple of 32, got ${dims.imgsz}`);
+  const anchors = parseAnchors(r['anchors'], where);
+  const outLevels = neck === 'bifpn' ? dims.bifpnLevels : 3;
+  if (anchors.length !== outLevels) fail(where, 'anchors', `has ${anchors.length} levels but the ${neck} neck outputs ${outLevels}`);
+  const cfg: ModelConfig = {
+    name: r['name'] as string,
+    description: typeof r['description'] === 'string' ? r['description'] : '',
+    nc,
+    phi,
+    activation: oneOf<ActivationName>(r, 'activation', where, ACTIVATIONS, 'silu'),
+    backbone: oneOf<BackboneType>(r, 'backbone', where, BACKBONES, 'csp-darknet'),
+    block: oneOf<BlockType>(r, 'block', where, BLOCKS, 'csp'),
+    neck,
+    anchors,
+    dims,
+  };
+  if (names !== undefined) cfg.names = names as string[];
+  return cfg;
+}
+
+/** Reads and validates a YAML model config file. */
+export function readModelConfig(path: string): ModelConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${path}: cannot read model config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new Error(`${path}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return parseModelConfig(raw, path);
+}
+
+/** The config as a plain object that parseModelConfig accepts back (for checkpoints). */
+export function serializeModelConfig(cfg: ModelConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    name: cfg.name, description: cfg.description, nc: cfg.nc, phi: cfg.phi, activation: cfg.activation,
+    backbone: cfg.backbone, block: cfg.block, neck: cfg.neck,
+    anchors: cfg.anchors.map((l) => l.flat()),
+    width_multiple: cfg.dims.widthMultiple, depth_multiple: cfg.dims.depthMultiple, imgsz: cfg.dims.imgsz,
+    bifpn_width: cfg.dims.bifpnWidth, bifpn_repeats: cfg.dims.bifpnRepeats, bifpn_levels: cfg.dims.bifpnLevels,
+    head_depth: cfg.dims.headDepth,
+  };
+  if (cfg.names) out['names'] = cfg.names;
+  return out;
+}

@@ -1,0 +1,55 @@
+/**
+ * A detection model assembled from its config: backbone → neck → detect head.
+ * `forward` returns the raw head maps (one per level); decoding, losses and NMS
+ * belong to the detection task.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import { Module } from '../nn/module.js';
+import { Rng } from '../util/rng.js';
+import type { ModelConfig } from './config.js';
+import { DetectHead } from './head.js';
+import { BACKBONE_BUILDERS, NECK_BUILDERS } from './registry.js';
+import type { Backbone, Neck } from './types.js';
+
+export class Detector extends Module {
+  readonly backbone: Backbone;
+  readonly neck: Neck;
+  readonly head: DetectHead;
+  /** Stride of each output level. */
+  readonly strides: number[];
+
+  /** Builds the model; `seed` makes the initial weights reproducible. */
+  constructor(readonly config: ModelConfig, seed = 0) {
+    super();
+    const ctx = { rng: new Rng(seed), act: config.activation };
+    this.backbone = this.addModule('backbone', BACKBONE_BUILDERS[config.backbone](config, ctx));
+    this.neck = this.addModule('neck', NECK_BUILDERS[config.neck](config, this.backbone, ctx));
+    this.strides = this.neck.outStrides.slice();
+    if (config.anchors.length !== this.strides.length) {
+      throw new Error(`${config.name}: ${config.anchors.length} anchor levels for ${this.strides.length} output levels`);
+    }
+    const na = config.anchors[0]!.length;
+    if (!config.anchors.every((l) => l.length === na)) throw new Error(`${config.name}: every level needs the same number of anchors`);
+    this.head = this.addModule('head', new DetectHead({
+      inChannels: this.neck.outChannels, strides: this.strides, nc: config.nc, anchorsPerLevel: na,
+      depth: config.neck === 'bifpn' ? config.dims.headDepth : 0, imgsz: config.dims.imgsz, ctx,
+    }));
+  }
+
+  get maxStride(): number {
+    return Math.max(...this.strides);
+  }
+
+  /** Throws a clear error unless height and width are positive multiples of the largest stride. */
+  checkInputSize(h: number, w: number): void {
+    const s = this.maxStride;
+    if (h <= 0 || w <= 0 || h % s !== 0 || w % s !== 0) {
+      throw new Error(`${this.config.name}: input size ${h}x${w} is not a multiple of the largest stride ${s}`);
+    }
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D[] {
+    this.checkInputSize(x.shape[1], x.shape[2]);
+    return this.head.forward(this.neck.forward(this.backbone.forward(x)));
+  }
+}

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const yolor = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+
+test('yolor info --list lists the zoo with descriptions', () => {
+  const r = yolor('info', '--list');
+  assert.equal(r.status, 0, r.stderr);
+  for (const name of ['yolor-n', 'yolor-s', 'yolor-m', 'yolor-bifpn-n', 'yolor-bifpn-s', 'yolor-bifpn-m']) {
+    assert.match(r.stdout, new RegExp(`^${name}\\s+\\S`, 'm'));
+  }
+});
+
+test('yolor info --model NAME --json prints params, gflops and a per-layer list', () => {
+  const r = yolor('info', '--model', 'yolor-n', '--imgsz', '64', '--json', '--backend', 'wasm');
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as { params: number; gflops: number; layers: Array<{ name: string; type: string; outputShape: number[]; params: number; flops: number }> };
+  assert.ok(s.params > 0 && s.gflops > 0 && s.layers.length > 10);
+  const total = s.layers.reduce((a, l) => a + l.flops, 0) / 1e9;
+  assert.ok(Math.abs(total - s.gflops) < 1e-9);
+  assert.deepEqual(s.layers.at(-1)!.outputShape, [1, 2, 2, 255]);
+});
+
+test('yolor info prints a table and totals; a bad size or model is a one-line error', () => {
+  const ok = yolor('info', '--model', 'yolor-bifpn-n', '--imgsz', '64', '--backend', 'wasm');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^layer\s+type\s+output\s+params\s+FLOPs$/m);
+  assert.match(ok.stdout, /yolor-bifpn-n: \d+ layers, [\d,]+ parameters, [\d.]+ GFLOPs at 64x64/);
+  const bad = yolor('info', '--model', 'yolor-n', '--imgsz', '100', '--backend', 'wasm');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^yolor info: yolor-n: input size 100x100 is not a multiple of the largest stride 32\n$/);
+  const unknown = yolor('info', '--model', 'nope', '--backend', 'wasm');
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /unknown model 'nope'/);
+});
