@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
 import { activate, type ActivationName } from './activation.js';
-import { BN_EPS, BN_MOMENTUM, ConvBnAct, DepthwiseConvBnAct } from './conv.js';
+import { BatchNorm2d, ConvBnAct, DepthwiseConvBnAct } from './conv.js';
 import { kaimingUniform, Module } from './module.js';
 
 /** What every block needs: the initialiser's generator and the activation (SiLU by default, as ConvBnAct). */
@@ -69,48 +69,20 @@ export class PlainConv extends Module {
 }
 
 /**
- * Batch norm → activation on its own (the BN after BottleneckCSP's concat). Same
- * maths as ConvBnAct's: batch statistics in training mode (running statistics
- * updated with momentum 0.03 and the unbiased variance), running statistics in
- * eval mode, ε = 1e-3. Parameters: `gamma`, `beta` (group 'bn'), `running_mean`,
- * `running_var` (group 'buffer'). Records one row with 0 MACs (so per-row
- * parameter counts in summaries add up to the model total).
+ * Batch norm → activation on its own (the BN after BottleneckCSP's concat), with
+ * BatchNorm2d's maths and parameter names. Records one row with 0 MACs so that
+ * per-row parameter counts in summaries add up to the model total.
  */
-export class BatchNormAct extends Module {
-  readonly gamma: tf.Variable;
-  readonly beta: tf.Variable;
-  readonly runningMean: tf.Variable;
-  readonly runningVar: tf.Variable;
+export class BatchNormAct extends BatchNorm2d {
   readonly act: ActivationName;
 
-  constructor(readonly channels: number, opts: { act?: ActivationName } = {}) {
-    super();
+  constructor(channels: number, opts: { act?: ActivationName } = {}) {
+    super(channels);
     this.act = opts.act ?? 'silu';
-    this.gamma = this.addParam('gamma', tf.ones([channels]), 'bn');
-    this.beta = this.addParam('beta', tf.zeros([channels]), 'bn');
-    this.runningMean = this.addParam('running_mean', tf.zeros([channels]), 'buffer');
-    this.runningVar = this.addParam('running_var', tf.ones([channels]), 'buffer');
   }
 
-  override get typeName(): string {
-    return 'BN';
-  }
-
-  forward(x: tf.Tensor4D): tf.Tensor4D {
-    let y: tf.Tensor4D;
-    if (!this.training) {
-      y = tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
-    } else {
-      const { mean, variance } = tf.moments(x, [0, 1, 2]);
-      const n = x.size / x.shape[3];
-      tf.tidy(() => {
-        const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
-        this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-        this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
-      });
-      y = tf.batchNorm(x, mean, variance, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
-    }
-    const out = activate(y, this.act) as tf.Tensor4D;
+  override forward(x: tf.Tensor4D): tf.Tensor4D {
+    const out = activate(super.forward(x), this.act) as tf.Tensor4D;
     this.record(out, 0);
     return out;
   }

@@ -55,35 +55,57 @@ export class Conv2d extends Module {
   }
 }
 
-/** Shared batch-norm state and maths for the conv + BN + activation layers. */
-abstract class ConvBnBase extends Module {
+/**
+ * Batch normalisation over the channel axis: batch statistics in training mode
+ * (running statistics updated with momentum 0.03 and the unbiased variance, as
+ * PyTorch does), running statistics in eval mode; ε = 1e-3. Parameters `gamma`,
+ * `beta` (group 'bn') and buffers `running_mean`, `running_var`.
+ */
+export class BatchNorm2d extends Module {
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
 
-  protected constructor(channels: number) {
+  constructor(readonly channels: number) {
     super();
-    this.gamma = this.addParam('bn.gamma', tf.ones([channels]), 'bn');
-    this.beta = this.addParam('bn.beta', tf.zeros([channels]), 'bn');
-    this.runningMean = this.addParam('bn.running_mean', tf.zeros([channels]), 'buffer');
-    this.runningVar = this.addParam('bn.running_var', tf.ones([channels]), 'buffer');
+    this.gamma = this.addParam('gamma', tf.ones([channels]), 'bn');
+    this.beta = this.addParam('beta', tf.zeros([channels]), 'bn');
+    this.runningMean = this.addParam('running_mean', tf.zeros([channels]), 'buffer');
+    this.runningVar = this.addParam('running_var', tf.ones([channels]), 'buffer');
   }
 
-  protected batchNorm(y: tf.Tensor4D): tf.Tensor4D {
+  override get typeName(): string {
+    return 'BN';
+  }
+
+  forward(y: tf.Tensor4D): tf.Tensor4D {
     if (!this.training) {
       return tf.batchNorm(y, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
     }
     const { mean, variance } = tf.moments(y, [0, 1, 2]);
     const n = y.size / y.shape[3];
-    // Running statistics use the unbiased variance, as PyTorch does. assign() is not
-    // differentiated, so these updates stay off the gradient path.
+    // assign() is not differentiated, so these updates stay off the gradient path.
     tf.tidy(() => {
       const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
     });
     return tf.batchNorm(y, mean, variance, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
+  }
+}
+
+/** A convolution followed by batch norm (child `bn`) and an activation; the layer reports itself as one row. */
+abstract class ConvBnBase extends Module {
+  readonly bn: BatchNorm2d;
+
+  protected constructor(channels: number) {
+    super();
+    this.bn = this.addModule('bn', new BatchNorm2d(channels));
+  }
+
+  protected batchNorm(y: tf.Tensor4D): tf.Tensor4D {
+    return this.bn.forward(y);
   }
 }
 
