@@ -7,11 +7,29 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ACTIVATIONS, type ActivationName } from '../nn/activation.js';
+import { IMPLICIT_KINDS, type ImplicitKind } from '../nn/implicit.js';
 import { compoundScale, type ScaledDims } from './scaling.js';
 
 export type BackboneType = 'csp-darknet';
 export type NeckType = 'fpn' | 'pan' | 'bifpn';
 export type BlockType = 'csp' | 'c3';
+
+export type AlignOp = 'none' | 'add' | 'mul' | 'concat';
+
+/** Where YOLOR's implicit knowledge goes (all of it folds away at export). */
+export interface ImplicitConfig {
+  /** Implicit feature alignment on each neck output, before the head. */
+  align: AlignOp;
+  /** Implicit prediction refinement: ImplicitAdd before and ImplicitMul after each head output conv. */
+  refine: boolean;
+  /** How z is modelled: a vector, a small network g(z₀), or a matrix factorisation Zᵀc. */
+  kind: ImplicitKind;
+  sigma: number;
+  /** Channels appended by concat alignment. */
+  concatChannels: number;
+}
+
+export const NO_IMPLICIT: ImplicitConfig = { align: 'none', refine: false, kind: 'vector', sigma: 0.02, concatChannels: 8 };
 
 export interface ModelConfig {
   name: string;
@@ -28,6 +46,7 @@ export interface ModelConfig {
   anchors: Array<Array<[number, number]>>;
   /** Scaled dimensions: from φ, then any explicit overrides in the file. */
   dims: ScaledDims;
+  implicit: ImplicitConfig;
 }
 
 export const DEFAULT_ANCHORS: Array<Array<[number, number]>> = [
@@ -40,7 +59,9 @@ const BACKBONES: readonly string[] = ['csp-darknet'];
 const NECKS: readonly string[] = ['fpn', 'pan', 'bifpn'];
 const BLOCKS: readonly string[] = ['csp', 'c3'];
 const KNOWN_KEYS = new Set(['name', 'description', 'nc', 'names', 'phi', 'activation', 'backbone', 'block', 'neck',
-  'anchors', 'width_multiple', 'depth_multiple', 'imgsz', 'bifpn_width', 'bifpn_repeats', 'bifpn_levels', 'head_depth']);
+  'anchors', 'width_multiple', 'depth_multiple', 'imgsz', 'bifpn_width', 'bifpn_repeats', 'bifpn_levels', 'head_depth',
+  'implicit']);
+const IMPLICIT_KEYS = new Set(['align', 'refine', 'kind', 'sigma', 'concat_channels']);
 
 class ConfigError extends Error {}
 
@@ -75,6 +96,23 @@ function parseAnchors(v: unknown, where: string): Array<Array<[number, number]>>
     for (let k = 0; k < level.length; k += 2) pairs.push([level[k] as number, level[k + 1] as number]);
     return pairs;
   });
+}
+
+function parseImplicit(v: unknown, where: string): ImplicitConfig {
+  if (v === undefined || v === null || v === false) return { ...NO_IMPLICIT };
+  if (typeof v !== 'object' || Array.isArray(v)) fail(where, 'implicit', 'must be a mapping (align, refine, kind, sigma, concat_channels)');
+  const r = v as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!IMPLICIT_KEYS.has(k)) fail(where, `implicit.${k}`, `is not an implicit field (known: ${[...IMPLICIT_KEYS].join(', ')})`);
+  const refine = r['refine'] ?? false;
+  if (typeof refine !== 'boolean') fail(where, 'implicit.refine', `must be true or false, got ${JSON.stringify(refine)}`);
+  const sigma = num(r, 'sigma', where, { min: 0 }) ?? NO_IMPLICIT.sigma;
+  return {
+    align: oneOf<AlignOp>(r, 'align', `${where} (implicit)`, ['none', 'add', 'mul', 'concat'], 'none'),
+    refine,
+    kind: oneOf<ImplicitKind>(r, 'kind', `${where} (implicit)`, IMPLICIT_KINDS, 'vector'),
+    sigma,
+    concatChannels: num(r, 'concat_channels', where, { int: true, min: 1 }) ?? NO_IMPLICIT.concatChannels,
+  };
 }
 
 /** Validates a parsed config object; `where` names its source in error messages. */
@@ -120,6 +158,7 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
     neck,
     anchors,
     dims,
+    implicit: parseImplicit(r['implicit'], where),
   };
   if (names !== undefined) cfg.names = names as string[];
   return cfg;
@@ -151,6 +190,8 @@ export function serializeModelConfig(cfg: ModelConfig): Record<string, unknown> 
     width_multiple: cfg.dims.widthMultiple, depth_multiple: cfg.dims.depthMultiple, imgsz: cfg.dims.imgsz,
     bifpn_width: cfg.dims.bifpnWidth, bifpn_repeats: cfg.dims.bifpnRepeats, bifpn_levels: cfg.dims.bifpnLevels,
     head_depth: cfg.dims.headDepth,
+    implicit: { align: cfg.implicit.align, refine: cfg.implicit.refine, kind: cfg.implicit.kind, sigma: cfg.implicit.sigma,
+      concat_channels: cfg.implicit.concatChannels },
   };
   if (cfg.names) out['names'] = cfg.names;
   return out;

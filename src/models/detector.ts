@@ -4,6 +4,7 @@
  * belong to the detection task.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import { newFuseReport, type FuseReport } from '../nn/fuse.js';
 import { Module } from '../nn/module.js';
 import { Rng } from '../util/rng.js';
 import type { ModelConfig } from './config.js';
@@ -32,8 +33,31 @@ export class Detector extends Module {
     if (!config.anchors.every((l) => l.length === na)) throw new Error(`${config.name}: every level needs the same number of anchors`);
     this.head = this.addModule('head', new DetectHead({
       inChannels: this.neck.outChannels, strides: this.strides, nc: config.nc, anchorsPerLevel: na,
-      depth: config.neck === 'bifpn' ? config.dims.headDepth : 0, imgsz: config.dims.imgsz, ctx,
+      depth: config.neck === 'bifpn' ? config.dims.headDepth : 0, imgsz: config.dims.imgsz, implicit: config.implicit, ctx,
     }));
+  }
+
+  /** True for a deploy model made by `fuse()` (batch norm folded: it cannot be trained). */
+  deployed = false;
+
+  /**
+   * The deploy model: a copy with batch norm folded into the convolutions and the
+   * implicit knowledge folded into its neighbours (see nn/fuse.ts), in eval mode.
+   * The report lists every fold and every layer kept as a constant op, with why.
+   */
+  fuse(): { model: Detector; report: FuseReport } {
+    const copy = new Detector(this.config);
+    copy.loadStateDict(this.stateDict());
+    copy.eval();
+    const report = newFuseReport();
+    copy.fuseInPlace(report);
+    copy.deployed = true;
+    return { model: copy, report };
+  }
+
+  override train(mode = true): this {
+    if (mode && this.deployed) throw new Error(`${this.config.name}: a fused (deploy) model cannot be trained`);
+    return super.train(mode);
   }
 
   get maxStride(): number {

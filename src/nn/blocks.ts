@@ -11,7 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
 import { activate, type ActivationName } from './activation.js';
-import { BatchNorm2d, ConvBnAct, DepthwiseConvBnAct } from './conv.js';
+import { BatchNorm2d, BN_EPS, ConvBnAct, DepthwiseConvBnAct } from './conv.js';
+import type { FuseReport } from './fuse.js';
 import { kaimingUniform, Module } from './module.js';
 
 /** What every block needs: the initialiser's generator and the activation (SiLU by default, as ConvBnAct). */
@@ -46,7 +47,9 @@ function samePad(k: number): [[0, 0], [number, number], [number, number], [0, 0]
  * by one shared BatchNormAct. Parameter: `weight` [k, k, cin, cout].
  */
 export class PlainConv extends Module {
-  readonly weight: tf.Variable;
+  weight: tf.Variable;
+  /** Only after fuseInPlace folded a following batch norm into this conv. */
+  bias: tf.Variable | null = null;
   readonly k: number;
   readonly stride: number;
 
@@ -61,8 +64,14 @@ export class PlainConv extends Module {
     return 'Conv2d';
   }
 
+  setConv(weight: tf.Tensor4D, bias: tf.Tensor1D): void {
+    this.weight = this.setParam('weight', weight, 'weight');
+    this.bias = this.setParam('bias', bias, 'bias');
+  }
+
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    const out = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, samePad(this.k));
+    const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, samePad(this.k));
+    const out = this.bias ? (tf.add(y, this.bias) as tf.Tensor4D) : y;
     this.record(out, (out.size / this.cout) * this.k * this.k * this.cin * this.cout);
     return out;
   }
@@ -81,10 +90,27 @@ export class BatchNormAct extends BatchNorm2d {
     this.act = opts.act ?? 'silu';
   }
 
+  /** True once the normalisation was folded into the preceding convs (only the activation is left). */
+  activationOnly = false;
+
   override forward(x: tf.Tensor4D): tf.Tensor4D {
-    const out = activate(super.forward(x), this.act) as tf.Tensor4D;
+    const out = activate(this.activationOnly ? x : super.forward(x), this.act) as tf.Tensor4D;
     this.record(out, 0);
     return out;
+  }
+
+  /** The normalisation as y = x·scale + shift (running statistics), for folding into the convs before it. */
+  affine(): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const scale = tf.div(this.gamma, tf.sqrt(tf.add(this.runningVar, BN_EPS))) as tf.Tensor1D;
+      return { scale, shift: tf.sub(this.beta, tf.mul(this.runningMean, scale)) as tf.Tensor1D };
+    });
+  }
+
+  /** Drops the normalisation's parameters once folded; only the activation remains. */
+  dropNormalization(): void {
+    for (const n of ['gamma', 'beta', 'running_mean', 'running_var']) this.removeParam(n);
+    this.activationOnly = true;
   }
 }
 
@@ -160,6 +186,24 @@ export class BottleneckCSP extends Module {
 
   override get typeName(): string {
     return 'BottleneckCSP';
+  }
+
+  /** Children first; then the BN over concat[cv3, cv2] folds channel-wise into cv3 and cv2. */
+  override fuseInPlace(report: FuseReport): void {
+    super.fuseInPlace(report);
+    if (this.bn.activationOnly) return;
+    const c = this.hidden;
+    const { scale, shift } = this.bn.affine();
+    for (const [conv, offset] of [[this.cv3, 0], [this.cv2, c]] as const) {
+      const [w, b] = tf.tidy(() => {
+        const s = tf.slice(scale, [offset], [c]);
+        return [tf.mul(conv.weight, s) as tf.Tensor4D, tf.slice(shift, [offset], [c]) as tf.Tensor1D] as const;
+      });
+      conv.setConv(w, b);
+    }
+    tf.dispose([scale, shift]);
+    this.bn.dropNormalization();
+    report.folded.push(`${this.path}.bn → ${this.path}.cv3, ${this.path}.cv2`);
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
 import { activate, type ActivationName } from './activation.js';
+import { foldBatchNorm, type FuseReport } from './fuse.js';
 import { kaimingUniform, Module } from './module.js';
 
 export interface ConvOptions {
@@ -33,8 +34,8 @@ function outSize(inSize: number, k: number, stride: number): number {
 
 /** Plain convolution with bias (prediction heads). */
 export class Conv2d extends Module {
-  readonly weight: tf.Variable;
-  readonly bias: tf.Variable;
+  weight: tf.Variable;
+  bias: tf.Variable;
   readonly k: number;
   readonly stride: number;
 
@@ -45,6 +46,18 @@ export class Conv2d extends Module {
     this.weight = this.addParam('weight', kaimingUniform(opts.rng, [this.k, this.k, cin, cout], this.k * this.k * cin), 'weight');
     const b = opts.biasInit ?? kaimingUniform(opts.rng, [cout], this.k * this.k * cin).dataSync() as Float32Array;
     this.bias = this.addParam('bias', tf.tensor1d(b), 'bias');
+  }
+
+  /** Replaces weight and bias (implicit knowledge folded in); input channels may shrink (concat folding). */
+  setConv(weight: tf.Tensor4D, bias: tf.Tensor1D): void {
+    this.weight = this.setParam('weight', weight, 'weight');
+    this.bias = this.setParam('bias', bias, 'bias');
+    (this as { cin: number }).cin = weight.shape[2];
+  }
+
+  /** Padding on each side (k // 2). */
+  get pad(): number {
+    return Math.floor(this.k / 2);
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
@@ -95,23 +108,51 @@ export class BatchNorm2d extends Module {
   }
 }
 
-/** A convolution followed by batch norm (child `bn`) and an activation; the layer reports itself as one row. */
+/**
+ * A convolution followed by batch norm (child `bn`) and an activation; the layer
+ * reports itself as one row. After `fuseInPlace` the batch norm is folded into the
+ * convolution, which then has a bias (`conv.bias`) and no `bn` child.
+ */
 abstract class ConvBnBase extends Module {
-  readonly bn: BatchNorm2d;
+  bn: BatchNorm2d | null;
+  weight!: tf.Variable;
+  bias: tf.Variable | null = null;
+  protected abstract readonly depthwise: boolean;
 
   protected constructor(channels: number) {
     super();
     this.bn = this.addModule('bn', new BatchNorm2d(channels));
   }
 
-  protected batchNorm(y: tf.Tensor4D): tf.Tensor4D {
-    return this.bn.forward(y);
+  /** Conv output plus bias (deploy) or batch norm (training form). */
+  protected normalize(y: tf.Tensor4D): tf.Tensor4D {
+    return this.bn ? this.bn.forward(y) : (tf.add(y, this.bias!) as tf.Tensor4D);
+  }
+
+  override fuseInPlace(report: FuseReport): void {
+    if (!this.bn) return;
+    const bn = this.bn;
+    const folded = foldBatchNorm(this.weight as tf.Tensor4D, null, {
+      gamma: bn.gamma, beta: bn.beta, mean: bn.runningMean, variance: bn.runningVar, eps: BN_EPS,
+    }, this.depthwise);
+    this.weight = this.setParam('conv.weight', folded.weight, 'weight');
+    this.bias = this.setParam('conv.bias', folded.bias, 'bias');
+    this.removeModule('bn');
+    this.bn = null;
+    report.folded.push(`${this.path}.bn → ${this.path}.conv`);
+  }
+
+  /** Replaces the (folded) weight and bias, e.g. when implicit knowledge folds in. */
+  setConv(weight: tf.Tensor4D, bias: tf.Tensor1D): void {
+    if (this.bn) throw new Error(`${this.path}: fold batch norm before folding other constants into the conv`);
+    this.weight = this.setParam('conv.weight', weight, 'weight');
+    this.bias = this.setParam('conv.bias', bias, 'bias');
   }
 }
 
 /** Conv (no bias) → BN → activation. */
 export class ConvBnAct extends ConvBnBase {
-  readonly weight: tf.Variable;
+  protected readonly depthwise = false;
   readonly k: number;
   readonly stride: number;
   readonly act: ActivationName;
@@ -130,7 +171,7 @@ export class ConvBnAct extends ConvBnBase {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, samePad(this.k));
-    const out = activate(this.batchNorm(y), this.act) as tf.Tensor4D;
+    const out = activate(this.normalize(y), this.act) as tf.Tensor4D;
     this.record(out, (out.size / this.cout) * this.k * this.k * this.cin * this.cout);
     return out;
   }
@@ -142,7 +183,7 @@ export class ConvBnAct extends ConvBnBase {
 
 /** Depthwise conv (no bias) → BN → activation; one k×k filter per channel. */
 export class DepthwiseConvBnAct extends ConvBnBase {
-  readonly weight: tf.Variable;
+  protected readonly depthwise = true;
   readonly k: number;
   readonly stride: number;
   readonly act: ActivationName;
@@ -161,7 +202,7 @@ export class DepthwiseConvBnAct extends ConvBnBase {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const y = tf.depthwiseConv2d(x, this.weight as tf.Tensor4D, this.stride, samePad(this.k));
-    const out = activate(this.batchNorm(y), this.act) as tf.Tensor4D;
+    const out = activate(this.normalize(y), this.act) as tf.Tensor4D;
     this.record(out, (out.size / this.channels) * this.k * this.k * this.channels);
     return out;
   }

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
+import type { FuseReport } from './fuse.js';
 
 /**
  * What a tensor is, for the optimiser: `weight` gets weight decay; `bias`, `bn`
@@ -76,6 +77,41 @@ export abstract class Module {
     this.children.set(name, m);
     m.setPath(this.path ? `${this.path}.${name}` : name);
     return m;
+  }
+
+  /** Replaces (or adds) a parameter's value; the old variable is disposed. */
+  protected setParam(name: string, value: tf.Tensor, group: ParamGroup): tf.Variable {
+    const old = this.ownParams.get(name);
+    if (old) {
+      old.variable.dispose();
+      this.ownParams.delete(name);
+    }
+    return this.addParam(name, value, group);
+  }
+
+  /** Removes one of this module's own parameters (used when folding it away). */
+  protected removeParam(name: string): void {
+    const p = this.ownParams.get(name);
+    if (!p) throw new Error(`${this.typeName}: no parameter '${name}'`);
+    p.variable.dispose();
+    this.ownParams.delete(name);
+  }
+
+  /** Removes a child module (used when folding it away); its parameters are disposed. */
+  protected removeModule(name: string): void {
+    const m = this.children.get(name);
+    if (!m) throw new Error(`${this.typeName}: no child '${name}'`);
+    m.dispose();
+    this.children.delete(name);
+  }
+
+  /**
+   * Folds batch norm and implicit knowledge into neighbouring convolutions for
+   * inference (see fuse.ts), recording what was folded and what was kept. The
+   * default folds each child; layers that own foldable state override it.
+   */
+  fuseInPlace(report: FuseReport): void {
+    for (const [, c] of this.children) c.fuseInPlace(report);
   }
 
   private setPath(p: string): void {

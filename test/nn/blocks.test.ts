@@ -158,7 +158,7 @@ test('eval mode uses running statistics; training mode updates them', () => {
   m.train();
   tf.tidy(() => m.forward(x));
   assert.ok(m.bn.runningMean.dataSync().some((v) => v !== 0), 'running mean moved');
-  assert.ok(m.cv1.bn.runningVar.dataSync().some((v) => v !== 1), 'running var moved');
+  assert.ok(m.cv1.bn!.runningVar.dataSync().some((v) => v !== 1), 'running var moved');
   m.eval();
   const e2 = m.forward(x);
   assert.ok(maxAbsDiff(e0, e2) > 1e-4, 'eval output changed after the stats moved');

@@ -12,8 +12,9 @@ export const infoCommand: Command = {
   usage: 'yolor info --list | --model <NAME|FILE> [--imgsz PX] [--json]',
   description:
     'Lists the model zoo, or prints a model\'s per-layer table (name, type, output shape, params,\n' +
-    'FLOPs) and totals at an image size. GFLOPs = 2 x multiply-adds for one image; --imgsz defaults\n' +
-    'to the model\'s own resolution.',
+    'FLOPs) and totals at an image size, with the totals of its deploy form (batch norm and implicit\n' +
+    'knowledge folded) and of the same architecture without implicit knowledge. GFLOPs = 2 x\n' +
+    'multiply-adds for one image; --imgsz defaults to the model\'s own resolution.',
   options: [
     { name: 'list', type: 'boolean', default: false, description: 'list the built-in model configurations' },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', description: 'built-in model name or model config file' },
@@ -40,19 +41,31 @@ export const infoCommand: Command = {
     await initBackend(args.string('backend') as 'auto');
     const { Detector } = await import('../../models/detector.js');
     const { summarizeModel } = await import('../../models/summary.js');
+    const { NO_IMPLICIT } = await import('../../models/config.js');
     const model = new Detector(cfg);
+    const { model: deploy, report } = model.fuse();
+    const plain = new Detector({ ...cfg, implicit: { ...NO_IMPLICIT } });
     try {
       const s = summarizeModel(model, imgsz);
+      const d = summarizeModel(deploy, imgsz);
+      const p = summarizeModel(plain, imgsz);
+      const deployTotals = { params: d.params, gflops: d.gflops, kept: report.kept };
+      const plainTotals = { params: p.params, gflops: p.gflops };
       if (json) {
-        process.stdout.write(`${JSON.stringify({ model: s.name, imgsz: s.imgsz, params: s.params, gflops: s.gflops, layers: s.layers })}\n`);
+        process.stdout.write(`${JSON.stringify({ model: s.name, imgsz: s.imgsz, params: s.params, gflops: s.gflops, layers: s.layers, deploy: deployTotals, plain: plainTotals })}\n`);
         return 0;
       }
       const rows = s.layers.map((l) => [l.name, l.type, `[${l.outputShape.join(',')}]`, fmtInt(l.params), fmtInt(l.flops)]);
       process.stdout.write(`${formatTable(rows, { header: ['layer', 'type', 'output', 'params', 'FLOPs'], align: ['left', 'left', 'left', 'right', 'right'] })}\n\n`);
       process.stdout.write(`${s.name}: ${s.layers.length} layers, ${fmtInt(s.params)} parameters, ${s.gflops.toFixed(3)} GFLOPs at ${imgsz}x${imgsz}\n`);
+      process.stdout.write(`  deploy (batch norm and implicit knowledge folded): ${fmtInt(d.params)} parameters, ${d.gflops.toFixed(3)} GFLOPs\n`);
+      process.stdout.write(`  same architecture without implicit knowledge:     ${fmtInt(p.params)} parameters, ${p.gflops.toFixed(3)} GFLOPs\n`);
+      for (const k of report.kept) process.stdout.write(`  not folded: ${k}\n`);
       return 0;
     } finally {
       model.dispose();
+      deploy.dispose();
+      plain.dispose();
     }
   },
 };
