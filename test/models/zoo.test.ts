@@ -63,7 +63,7 @@ test('compound scaling grows parameters and FLOPs with φ', () => {
 });
 
 test('summary: FLOPs are 2 × the traced MACs and the head has its closed-form parameter count', () => {
-  const cfg = resolveModelConfig('yolor-n');
+  const cfg = resolveModelConfig('yolor-n-plain');
   const model = new Detector(cfg);
   const s = summarizeModel(model, 64);
   assert.equal(s.params, model.numParams());
@@ -71,6 +71,11 @@ test('summary: FLOPs are 2 × the traced MACs and the head has its closed-form p
   const no = 3 * (5 + cfg.nc);
   const headParams = model.neck.outChannels.reduce((a, c) => a + c * no + no, 0);
   assert.equal(model.head.numParams(), headParams);
+  // The implicit variant adds, per level, z for alignment (c), refine_add (c) and refine_mul (outputs).
+  const implicit = new Detector(resolveModelConfig('yolor-n'));
+  assert.equal(implicit.head.numParams(), headParams + model.neck.outChannels.reduce((a, c) => a + 2 * c + no, 0));
+  assert.equal(implicit.numParams() - model.numParams(), implicit.head.numParams() - headParams);
+  implicit.dispose();
   // Prediction conv at stride 8 on a 64×64 image: 8×8 cells × cin × outputs multiply-adds.
   const p3 = s.layers.find((l) => l.name === 'head.l0.pred')!;
   assert.equal(p3.flops, 2 * 8 * 8 * model.neck.outChannels[0]! * no);
