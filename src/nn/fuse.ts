@@ -98,6 +98,9 @@ export function foldConcatBeforeConv(weight: tf.Tensor4D, bias: tf.Tensor1D, z: 
 /** z (per output channel) multiplying the conv's output. */
 export function foldMulAfterConv(weight: tf.Tensor4D, bias: tf.Tensor1D, z: tf.Tensor): FoldedConv {
   if (z.rank !== 1) throw new FoldRefused('a per-position implicit tensor cannot scale conv weights');
+  if (weight.shape[3] !== z.size) {
+    throw new Error(`foldMulAfterConv: z has ${z.size} values for ${weight.shape[3]} output channels (depthwise weights are not supported)`);
+  }
   return tf.tidy(() => ({ weight: tf.mul(weight, z) as tf.Tensor4D, bias: tf.mul(bias, z) as tf.Tensor1D }));
 }
 

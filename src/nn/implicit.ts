@@ -112,7 +112,7 @@ export class ImplicitAdd extends ImplicitLayer {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    checkSpatial(this.path, this.z, x);
+    checkSpatial(this.path || this.typeName, this.z, x);
     const out = tf.add(x, this.z.value()) as tf.Tensor4D;
     this.record(out, 0);
     return out;
@@ -130,7 +130,7 @@ export class ImplicitMul extends ImplicitLayer {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    checkSpatial(this.path, this.z, x);
+    checkSpatial(this.path || this.typeName, this.z, x);
     const out = tf.mul(x, this.z.value()) as tf.Tensor4D;
     this.record(out, out.size);
     return out;
@@ -148,7 +148,7 @@ export class ImplicitConcat extends ImplicitLayer {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    checkSpatial(this.path, this.z, x);
+    checkSpatial(this.path || this.typeName, this.z, x);
     const [b, h, w] = x.shape;
     const z = this.z.value();
     // Broadcast by multiplying with ones: Mul's gradient sums over the broadcast axes.
