@@ -1,0 +1,60 @@
+/**
+ * The one internal representation every dataset format is read into. Boxes are
+ * xyxy in pixels of the original image. Nothing is dropped silently: every
+ * problem found while reading goes into the dataset's bad-input report.
+ */
+export interface Annotation {
+  /** Class index into the dataset's `names`. */
+  cls: number;
+  /** [x1, y1, x2, y2] in original-image pixels. */
+  box: [number, number, number, number];
+  /** VOC `difficult`: ignored by evaluation. */
+  difficult?: boolean;
+  /** COCO `iscrowd`: a region matched without counting as a detection. */
+  iscrowd?: boolean;
+  /** Identity of the object template (embedding tasks). */
+  identity?: number;
+}
+
+export interface ImageRecord {
+  id: number;
+  /** Absolute path of the image file. */
+  file: string;
+  width: number;
+  height: number;
+  annotations: Annotation[];
+}
+
+export interface BadInput {
+  /** The file the problem is in (annotation or image). */
+  file: string;
+  problem: string;
+  /** What was done about it. */
+  action: 'dropped' | 'clipped' | 'skipped' | 'fatal';
+}
+
+export interface DetectionDataset {
+  name: string;
+  /** Where it was read from. */
+  source: string;
+  format: 'voc' | 'coco' | 'yolo' | 'builtin';
+  names: string[];
+  splits: Record<string, ImageRecord[]>;
+  bad: BadInput[];
+}
+
+/** Widths and heights of every box of a split, scaled as the images will be for training at `imgsz` (letterboxed). */
+export function boxSizesAtImageSize(images: readonly ImageRecord[], imgsz: number): Float32Array {
+  let n = 0;
+  for (const im of images) n += im.annotations.length;
+  const wh = new Float32Array(n * 2);
+  let k = 0;
+  for (const im of images) {
+    const s = imgsz / Math.max(im.width, im.height);
+    for (const a of im.annotations) {
+      wh[k++] = (a.box[2] - a.box[0]) * s;
+      wh[k++] = (a.box[3] - a.box[1]) * s;
+    }
+  }
+  return wh;
+}

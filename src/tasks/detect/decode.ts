@@ -1,0 +1,133 @@
+/**
+ * Decoding of raw detection head maps into boxes.
+ *
+ * Each level's map is [B, H, W, na·(5+nc)] (NHWC), per anchor the channels
+ * [tx, ty, tw, th, obj, cls_0 … cls_{nc−1}]. Decoded rows are
+ * [cx, cy, w, h, obj, cls…] with the box centre/size in input pixels and
+ * objectness and class scores passed through a sigmoid (multi-label classes).
+ *
+ *   v3:      cx = (σ(tx) + gx)·s,        w = aw·exp(tw)
+ *   scaled:  cx = (2σ(tx) − 0.5 + gx)·s, w = aw·(2σ(tw))²     (YOLOv4-CSP / v5 / YOLOR)
+ *
+ * Rows are ordered level by level, then row-major over cells (y, x), then by
+ * anchor: row = levelOffset + (y·W + x)·na + a, with levelOffset = Σ of the
+ * previous levels' H·W·na.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export type DecodeRule = 'v3' | 'scaled';
+export const DECODE_RULES: readonly DecodeRule[] = ['v3', 'scaled'];
+
+export interface DecodeOptions {
+  rule: DecodeRule;
+}
+
+/** Per-level anchors in input pixels: levels × na × (w, h). */
+export type DecodeAnchors = ReadonlyArray<ReadonlyArray<ArrayLike<number>>>;
+
+function checkRule(rule: unknown): asserts rule is DecodeRule {
+  if (!DECODE_RULES.includes(rule as DecodeRule)) {
+    throw new Error(`unknown decode rule '${String(rule)}' (expected one of ${DECODE_RULES.join(', ')})`);
+  }
+}
+
+/**
+ * Decodes all levels into one tensor [B, Σ H·W·na, 5+nc]. The inputs are not
+ * disposed; the result is a new tensor owned by the caller.
+ */
+export function decodePredictions(
+  maps: readonly tf.Tensor4D[],
+  anchors: DecodeAnchors,
+  strides: readonly number[],
+  options: DecodeOptions,
+): tf.Tensor3D {
+  const rule = options.rule;
+  checkRule(rule);
+  if (maps.length === 0) throw new Error('decodePredictions: no maps');
+  if (anchors.length !== maps.length || strides.length !== maps.length) {
+    throw new Error(`decodePredictions: ${maps.length} maps but ${anchors.length} anchor levels and ${strides.length} strides`);
+  }
+  const batch = maps[0]!.shape[0];
+  let no = -1;
+  maps.forEach((m, l) => {
+    if (m.rank !== 4) throw new Error(`decodePredictions: map ${l} has rank ${m.rank}, expected 4 (NHWC)`);
+    const na = anchors[l]!.length;
+    const c = m.shape[3];
+    if (na === 0 || c % na !== 0 || c / na < 5) {
+      throw new Error(`decodePredictions: map ${l} has ${c} channels, not a multiple na·(5+nc) of na=${na}`);
+    }
+    if (no === -1) no = c / na;
+    else if (c / na !== no) throw new Error(`decodePredictions: map ${l} has ${c / na} channels per anchor, expected ${no}`);
+    if (m.shape[0] !== batch) throw new Error(`decodePredictions: map ${l} has batch ${m.shape[0]}, expected ${batch}`);
+  });
+
+  return tf.tidy(() => {
+    const levels = maps.map((map, l) => {
+      const [b, h, w] = map.shape;
+      const na = anchors[l]!.length;
+      const s = strides[l]!;
+      const x = tf.reshape(tf.cast(map, 'float32'), [b, h, w, na, no]);
+      const [txy, twh, rest] = tf.split(x, [2, 2, no - 4], 4) as [tf.Tensor5D, tf.Tensor5D, tf.Tensor5D];
+      // meshgrid (xy indexing): both [H, W], gx varying along W.
+      const g = tf.meshgrid(tf.range(0, w, 1, 'float32'), tf.range(0, h, 1, 'float32'));
+      const grid = tf.reshape(tf.stack([g[0]!, g[1]!], -1), [1, h, w, 1, 2]);
+      const flatAnchors = new Float32Array(na * 2);
+      anchors[l]!.forEach((a, i) => {
+        flatAnchors[2 * i] = a[0]!;
+        flatAnchors[2 * i + 1] = a[1]!;
+      });
+      const anchorT = tf.tensor(flatAnchors, [1, 1, 1, na, 2]);
+      let xy: tf.Tensor;
+      let wh: tf.Tensor;
+      if (rule === 'v3') {
+        xy = tf.mul(tf.add(tf.sigmoid(txy), grid), s);
+        wh = tf.mul(tf.exp(twh), anchorT);
+      } else {
+        xy = tf.mul(tf.add(tf.sub(tf.mul(tf.sigmoid(txy), 2), 0.5), grid), s);
+        wh = tf.mul(tf.square(tf.mul(tf.sigmoid(twh), 2)), anchorT);
+      }
+      const out = tf.concat([xy, wh, tf.sigmoid(rest)], 4);
+      return tf.reshape(out, [b, h * w * na, no]);
+    });
+    return (levels.length === 1 ? levels[0]! : tf.concat(levels, 1)) as tf.Tensor3D;
+  });
+}
+
+const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
+
+/**
+ * Pure-JS reference decode of one anchor at cell (gx, gy): `raw` holds the
+ * 5+nc raw channels of that anchor; returns [cx, cy, w, h, obj, cls…].
+ */
+export function decodeCell(
+  raw: ArrayLike<number>,
+  gx: number,
+  gy: number,
+  anchor: ArrayLike<number>,
+  stride: number,
+  rule: DecodeRule,
+): Float32Array {
+  checkRule(rule);
+  const no = raw.length;
+  if (no < 5) throw new Error(`decodeCell: expected at least 5 channels; got ${no}`);
+  const out = new Float32Array(no);
+  const aw = anchor[0]!, ah = anchor[1]!;
+  if (rule === 'v3') {
+    out[0] = (sigmoid(raw[0]!) + gx) * stride;
+    out[1] = (sigmoid(raw[1]!) + gy) * stride;
+    out[2] = aw * Math.exp(raw[2]!);
+    out[3] = ah * Math.exp(raw[3]!);
+  } else {
+    out[0] = (2 * sigmoid(raw[0]!) - 0.5 + gx) * stride;
+    out[1] = (2 * sigmoid(raw[1]!) - 0.5 + gy) * stride;
+    out[2] = aw * (2 * sigmoid(raw[2]!)) ** 2;
+    out[3] = ah * (2 * sigmoid(raw[3]!)) ** 2;
+  }
+  for (let c = 4; c < no; c++) out[c] = sigmoid(raw[c]!);
+  return out;
+}
+
+/** Number of decoded rows for maps of the given spatial sizes: Σ H·W·na. */
+export function decodedRowCount(sizes: ReadonlyArray<readonly [number, number]>, anchors: DecodeAnchors): number {
+  return sizes.reduce((n, [h, w], l) => n + h * w * (anchors[l]?.length ?? 0), 0);
+}
