@@ -58,3 +58,32 @@ export function boxSizesAtImageSize(images: readonly ImageRecord[], imgsz: numbe
   }
   return wh;
 }
+
+/** An 8-bit RGB image, HWC, row-major. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * One training/evaluation sample after decoding and (optionally) augmentation:
+ * the image and its labels in that image's pixel coordinates.
+ */
+export interface Sample {
+  image: RgbImage;
+  /** n × 4, xyxy pixels. */
+  boxes: Float32Array;
+  /** n class indices. */
+  cls: Int32Array;
+  /** Optional per-instance binary masks (HW each, 0/1), aligned with boxes. */
+  masks?: Uint8Array[];
+  /** Optional identity id per instance (−1 when unknown). */
+  identity?: Int32Array;
+  /** Optional image-level multi-label targets (classes + attributes), 0/1. */
+  labels?: Float32Array;
+  /** Source image file, for error messages and plots. */
+  file: string;
+  /** Letterbox/affine mapping back to the original image (evaluation). */
+  original?: { width: number; height: number; scale: number; padX: number; padY: number };
+}
