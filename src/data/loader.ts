@@ -1,0 +1,158 @@
+/**
+ * The data loader: shuffled, seeded batches; decoding and augmentation in
+ * worker threads with batches prefetched ahead so that the training step does
+ * not wait on data when the model is the bottleneck. Every sample's randomness
+ * comes from a seed drawn on the main thread, so a run is reproducible whatever
+ * the number of workers.
+ */
+import { Worker } from 'node:worker_threads';
+import { Rng } from '../util/rng.js';
+import type { AugmentHyp } from './augment/pipeline.js';
+import { makeSampleLoader, type EncodedSample, type WorkerInit, type WorkerRequest } from './loader-worker.js';
+import type { ImageRecord } from './types.js';
+
+export interface LoaderOptions {
+  records: ImageRecord[];
+  imgsz: number;
+  batchSize: number;
+  train: boolean;
+  shuffle?: boolean;
+  seed?: number;
+  hyp?: Partial<AugmentHyp>;
+  /** Worker threads (0 = decode on the main thread). */
+  workers?: number;
+  /** Batches requested ahead of the consumer. */
+  prefetch?: number;
+  /** Keep decoded images in memory (per worker). */
+  cache?: boolean;
+}
+
+export interface Batch {
+  /** [B, S, S, 3] floats in [0, 1]. */
+  images: Float32Array;
+  shape: [number, number, number, number];
+  /** Rows [imageIndex, cls, cx, cy, w, h] in input pixels. */
+  targets: Float32Array;
+  files: string[];
+  originals: Array<EncodedSample['original']>;
+  /** Records' indices in the dataset. */
+  indices: number[];
+  /** Boxes removed by augmentation in this batch. */
+  dropped: number;
+}
+
+export function collate(samples: EncodedSample[], indices: number[]): Batch {
+  const b = samples.length;
+  const h = samples[0]!.height;
+  const w = samples[0]!.width;
+  const images = new Float32Array(b * h * w * 3);
+  const rows: number[] = [];
+  let dropped = 0;
+  samples.forEach((s, i) => {
+    if (s.width !== w || s.height !== h) throw new Error(`batch mixes image sizes: ${s.file} is ${s.width}x${s.height}, expected ${w}x${h}`);
+    const off = i * h * w * 3;
+    for (let k = 0; k < s.pixels.length; k++) images[off + k] = s.pixels[k]! / 255;
+    for (let j = 0; j < s.cls.length; j++) {
+      const [x1, y1, x2, y2] = [s.boxes[4 * j]!, s.boxes[4 * j + 1]!, s.boxes[4 * j + 2]!, s.boxes[4 * j + 3]!];
+      rows.push(i, s.cls[j]!, (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1);
+    }
+    dropped += s.dropped;
+  });
+  return {
+    images, shape: [b, h, w, 3], targets: Float32Array.from(rows), files: samples.map((s) => s.file),
+    originals: samples.map((s) => s.original), indices, dropped,
+  };
+}
+
+type Pending = { resolve: (s: EncodedSample[]) => void; reject: (e: Error) => void };
+
+export class DataLoader {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly local: ((index: number, seed: number) => Promise<EncodedSample>) | null;
+  private nextId = 0;
+  private failure: Error | null = null;
+
+  constructor(readonly opts: LoaderOptions) {
+    if (opts.records.length === 0) throw new Error('data loader: the dataset split has no images');
+    const init: WorkerInit = { records: opts.records, imgsz: opts.imgsz, train: opts.train, hyp: opts.hyp ?? {}, cacheImages: opts.cache ?? false };
+    const n = opts.workers ?? 0;
+    this.local = n === 0 ? makeSampleLoader(init) : null;
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(new URL('./loader-worker.js', import.meta.url), { workerData: init });
+      w.on('message', (msg: { id: number; samples?: EncodedSample[]; error?: string }) => {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        if (msg.error) p.reject(new Error(msg.error));
+        else p.resolve(msg.samples!);
+      });
+      w.on('error', (err) => this.fail(new Error(`data loader worker failed: ${err.message}`)));
+      w.on('exit', (code) => {
+        if (code !== 0) this.fail(new Error(`data loader worker exited with code ${code}`));
+      });
+
+      this.workers.push(w);
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  get batchesPerEpoch(): number {
+    return Math.ceil(this.opts.records.length / this.opts.batchSize);
+  }
+
+  private request(indices: number[], seeds: number[]): Promise<EncodedSample[]> {
+    if (this.local) return Promise.all(indices.map((i, k) => this.local!(i, seeds[k]!)));
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const worker = this.workers[id % this.workers.length]!;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const req: WorkerRequest = { id, indices, seeds };
+      worker.postMessage(req);
+    });
+  }
+
+  /** The batches of one epoch, in order; the epoch's order and augmentation depend only on (seed, epoch). */
+  async *epoch(epoch: number): AsyncGenerator<Batch> {
+    const { records, batchSize } = this.opts;
+    const rng = new Rng(((this.opts.seed ?? 0) * 1000003 + epoch * 7919) >>> 0);
+    const order = records.map((_, i) => i);
+    if (this.opts.shuffle ?? this.opts.train) {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.int(0, i);
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
+    const plan: Array<{ indices: number[]; seeds: number[] }> = [];
+    for (let s = 0; s < order.length; s += batchSize) {
+      const indices = order.slice(s, s + batchSize);
+      plan.push({ indices, seeds: indices.map(() => Math.floor(rng.next() * 2 ** 31)) });
+    }
+    const ahead = Math.max(1, this.opts.prefetch ?? Math.max(2, this.workers.length * 2));
+    const inflight: Array<Promise<EncodedSample[]>> = [];
+    let next = 0;
+    const launch = (): void => {
+      const p = this.request(plan[next]!.indices, plan[next]!.seeds);
+      p.catch(() => undefined); // surfaced when awaited in order; never an unhandled rejection
+      inflight.push(p);
+      next++;
+    };
+    while (next < plan.length && inflight.length < ahead) launch();
+    for (let b = 0; b < plan.length; b++) {
+      const samples = await inflight.shift()!;
+      if (next < plan.length) launch();
+      yield collate(samples, plan[b]!.indices);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.length = 0;
+  }
+}
