@@ -32,19 +32,28 @@ export interface LayerRecord {
   params: number;
   /** Multiply-accumulates for the traced input (batch included). */
   macs: number;
+  /** With `checkFinite`: whether every output value is finite (locates NaN/Inf). */
+  finite?: boolean;
 }
 
 let activeTrace: LayerRecord[] | null = null;
+let checkFinite = false;
 
-/** Runs `fn` while collecting a LayerRecord for every leaf layer that reports itself. */
-export function withTrace<T>(fn: () => T): { result: T; layers: LayerRecord[] } {
+/**
+ * Runs `fn` while collecting a LayerRecord for every leaf layer that reports
+ * itself; with `checkFinite` each record also says whether its output is finite.
+ */
+export function withTrace<T>(fn: () => T, opts: { checkFinite?: boolean } = {}): { result: T; layers: LayerRecord[] } {
   const previous = activeTrace;
+  const previousCheck = checkFinite;
   const layers: LayerRecord[] = [];
   activeTrace = layers;
+  checkFinite = opts.checkFinite ?? false;
   try {
     return { result: fn(), layers };
   } finally {
     activeTrace = previous;
+    checkFinite = previousCheck;
   }
 }
 
@@ -193,7 +202,10 @@ export abstract class Module {
 
   /** Layers that appear as one row in summaries call this with their output (parameters of the whole subtree are counted). */
   protected record(output: tf.Tensor, macs: number): void {
-    activeTrace?.push({ name: this.path, type: this.typeName, outputShape: output.shape.slice(), params: this.numParams(), macs });
+    if (!activeTrace) return;
+    const rec: LayerRecord = { name: this.path, type: this.typeName, outputShape: output.shape.slice(), params: this.numParams(), macs };
+    if (checkFinite) rec.finite = tf.tidy(() => tf.all(tf.isFinite(output)).dataSync()[0] === 1);
+    activeTrace.push(rec);
   }
 }
 

@@ -2,18 +2,29 @@ import { notAvailableYet, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { formatTable } from '../table.js';
 
-/** `yolor data anchors`: anchor fit (best possible recall, anchors above threshold) before and after autoanchor. */
-async function anchorsAction(args: Parameters<Command['run']>[0]): Promise<number> {
+const DATA_HELP = 'a dataset: Pascal VOC root folder, COCO instances .json (or a folder of instances_<split>.json), ' +
+  'Ultralytics dataset .yaml, or a built-in name (shapes, fashion)';
+
+type Args = Parameters<Command['run']>[0];
+
+async function loadData(args: Args, action: string) {
   const dataSpec = args.string('data');
-  if (!dataSpec) throw new UsageError('anchors needs --data (a dataset: VOC root folder)', true);
-  const { loadDetectionDataset, datasetSplit } = await import('../../data/resolve.js');
+  if (!dataSpec) throw new UsageError(`${action} needs --data (${DATA_HELP})`, true);
+  const { loadDetectionDatasetAsync } = await import('../../data/resolve.js');
+  const from = (args.string('from') ?? 'auto') as 'auto' | 'voc' | 'coco' | 'yolo';
+  return loadDetectionDatasetAsync(dataSpec, { format: from, imageDir: args.string('image-dir') });
+}
+
+/** `yolor data anchors`: anchor fit (best possible recall, anchors above threshold) before and after autoanchor. */
+async function anchorsAction(args: Args): Promise<number> {
+  const { datasetSplit } = await import('../../data/resolve.js');
   const { boxSizesAtImageSize } = await import('../../data/types.js');
   const { resolveModelConfig } = await import('../../models/zoo.js');
   const { autoAnchor } = await import('../../tasks/detect/anchors.js');
   const { Rng } = await import('../../util/rng.js');
+  const ds = await loadData(args, 'anchors');
   const cfg = resolveModelConfig(args.string('model') ?? 'yolor-n');
   const imgsz = args.number('imgsz') ?? cfg.dims.imgsz;
-  const ds = loadDetectionDataset(dataSpec);
   const images = datasetSplit(ds, args.string('split') ?? 'train');
   const wh = boxSizesAtImageSize(images, imgsz);
   const result = autoAnchor(wh, cfg.anchors, {
@@ -40,30 +51,109 @@ async function anchorsAction(args: Parameters<Command['run']>[0]): Promise<numbe
   return 0;
 }
 
+const MAX_BAD_LINES = 50;
+
+/** `yolor data stats`: class counts, boxes per image, box sizes, imbalance, bad input; a PNG of the distributions. */
+async function statsAction(args: Args): Promise<number> {
+  const { join, resolve } = await import('node:path');
+  const { datasetSplit } = await import('../../data/resolve.js');
+  const { computeDatasetStats, statsSummaryLines, badInputLines, IMBALANCE_FRACTION } = await import('../../data/stats.js');
+  const { plotDatasetStats } = await import('../../plot/data-stats.js');
+  const ds = await loadData(args, 'stats');
+  const split = args.string('split') ?? 'train';
+  const images = datasetSplit(ds, split);
+  const stats = computeDatasetStats(ds, images, split);
+  const plotArg = args.string('plot');
+  const plotPath = plotArg === 'none' ? null : resolve(plotArg ?? join('runs', 'data', `${ds.name}-${split}-stats.png`));
+  if (plotPath) await plotDatasetStats(stats, plotPath);
+  if (args.boolean('json')) {
+    process.stdout.write(`${JSON.stringify({ ...stats, plot: plotPath })}\n`);
+    return 0;
+  }
+  const out: string[] = [];
+  out.push(`${ds.source} (${ds.format}), split ${split}: ${stats.images} images, ${stats.totalInstances} boxes, ${ds.names.length} classes`, '');
+  const rows = ds.names.map((n) => {
+    const c = stats.instances[n]!;
+    const flag = stats.imbalance.some((w) => w.class === n) ? `< ${100 * IMBALANCE_FRACTION}% of the largest` : '';
+    return [n, String(c), stats.totalInstances ? `${((100 * c) / stats.totalInstances).toFixed(1)}%` : '-', String(stats.imagesPerClass[n]), flag];
+  });
+  out.push(formatTable(rows, { header: ['class', 'instances', 'share', 'images', 'note'], align: ['left', 'right', 'right', 'right', 'left'] }), '');
+  out.push(...statsSummaryLines(stats));
+  if (stats.warnings.length > 0) out.push('', 'warnings:', ...stats.warnings.map((w) => `  ${w}`));
+  if (ds.bad.length > 0) {
+    out.push('', `bad input (${ds.bad.length}; action  file: problem):`);
+    out.push(...badInputLines(ds.bad.slice(0, MAX_BAD_LINES)).map((l) => `  ${l}`));
+    if (ds.bad.length > MAX_BAD_LINES) out.push(`  ... ${ds.bad.length - MAX_BAD_LINES} more (--json lists them all)`);
+  }
+  if (plotPath) out.push('', `plot: ${plotPath}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
+
+/** `yolor data convert`: writes the dataset as COCO, YOLO or VOC (see src/data/formats/writers.ts for what each keeps). */
+async function convertAction(args: Args): Promise<number> {
+  const to = args.string('to') as 'coco' | 'yolo' | 'voc' | undefined;
+  const output = args.string('output');
+  if (!args.string('data')) throw new UsageError(`convert needs --data (${DATA_HELP})`, true);
+  if (!to) throw new UsageError('convert needs --to coco|yolo|voc', true);
+  if (!output) throw new UsageError('convert needs --output DIR (the folder to write)', true);
+  const { writeDataset } = await import('../../data/formats/writers.js');
+  const ds = await loadData(args, 'convert');
+  const r = writeDataset(ds, to, output, { images: args.boolean('copy-images') ? 'copy' : 'link', overwrite: args.boolean('force') });
+  if (args.boolean('json')) {
+    process.stdout.write(`${JSON.stringify({ from: ds.source, fromFormat: ds.format, ...r, bad: ds.bad })}\n`);
+    return 0;
+  }
+  const splits = Object.entries(r.splits).map(([k, n]) => `${k} ${n}`).join(', ');
+  const lines = [`${ds.source} (${ds.format}) → ${r.dir} (${r.format}): ${r.images} images, ${r.annotations} boxes; splits: ${splits}`];
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  if (ds.bad.length > 0) lines.push(`${ds.bad.length} bad input entries in the source were not converted (see 'yolor data stats --data ${args.string('data')}')`);
+  lines.push(`read it with: --data ${r.entry}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
 export const dataCommand: Command = {
   name: 'data',
-  summary: 'inspect, convert and analyse datasets (anchors available; stats, convert, preview planned)',
+  summary: 'inspect, convert and analyse datasets (stats, convert, anchors; preview planned)',
   usage: 'yolor data <stats|convert|preview|anchors> --data <PATH> [options]',
   description:
+    'stats: images, instances per class, boxes per image, box sizes, class imbalance, images without\n' +
+    'labels and every bad-input entry (file, problem, action); writes a PNG of the distributions\n' +
+    '(--plot, default runs/data/<name>-<split>-stats.png; --plot none: no PNG).\n' +
+    'convert: writes --data as --to coco|yolo|voc into --output. Images are referenced, not copied\n' +
+    '(COCO: absolute file_name; YOLO/VOC: symbolic links) unless --copy-images. VOC boxes are rounded to\n' +
+    'integer pixels (at most 0.5 px off); difficult/iscrowd are kept (COCO "difficult": 1 and YOLO\n' +
+    'flags.json are extensions; VOC writes crowd regions as difficult).\n' +
     'anchors: best possible recall and anchors-above-threshold of a model\'s anchors on the dataset\'s\n' +
     'boxes (scaled to --imgsz), re-estimated by k-means (1 - IoU) and a genetic refinement when recall\n' +
-    'is below 0.98 (--force: always). stats, convert, preview: planned.',
+    'is below 0.98 (--force: always). preview: planned.\n' +
+    '--data: a Pascal VOC root, a COCO instances .json (or folder of instances_<split>.json), an\n' +
+    'Ultralytics dataset .yaml, or a built-in name (shapes, fashion); the format is detected (--from forces it).',
   positionals: [
     { name: 'action', description: 'what to do', required: true, choices: ['stats', 'convert', 'preview', 'anchors'] },
   ],
   options: [
-    { name: 'data', type: 'string', valueName: 'PATH', description: 'dataset (Pascal VOC root folder)' },
-    { name: 'split', type: 'enum', choices: ['train', 'val', 'test', 'all'], default: 'train', description: 'dataset split' },
+    { name: 'data', type: 'string', valueName: 'PATH', description: 'dataset (VOC root, COCO .json, dataset .yaml or built-in name)' },
+    { name: 'from', type: 'enum', choices: ['auto', 'coco', 'yolo', 'voc'], default: 'auto', description: 'format of --data (auto: detect)' },
+    { name: 'image-dir', type: 'string', valueName: 'DIR', description: 'COCO: folder the images\' file_name entries are relative to' },
+    { name: 'split', type: 'string', valueName: 'NAME', default: 'train', description: 'dataset split (train, val, test, all, or another split of the dataset)' },
+    { name: 'to', type: 'enum', choices: ['coco', 'yolo', 'voc'], description: 'convert: output format' },
+    { name: 'output', type: 'string', valueName: 'DIR', description: 'convert: output folder' },
+    { name: 'copy-images', type: 'boolean', default: false, description: 'convert: copy images instead of referencing them' },
+    { name: 'plot', type: 'string', valueName: 'PNG', description: 'stats: where to write the plot (none: no plot)' },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', description: 'model whose anchors to check (default yolor-n)' },
     { name: 'imgsz', type: 'int', valueName: 'PX', description: 'training image size (default: the model\'s)' },
     { name: 'thr', type: 'number', valueName: 'X', default: 4, description: 'anchor-box width/height ratio threshold' },
-    { name: 'force', type: 'boolean', default: false, description: 're-estimate anchors even when recall ≥ 0.98' },
+    { name: 'force', type: 'boolean', default: false, description: 'anchors: re-estimate even when recall ≥ 0.98; convert: replace a non-empty --output' },
     { name: 'seed', type: 'int', valueName: 'N', default: 0, description: 'seed for k-means and evolution' },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
   async run(args) {
     const action = args.positionals[0];
     if (action === 'anchors') return anchorsAction(args);
+    if (action === 'stats') return statsAction(args);
+    if (action === 'convert') return convertAction(args);
     return notAvailableYet();
   },
 };

@@ -1,0 +1,571 @@
+/**
+ * COCO instances reader (the *dataset* side; src/eval/coco-json.ts reads COCO
+ * for evaluation and is where the JSON-with-positions parser comes from).
+ *
+ * - images: `file_name` is resolved against, in order, `opts.imageDir` (only
+ *   that, when given), `images/` next to the JSON, the JSON's folder, and the
+ *   official / Ultralytics COCO layouts (`../<split>/`, `../images/<split>/`,
+ *   `../images/`, `../`). An absolute `file_name` is used as is. An image entry
+ *   without `file_name`, or whose file is in none of those places, is reported
+ *   ('skipped') and left out together with its annotations.
+ * - annotations: bbox [x, y, w, h] → xyxy pixels, checked and clipped with
+ *   validateBox like every format; `iscrowd`; the non-standard `difficult: 1`
+ *   this package writes for VOC's difficult flag; `segmentation` (polygons,
+ *   compressed and uncompressed RLE) is kept on the annotation
+ *   (SegmentedAnnotation) and `cocoMask` turns it into a binary mask.
+ * - categories: class indices are contiguous in category-id order; names from
+ *   `name`.
+ * - bad input: malformed JSON throws `FILE:LINE:COL: malformed JSON: ...`; a JSON
+ *   that is not an instances file throws; every bad entry (unknown image_id or
+ *   category_id, bad bbox, bad image entry) is reported in `bad` and dropped.
+ * - image sizes: from `width`/`height`; where missing, `readCoco` reads them
+ *   from the image header (sharp, orientation-aware) while `readCocoSync`
+ *   reports the image as skipped.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { parseJsonText } from '../../eval/coco-json.js';
+import { readImageSize } from '../image-io.js';
+import type { Annotation, BadInput, DetectionDataset, ImageRecord } from '../types.js';
+import { validateBox } from './voc.js';
+
+// ---------------------------------------------------------------- segmentation
+
+/** COCO polygons: one or more flat [x1, y1, x2, y2, ...] lists in pixels. */
+export type CocoPolygons = number[][];
+
+/** COCO run-length encoding: column-major runs of 0s and 1s, starting with 0s. */
+export interface CocoRle {
+  /** [height, width] */
+  size: [number, number];
+  /** Compressed (string) or uncompressed (number list) run lengths. */
+  counts: string | number[];
+}
+
+export type CocoSegmentation = CocoPolygons | CocoRle;
+
+/** An annotation that may carry an instance outline (COCO segmentation, YOLO segment rows). */
+export interface SegmentedAnnotation extends Annotation {
+  segmentation?: CocoSegmentation;
+}
+
+export function isRle(seg: CocoSegmentation): seg is CocoRle {
+  return !Array.isArray(seg);
+}
+
+/**
+ * Decodes pycocotools' compressed RLE string (rleFrString): each count is
+ * written as 5-bit chunks, least significant first, in characters offset by 48;
+ * bit 0x20 says another chunk follows and bit 0x10 of the last chunk is the
+ * sign. From the fourth count on (index > 2) the value stored is the difference
+ * to the count two places earlier.
+ */
+export function rleDecodeString(s: string): number[] {
+  const counts: number[] = [];
+  let p = 0;
+  while (p < s.length) {
+    let x = 0;
+    let k = 0;
+    let more = true;
+    while (more) {
+      if (p >= s.length) throw new Error(`RLE string ends inside a count (at character ${p})`);
+      const c = s.charCodeAt(p) - 48;
+      if (c < 0 || c > 63) throw new Error(`RLE string has an invalid character '${s[p]}' at ${p}`);
+      x |= (c & 0x1f) << (5 * k);
+      more = (c & 0x20) !== 0;
+      p++;
+      k++;
+      if (!more && (c & 0x10) !== 0) x |= -1 << (5 * k);
+    }
+    const m = counts.length;
+    if (m > 2) x += counts[m - 2]!;
+    counts.push(x);
+  }
+  return counts;
+}
+
+/** The inverse of rleDecodeString (pycocotools' rleToString). */
+export function rleEncodeString(counts: readonly number[]): string {
+  let out = '';
+  for (let i = 0; i < counts.length; i++) {
+    let x = counts[i]!;
+    if (i > 2) x -= counts[i - 2]!;
+    let more = true;
+    while (more) {
+      let c = x & 0x1f;
+      x >>= 5;
+      more = (c & 0x10) !== 0 ? x !== -1 : x !== 0;
+      if (more) c |= 0x20;
+      out += String.fromCharCode(c + 48);
+    }
+  }
+  return out;
+}
+
+/** An RLE as a row-major H×W 0/1 mask (COCO runs are column-major). */
+export function rleToMask(rle: CocoRle): Uint8Array {
+  const [h, w] = rle.size;
+  const counts = typeof rle.counts === 'string' ? rleDecodeString(rle.counts) : rle.counts;
+  const mask = new Uint8Array(h * w);
+  let idx = 0;
+  let value = 0;
+  for (const n of counts) {
+    if (!(Number.isInteger(n) && n >= 0)) throw new Error(`RLE has a bad run length ${n}`);
+    if (idx + n > h * w) throw new Error(`RLE runs add up to more than its ${w}x${h} size`);
+    if (value === 1) {
+      for (let j = idx; j < idx + n; j++) {
+        const x = Math.floor(j / h);
+        const y = j - x * h;
+        mask[y * w + x] = 1;
+      }
+    }
+    idx += n;
+    value = 1 - value;
+  }
+  return mask;
+}
+
+/** A row-major H×W mask as an uncompressed COCO RLE. */
+export function maskToRle(mask: Uint8Array, height: number, width: number): CocoRle {
+  const counts: number[] = [];
+  let value = 0;
+  let run = 0;
+  for (let x = 0; x < width; x++) {
+    for (let y = 0; y < height; y++) {
+      const v = mask[y * width + x] ? 1 : 0;
+      if (v !== value) {
+        counts.push(run);
+        run = 0;
+        value = v;
+      }
+      run++;
+    }
+  }
+  counts.push(run);
+  return { size: [height, width], counts };
+}
+
+/** Shoelace area of one flat polygon. */
+export function polygonArea(poly: readonly number[]): number {
+  let a = 0;
+  const n = Math.floor(poly.length / 2);
+  for (let i = 0; i < n; i++) {
+    const j = (i + 1) % n;
+    a += poly[2 * i]! * poly[2 * j + 1]! - poly[2 * j]! * poly[2 * i + 1]!;
+  }
+  return Math.abs(a) / 2;
+}
+
+/**
+ * Rasterises polygons into a row-major H×W mask: a pixel is set when its centre
+ * (x + 0.5, y + 0.5) is inside a polygon (even-odd rule per polygon; polygons
+ * are OR-ed), so the mask's area approximates the polygon area.
+ */
+export function polygonsToMask(polys: CocoPolygons, height: number, width: number): Uint8Array {
+  const mask = new Uint8Array(height * width);
+  for (const poly of polys) {
+    const n = Math.floor(poly.length / 2);
+    if (n < 3) continue;
+    const xs: number[] = [];
+    for (let y = 0; y < height; y++) {
+      const cy = y + 0.5;
+      xs.length = 0;
+      for (let i = 0; i < n; i++) {
+        const j = (i + 1) % n;
+        const x0 = poly[2 * i]!, y0 = poly[2 * i + 1]!, x1 = poly[2 * j]!, y1 = poly[2 * j + 1]!;
+        if ((y0 <= cy && y1 > cy) || (y1 <= cy && y0 > cy)) xs.push(x0 + ((cy - y0) / (y1 - y0)) * (x1 - x0));
+      }
+      xs.sort((a, b) => a - b);
+      for (let k = 0; k + 1 < xs.length; k += 2) {
+        // pixels whose centre lies in [xs[k], xs[k+1])
+        const from = Math.max(0, Math.ceil(xs[k]! - 0.5));
+        const to = Math.min(width - 1, Math.ceil(xs[k + 1]! - 0.5) - 1);
+        for (let x = from; x <= to; x++) mask[y * width + x] = 1;
+      }
+    }
+  }
+  return mask;
+}
+
+/**
+ * The binary mask (row-major, `height`×`width`, 0/1) of an annotation's
+ * segmentation, or null when it has none. An RLE must have that size.
+ */
+export function cocoMask(ann: SegmentedAnnotation, height: number, width: number): Uint8Array | null {
+  const seg = ann.segmentation;
+  if (!seg) return null;
+  if (isRle(seg)) {
+    if (seg.size[0] !== height || seg.size[1] !== width) {
+      throw new Error(`RLE size ${seg.size[1]}x${seg.size[0]} (w x h) does not match the ${width}x${height} image`);
+    }
+    return rleToMask(seg);
+  }
+  return polygonsToMask(seg, height, width);
+}
+
+/** Area of a segmentation in pixels (polygons: shoelace sum; RLE: foreground count). */
+export function segmentationArea(seg: CocoSegmentation): number {
+  if (!isRle(seg)) return seg.reduce((s, p) => s + polygonArea(p), 0);
+  const counts = typeof seg.counts === 'string' ? rleDecodeString(seg.counts) : seg.counts;
+  let a = 0;
+  for (let i = 1; i < counts.length; i += 2) a += counts[i]!;
+  return a;
+}
+
+// ---------------------------------------------------------------- reading
+
+export interface CocoReadOptions {
+  /** Folder the images' `file_name`s are relative to (default: searched, see the module comment). */
+  imageDir?: string;
+  /** Concurrency of image-header reads for images without width/height (default 16). */
+  concurrency?: number;
+  /** The already-parsed content of `path` when it is a JSON file (saves reading it twice). */
+  json?: unknown;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isId = (v: unknown): v is number | string => (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'string';
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** The split a COCO file name stands for: instances_val2017.json → 'val'; other names → the stem. */
+export function cocoSplitName(file: string): string {
+  const stem = basename(file, extname(file)).replace(/^instances_/, '');
+  const m = /^(train|val|test|minival|trainval|valminusminival)(?:\d{4})?$/.exec(stem);
+  return m ? m[1]! : stem;
+}
+
+/** Throws unless `raw` looks like a COCO instances object (the message says what it is instead). */
+export function checkCocoInstances(raw: unknown, source: string): asserts raw is Obj {
+  if (Array.isArray(raw)) {
+    throw new Error(`${source}: a JSON array (a detection results file?), not a COCO instances file with 'images'/'annotations'/'categories'`);
+  }
+  if (!isObj(raw) || !('images' in raw || 'annotations' in raw || 'categories' in raw)) {
+    throw new Error(`${source}: JSON without 'images'/'annotations'/'categories': not a COCO instances file`);
+  }
+  for (const key of ['images', 'categories'] as const) {
+    if (!(key in raw)) throw new Error(`${source}: not a COCO instances file: no '${key}' array`);
+  }
+  for (const key of ['images', 'annotations', 'categories'] as const) {
+    if (key in raw && !Array.isArray(raw[key])) throw new Error(`${source}: '${key}' must be an array, got ${show(raw[key])}`);
+  }
+}
+
+/** Reads and parses a JSON file; malformed JSON throws `FILE:LINE:COL: malformed JSON: ...`. */
+export function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(e.code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read: ${e.message}`);
+  }
+  return parseJsonText(text, path);
+}
+
+interface CategoryEntry {
+  id: number | string;
+  name: string;
+}
+
+function compareIds(a: number | string, b: number | string): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'number') return -1;
+  if (typeof b === 'number') return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Categories of one instances object, reporting (and leaving out) entries without a usable id. */
+function readCategories(raw: Obj, source: string, bad: BadInput[]): CategoryEntry[] {
+  const out: CategoryEntry[] = [];
+  const seen = new Set<number | string>();
+  (raw.categories as unknown[]).forEach((c, i) => {
+    const where = `categories[${i}]`;
+    if (!isObj(c) || !isId(c.id)) {
+      bad.push({ file: source, problem: `${where}: no usable 'id' (${show(c)})`, action: 'skipped' });
+      return;
+    }
+    if (seen.has(c.id)) {
+      bad.push({ file: source, problem: `${where}: duplicate category id ${show(c.id)}`, action: 'skipped' });
+      return;
+    }
+    seen.add(c.id);
+    out.push({ id: c.id, name: typeof c.name === 'string' && c.name !== '' ? c.name : `class${String(c.id)}` });
+  });
+  return out;
+}
+
+/** Where images of a COCO file are looked for, most likely first. */
+function imageDirCandidates(jsonPath: string, opts: CocoReadOptions): string[] {
+  if (opts.imageDir) return [resolve(opts.imageDir)];
+  const dir = dirname(jsonPath);
+  const stem = basename(jsonPath, extname(jsonPath)).replace(/^instances_/, '');
+  const up = dirname(dir);
+  return [...new Set([join(dir, 'images'), dir, join(up, stem), join(up, 'images', stem), join(up, 'images'), up])];
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export interface CocoParseResult {
+  dataset: DetectionDataset;
+  /** Records whose width/height were not in the JSON (0 until filled). */
+  needSize: ImageRecord[];
+}
+
+/**
+ * The synchronous core: one or more parsed instances objects (one per split) →
+ * a dataset. `categories` is the union over all files, so several split files
+ * share one class list.
+ */
+export function cocoToDataset(files: { path: string; split: string; raw: unknown }[], name: string, source: string,
+  opts: CocoReadOptions = {}): CocoParseResult {
+  const bad: BadInput[] = [];
+  const cats = new Map<number | string, string>();
+  for (const f of files) {
+    checkCocoInstances(f.raw, f.path);
+    for (const c of readCategories(f.raw, f.path, bad)) if (!cats.has(c.id)) cats.set(c.id, c.name);
+  }
+  const catIds = [...cats.keys()].sort(compareIds);
+  const clsOf = new Map(catIds.map((id, i) => [id, i]));
+  const names = catIds.map((id) => cats.get(id)!);
+  const splits: Record<string, ImageRecord[]> = {};
+  const needSize: ImageRecord[] = [];
+  let nextId = 0;
+  for (const f of files) {
+    const raw = f.raw as Obj;
+    const dirs = imageDirCandidates(f.path, opts);
+    let lastDir = 0;
+    const byId = new Map<number | string, ImageRecord | null>();
+    const list: ImageRecord[] = [];
+    const annCount = new Map<number | string, number>();
+    for (const a of (raw.annotations ?? []) as unknown[]) {
+      if (isObj(a) && isId(a.image_id)) annCount.set(a.image_id, (annCount.get(a.image_id) ?? 0) + 1);
+    }
+    const unused = (id: number | string): string => {
+      const n = annCount.get(id) ?? 0;
+      return n > 0 ? ` (its ${n} annotation${n === 1 ? ' is' : 's are'} not used)` : '';
+    };
+    (raw.images as unknown[]).forEach((im, i) => {
+      const where = `images[${i}]`;
+      if (!isObj(im) || !isId(im.id)) {
+        bad.push({ file: f.path, problem: `${where}: no usable 'id' (${show(im)})`, action: 'skipped' });
+        return;
+      }
+      const what = `${where} (id ${show(im.id)})`;
+      if (byId.has(im.id)) {
+        bad.push({ file: f.path, problem: `${what}: duplicate image id; the first entry is used`, action: 'skipped' });
+        return;
+      }
+      byId.set(im.id, null);
+      if (typeof im.file_name !== 'string' || im.file_name === '') {
+        bad.push({ file: f.path, problem: `${what}: no 'file_name'${unused(im.id)}`, action: 'skipped' });
+        return;
+      }
+      let file: string | undefined;
+      if (isAbsolute(im.file_name)) {
+        if (isFile(im.file_name)) file = im.file_name;
+      } else {
+        for (let k = 0; k < dirs.length && file === undefined; k++) {
+          const d = (lastDir + k) % dirs.length;
+          const p = join(dirs[d]!, im.file_name);
+          if (isFile(p)) {
+            file = p;
+            lastDir = d;
+          }
+        }
+      }
+      if (file === undefined) {
+        const looked = isAbsolute(im.file_name) ? '' : ` (looked in ${dirs.join(', ')})`;
+        bad.push({ file: f.path, problem: `${what}: image file '${im.file_name}' not found${looked}${unused(im.id)}`, action: 'skipped' });
+        return;
+      }
+      const w = im.width, h = im.height;
+      const sized = typeof w === 'number' && typeof h === 'number' && w > 0 && h > 0;
+      const rec: ImageRecord = {
+        id: typeof im.id === 'number' ? im.id : nextId,
+        file,
+        width: sized ? w : 0,
+        height: sized ? h : 0,
+        annotations: [],
+      };
+      nextId = Math.max(nextId, rec.id + 1);
+      if (!sized) needSize.push(rec);
+      byId.set(im.id, rec);
+      list.push(rec);
+    });
+    ((raw.annotations ?? []) as unknown[]).forEach((a, i) => {
+      let where = `annotations[${i}]`;
+      if (!isObj(a)) {
+        bad.push({ file: f.path, problem: `${where}: expected an object, got ${show(a)}`, action: 'dropped' });
+        return;
+      }
+      if (a.id !== undefined) where += ` (id ${show(a.id)})`;
+      if (!isId(a.image_id) || !byId.has(a.image_id)) {
+        bad.push({ file: f.path, problem: `${where}: image_id ${show(a.image_id)} is not in 'images'`, action: 'dropped' });
+        return;
+      }
+      const rec = byId.get(a.image_id);
+      if (!rec) return; // its image was skipped; reported there with the annotation count
+      const cls = isId(a.category_id) ? clsOf.get(a.category_id) : undefined;
+      if (cls === undefined) {
+        bad.push({ file: f.path, problem: `${where}: category_id ${show(a.category_id)} is not in 'categories'`, action: 'dropped' });
+        return;
+      }
+      const b = a.bbox;
+      if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+        bad.push({ file: f.path, problem: `${where}: bbox must be [x, y, width, height] (4 finite numbers), got ${show(b)}`, action: 'dropped' });
+        return;
+      }
+      const [x, y, bw, bh] = b as number[];
+      const xyxy: [number, number, number, number] = [x!, y!, x! + bw!, y! + bh!];
+      let box: [number, number, number, number] | null = xyxy;
+      if (!(bw! > 0) || !(bh! > 0)) {
+        bad.push({ file: f.path, problem: `${where}: bbox ${show(b)} has non-positive width or height`, action: 'dropped' });
+        return;
+      }
+      if (rec.width > 0) box = validateBox(xyxy, rec.width, rec.height, where, bad, f.path);
+      if (!box) return;
+      const ann: SegmentedAnnotation = { cls, box };
+      if (a.iscrowd === 1 || a.iscrowd === true) ann.iscrowd = true;
+      if (a.difficult === 1 || a.difficult === true) ann.difficult = true;
+      const seg = parseSegmentation(a.segmentation);
+      if (seg === 'bad') {
+        bad.push({ file: f.path, problem: `${where}: segmentation is neither polygons nor RLE (${show(a.segmentation)}); kept the box only`, action: 'dropped' });
+      } else if (seg) {
+        ann.segmentation = seg;
+      }
+      rec.annotations.push(ann);
+    });
+    splits[f.split] = list;
+  }
+  if (!('all' in splits)) {
+    const seen = new Set<string>();
+    const all: ImageRecord[] = [];
+    for (const list of Object.values(splits)) {
+      for (const r of list) {
+        if (!seen.has(r.file)) {
+          seen.add(r.file);
+          all.push(r);
+        }
+      }
+    }
+    splits['all'] = all;
+  }
+  return { dataset: { name, source, format: 'coco', names, splits, bad }, needSize };
+}
+
+/** Polygons, RLE, nothing (undefined / empty list) or 'bad'. */
+function parseSegmentation(v: unknown): CocoSegmentation | undefined | 'bad' {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return undefined;
+    if (v.every((p) => Array.isArray(p) && p.length >= 6 && p.length % 2 === 0 && p.every((x) => typeof x === 'number' && Number.isFinite(x)))) {
+      return v as number[][];
+    }
+    return 'bad';
+  }
+  if (isObj(v) && Array.isArray(v.size) && v.size.length === 2 && v.size.every((x) => Number.isInteger(x) && (x as number) >= 0)) {
+    const counts = v.counts;
+    if (typeof counts === 'string' || (Array.isArray(counts) && counts.every((x) => Number.isInteger(x) && (x as number) >= 0))) {
+      return { size: [v.size[0] as number, v.size[1] as number], counts: counts as string | number[] };
+    }
+  }
+  return 'bad';
+}
+
+/** Image sizes for records the JSON gave none: read from headers, or reported and left out. */
+async function fillSizes(res: CocoParseResult, concurrency: number): Promise<DetectionDataset> {
+  const failed = new Set<ImageRecord>();
+  await mapLimit(res.needSize, concurrency, async (rec) => {
+    try {
+      const s = await readImageSize(rec.file);
+      rec.width = s.width;
+      rec.height = s.height;
+    } catch (err) {
+      failed.add(rec);
+      res.dataset.bad.push({ file: rec.file, problem: `cannot read the image size: ${(err as Error).message.replace(`${rec.file}: `, '')}`, action: 'skipped' });
+    }
+  });
+  for (const rec of res.needSize) {
+    if (failed.has(rec)) continue;
+    rec.annotations = rec.annotations.filter((a, i) => {
+      const box = validateBox(a.box, rec.width, rec.height, `annotation ${i} of image id ${rec.id}`, res.dataset.bad, rec.file);
+      if (box) a.box = box;
+      return box !== null;
+    });
+  }
+  return dropRecords(res.dataset, failed);
+}
+
+function dropRecords(ds: DetectionDataset, drop: Set<ImageRecord>): DetectionDataset {
+  if (drop.size === 0) return ds;
+  for (const k of Object.keys(ds.splits)) ds.splits[k] = ds.splits[k]!.filter((r) => !drop.has(r));
+  return ds;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/** The instances JSON files of a COCO folder: `instances_*.json` in it or in its `annotations/`. */
+export function cocoDirFiles(dir: string): string[] {
+  for (const d of [dir, join(dir, 'annotations')]) {
+    if (!existsSync(d) || !statSync(d).isDirectory()) continue;
+    const files = readdirSync(d).filter((f) => /^instances_.+\.json$/.test(f)).sort();
+    if (files.length > 0) return files.map((f) => join(d, f));
+  }
+  return [];
+}
+
+function cocoSources(path: string): { files: { path: string; split: string }[]; name: string } {
+  const p = resolve(path);
+  if (statSync(p).isDirectory()) {
+    const files = cocoDirFiles(p);
+    if (files.length === 0) throw new Error(`${path}: a folder without instances_*.json (in it or in annotations/): not a COCO dataset folder`);
+    return { files: files.map((f) => ({ path: f, split: cocoSplitName(f) })), name: basename(p) };
+  }
+  const split = cocoSplitName(p);
+  return { files: [{ path: p, split }], name: basename(p, extname(p)) };
+}
+
+function parseSources(path: string, opts: CocoReadOptions): CocoParseResult {
+  const { files, name } = cocoSources(path);
+  const single = files.length === 1 && files[0]!.path === resolve(path);
+  return cocoToDataset(files.map((f) => ({ ...f, raw: single && opts.json !== undefined ? opts.json : readJsonFile(f.path) })),
+    name, resolve(path), opts);
+}
+
+/**
+ * Reads a COCO instances JSON file, or a folder of `instances_<split>.json`
+ * files (one split each). Missing image sizes are read from the image headers.
+ */
+export async function readCoco(path: string, opts: CocoReadOptions = {}): Promise<DetectionDataset> {
+  return fillSizes(parseSources(path, opts), opts.concurrency ?? 16);
+}
+
+/** readCoco without reading image headers: images without width/height in the JSON are reported and left out. */
+export function readCocoSync(path: string, opts: CocoReadOptions = {}): DetectionDataset {
+  const res = parseSources(path, opts);
+  for (const rec of res.needSize) {
+    res.dataset.bad.push({ file: rec.file, problem: 'no width/height in the COCO JSON (the synchronous reader does not open images)', action: 'skipped' });
+  }
+  return dropRecords(res.dataset, new Set(res.needSize));
+}

@@ -1,0 +1,310 @@
+/**
+ * `yolor train`: data → model → detection loss → optimiser, with warm-up,
+ * cosine/linear decay, gradient accumulation to a nominal batch of 64, EMA,
+ * gradient-norm clipping, per-epoch validation on the EMA weights, early
+ * stopping on fitness (0.1·mAP50 + 0.9·mAP50-95), atomic last/best checkpoints,
+ * exact resume, Ctrl-C checkpointing and a diagnosis of non-finite losses.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify as toYaml, parse as parseYaml } from 'yaml';
+import type { AugmentHyp } from '../data/augment/pipeline.js';
+import { DataLoader, type Batch } from '../data/loader.js';
+import { datasetSplit, loadDetectionDatasetAsync } from '../data/resolve.js';
+import { boxSizesAtImageSize } from '../data/types.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../models/config.js';
+import { Detector } from '../models/detector.js';
+import { withTrace } from '../nn/module.js';
+import { resolveModelConfig } from '../models/zoo.js';
+import { autoAnchor } from '../tasks/detect/anchors.js';
+import { buildTargets, gridsOfMaps } from '../tasks/detect/assign.js';
+import { detectionLoss } from '../tasks/detect/loss.js';
+import { ProgressBar } from '../util/progress.js';
+import { Rng } from '../util/rng.js';
+import { loadTrainState, saveTrainCheckpoint, type TrainMeta } from './checkpoint.js';
+import { ModelEma } from './ema.js';
+import { clipGradNorm, GroupedOptimizer, type OptimizerName } from './optimizer.js';
+import { writeTrainPlots } from './plots.js';
+import { fitness, writeResultsCsv, type EpochRow } from './results.js';
+import { scheduleAt } from './schedule.js';
+import { validateDetector, type ValidationResult } from './validate.js';
+
+export interface TrainOptions {
+  data: string;
+  model: string;
+  epochs: number;
+  batch: number;
+  imgsz?: number;
+  weights?: string;
+  /** Run directory (or true: the latest run in project) to resume. */
+  resume?: string | true;
+  project: string;
+  name: string;
+  seed: number;
+  workers: number;
+  optimizer: OptimizerName;
+  lr0?: number;
+  patience: number;
+  cache: boolean;
+  /** Split to validate on (BCCD is validated on 'test'). */
+  valSplit: string;
+  hyp?: Partial<AugmentHyp>;
+  /** Stop after this many training batches in total (tests; simulating an interruption). */
+  maxBatches?: number;
+  quiet?: boolean;
+}
+
+export interface TrainResult {
+  runDir: string;
+  rows: EpochRow[];
+  best: { epoch: number; fitness: number };
+  stoppedEarly: boolean;
+  interrupted: boolean;
+}
+
+const NBS = 64; // nominal batch size
+
+function uniqueRunDir(project: string, name: string): string {
+  let dir = resolve(project, name);
+  for (let k = 2; existsSync(dir); k++) dir = resolve(project, `${name}${k}`);
+  return dir;
+}
+
+function log(quiet: boolean | undefined, line: string): void {
+  if (!quiet) process.stderr.write(`${line}\n`);
+}
+
+class NonFiniteLoss extends Error {}
+
+/** Finds the first layer whose activations, or the first parameter whose gradients, are not finite. */
+function diagnoseNonFinite(model: Detector, batch: Batch): string {
+  const x = tf.tensor4d(batch.images, batch.shape);
+  const { layers } = withTrace(() => tf.tidy(() => {
+    model.forward(x);
+  }), { checkFinite: true });
+  x.dispose();
+  const bad = layers.find((l) => l.finite === false);
+  if (bad) return `first non-finite activation: ${bad.name} (${bad.type})`;
+  const p = model.parameters().find((q) => q.group !== 'buffer' && !tf.tidy(() => tf.all(tf.isFinite(q.variable)).dataSync()[0]));
+  return p ? `first non-finite parameter: ${p.name}` : 'activations and parameters are finite: the loss itself overflowed';
+}
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  // ---- resume: the run directory, its args and its training state
+  let resumeDir: string | null = null;
+  if (opts.resume) {
+    resumeDir = opts.resume === true ? latestRun(resolve(opts.project)) : resolve(opts.resume);
+    const saved = parseYaml(readFileSync(join(resumeDir, 'args.yaml'), 'utf8')) as Partial<TrainOptions>;
+    opts = { ...opts, ...saved, resume: resumeDir, maxBatches: opts.maxBatches, quiet: opts.quiet };
+  }
+  // ---- data
+  const ds = await loadDetectionDatasetAsync(opts.data);
+  const trainRecords = datasetSplit(ds, 'train');
+  const valRecords = datasetSplit(ds, opts.valSplit);
+  const fatal = ds.bad.filter((b) => b.action === 'fatal');
+  if (fatal.length) throw new Error(`${ds.source}: ${fatal.length} unusable inputs, first: ${fatal[0]!.file}: ${fatal[0]!.problem}`);
+  // ---- model config: classes from the data; anchors checked against its boxes
+  let cfg: ModelConfig = resolveModelConfig(opts.model);
+  cfg = parseModelConfig({ ...serializeModelConfig(cfg), nc: ds.names.length, names: ds.names }, cfg.name);
+  const imgsz = opts.imgsz ?? cfg.dims.imgsz;
+  const runDir = resumeDir ?? uniqueRunDir(opts.project, opts.name);
+  mkdirSync(join(runDir, 'weights'), { recursive: true });
+  const state = resumeDir ? await loadTrainState(join(resumeDir, 'weights', 'last')) : null;
+  if (state) {
+    cfg = parseModelConfig((JSON.parse(readFileSync(join(resumeDir!, 'weights', 'last', 'model.json'), 'utf8')) as { userDefinedMetadata: { config: unknown } }).userDefinedMetadata.config, 'checkpoint');
+  } else {
+    const aa = autoAnchor(boxSizesAtImageSize(trainRecords, imgsz), cfg.anchors, { rng: new Rng(opts.seed) });
+    log(opts.quiet, `autoanchor: best possible recall ${aa.before.bpr.toFixed(4)}, anchors above threshold ${aa.before.aat.toFixed(2)}` +
+      (aa.changed ? ` → ${aa.after.bpr.toFixed(4)} / ${aa.after.aat.toFixed(2)} with new anchors` : ' (kept)'));
+    if (aa.changed) cfg = { ...cfg, anchors: aa.anchors };
+    await writeFileAtomic(join(runDir, 'args.yaml'), toYaml({ ...opts, resume: undefined, maxBatches: undefined, quiet: undefined, imgsz }));
+  }
+  const model = new Detector(cfg, opts.seed);
+  if (opts.weights && !state) {
+    const { loadWeightsInto } = await import('../models/checkpoint.js');
+    await loadWeightsInto(model, opts.weights);
+  }
+  // ---- optimiser, schedule, EMA
+  const accumulate = Math.max(Math.round(NBS / opts.batch), 1);
+  const lr0 = opts.lr0 ?? (opts.optimizer === 'sgd' ? 0.01 : 0.001);
+  const optimizer = new GroupedOptimizer(model, {
+    name: opts.optimizer, lr: lr0, momentum: 0.937, weightDecay: 5e-4 * (opts.batch * accumulate) / NBS,
+  });
+  const ema = new ModelEma(model);
+  const loader = new DataLoader({
+    records: trainRecords, imgsz, batchSize: opts.batch, train: true, seed: opts.seed, workers: opts.workers, cache: opts.cache, hyp: opts.hyp ?? {},
+  });
+  const nb = loader.batchesPerEpoch;
+  const totalSteps = Math.ceil((opts.epochs * nb) / accumulate);
+  const warmupSteps = Math.min(Math.max(Math.round((3 * nb) / accumulate), 3), Math.floor(totalSteps * 0.3));
+  const sched = { lr0, lrf: 0.01, epochs: opts.epochs, kind: 'cosine' as const, warmupSteps, warmupBiasLr: 0.1, warmupMomentum: 0.8, momentum: 0.937 };
+
+  let meta: TrainMeta = { epoch: 0, batch: 0, step: 0, emaUpdates: 0, bestFitness: -1, bestEpoch: -1 };
+  let rows: EpochRow[] = [];
+  if (state) {
+    model.loadStateDict(state.model);
+    ema.loadState(state.ema, state.meta.emaUpdates);
+    optimizer.loadState(state.optimizer, state.meta.step);
+    meta = state.meta;
+    rows = (meta['rows'] as EpochRow[] | undefined) ?? [];
+    state.dispose();
+    log(opts.quiet, `resuming ${runDir} at epoch ${meta.epoch + 1}, batch ${meta.batch}`);
+  }
+  const names = ds.names;
+  const evalModel = new Detector(cfg);
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onSigint);
+  const saveLast = async (extra: Partial<TrainMeta>): Promise<void> => {
+    await saveTrainCheckpoint(join(runDir, 'weights', 'last'), {
+      model, ema: ema.state(), optimizer: optimizer.state(), meta: { ...meta, ...extra, emaUpdates: ema.updates, step: optimizer.step, rows },
+      modelMeta: { names, epoch: meta.epoch },
+    });
+  };
+  let stoppedEarly = false;
+  let batchesRun = 0;
+  let lastVal: ValidationResult | null = null;
+  try {
+    for (let epoch = meta.epoch; epoch < opts.epochs; epoch++) {
+      const startBatch = epoch === meta.epoch ? meta.batch : 0;
+      meta.epoch = epoch;
+      const t0 = performance.now();
+      const bar = opts.quiet ? null : new ProgressBar({ total: nb, label: `epoch ${epoch + 1}/${opts.epochs}`, unit: 'batch' });
+      const sums = { box: 0, obj: 0, cls: 0, n: 0 };
+      let acc: Record<string, tf.Tensor> | null = null;
+      let inAcc = 0;
+      let bi = 0;
+      let images = 0;
+      model.train();
+      for await (const batch of loader.epoch(epoch)) {
+        if (bi < startBatch) {
+          bi++;
+          continue;
+        }
+        let items = { box: 0, obj: 0, cls: 0, total: 0 };
+        const { value, grads } = tf.variableGrads(() => {
+          const x = tf.tensor4d(batch.images, batch.shape);
+          const maps = model.forward(x);
+          const assignment = buildTargets(batch.targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: batch.shape[0], nc: cfg.nc });
+          const l = detectionLoss(maps, assignment, cfg.anchors, model.strides, cfg.nc);
+          items = l.items;
+          return l.total;
+        }, optimizer.variables);
+        value.dispose();
+        if (!Number.isFinite(items.total)) {
+          tf.dispose(Object.values(grads));
+          throw new NonFiniteLoss(`non-finite loss at epoch ${epoch + 1}, batch ${bi} (optimiser step ${optimizer.step}); ` +
+            `images: ${batch.files.slice(0, 4).join(', ')}${batch.files.length > 4 ? ', …' : ''}; ${diagnoseNonFinite(model, batch)}`);
+        }
+        if (acc === null) acc = grads;
+        else {
+          for (const k of Object.keys(grads)) {
+            const sum = tf.add(acc[k]!, grads[k]!);
+            acc[k]!.dispose();
+            grads[k]!.dispose();
+            acc[k] = sum;
+          }
+        }
+        inAcc++;
+        bi++;
+        batchesRun++;
+        images += batch.shape[0];
+        sums.box += items.box;
+        sums.obj += items.obj;
+        sums.cls += items.cls;
+        sums.n++;
+        const lastOfEpoch = bi === nb;
+        if (inAcc >= accumulate || lastOfEpoch) {
+          const s = scheduleAt(optimizer.step, epoch, sched);
+          Object.assign(optimizer.lr, s.lr);
+          optimizer.momentum = s.momentum;
+          clipGradNorm(acc!, 10);
+          optimizer.apply(acc!);
+          tf.dispose(Object.values(acc!));
+          acc = null;
+          inAcc = 0;
+          ema.update();
+          if (interrupted || (opts.maxBatches !== undefined && batchesRun >= opts.maxBatches)) {
+            await saveLast({ epoch, batch: bi });
+            interrupted = true;
+            break;
+          }
+        }
+        bar?.tick(1, { box: (sums.box / sums.n).toFixed(4), obj: (sums.obj / sums.n).toFixed(4), cls: (sums.cls / sums.n).toFixed(4) });
+      }
+      bar?.finish();
+      if (acc) tf.dispose(Object.values(acc));
+      if (interrupted) {
+        log(opts.quiet, `interrupted: saved ${join(runDir, 'weights', 'last')} (resume with 'yolor train --resume ${runDir}')`);
+        break;
+      }
+      // ---- validate the EMA weights
+      ema.copyTo(evalModel);
+      lastVal = await validateDetector(evalModel, valRecords, names, { imgsz, batchSize: opts.batch, workers: Math.min(opts.workers, 1), progress: !opts.quiet, keepFirstBatch: true });
+      const lr = optimizer.lr;
+      const row: EpochRow = {
+        epoch: epoch + 1,
+        'train/box_loss': sums.box / Math.max(sums.n, 1), 'train/obj_loss': sums.obj / Math.max(sums.n, 1), 'train/cls_loss': sums.cls / Math.max(sums.n, 1),
+        'metrics/precision(B)': lastVal.precision, 'metrics/recall(B)': lastVal.recall,
+        'metrics/mAP50(B)': lastVal.mAP50, 'metrics/mAP50-95(B)': lastVal.mAP50_95,
+        'val/box_loss': lastVal.loss.box, 'val/obj_loss': lastVal.loss.obj, 'val/cls_loss': lastVal.loss.cls,
+        'lr/pg0': lr.weight, 'lr/pg1': lr.bn, 'lr/pg2': lr.bias, time: (performance.now() - t0) / 1000,
+      };
+      rows.push(row);
+      const fit = fitness(row);
+      const improved = fit > meta.bestFitness;
+      if (improved) {
+        meta.bestFitness = fit;
+        meta.bestEpoch = epoch;
+      }
+      meta.epoch = epoch + 1;
+      meta.batch = 0;
+      await saveLast({});
+      if (improved) {
+        await saveTrainCheckpoint(join(runDir, 'weights', 'best'), {
+          model, ema: ema.state(), optimizer: optimizer.state(), meta: { ...meta, emaUpdates: ema.updates, step: optimizer.step, rows },
+          modelMeta: { names, epoch: epoch + 1, fitness: fit },
+        });
+      }
+      await writeResultsCsv(join(runDir, 'results.csv'), rows);
+      await writeTrainPlots(runDir, rows, lastVal, names, false);
+      log(opts.quiet, `epoch ${epoch + 1}/${opts.epochs}: box ${row['train/box_loss'].toFixed(4)} obj ${row['train/obj_loss'].toFixed(4)} ` +
+        `cls ${row['train/cls_loss'].toFixed(4)} | P ${row['metrics/precision(B)'].toFixed(3)} R ${row['metrics/recall(B)'].toFixed(3)} ` +
+        `mAP50 ${row['metrics/mAP50(B)'].toFixed(3)} mAP50-95 ${row['metrics/mAP50-95(B)'].toFixed(3)} | ` +
+        `${(images / ((performance.now() - t0) / 1000)).toFixed(1)} img/s, ${row.time.toFixed(0)} s`);
+      if (epoch - meta.bestEpoch >= opts.patience) {
+        stoppedEarly = true;
+        log(opts.quiet, `early stop: no fitness improvement for ${opts.patience} epochs (best epoch ${meta.bestEpoch + 1})`);
+        break;
+      }
+    }
+    if (!interrupted && lastVal) await writeTrainPlots(runDir, rows, lastVal, names, true);
+  } catch (err) {
+    if (err instanceof NonFiniteLoss) {
+      log(opts.quiet, `stopped: ${err.message}; the last good checkpoint is ${join(runDir, 'weights', 'last')}`);
+    }
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    await loader.close();
+    optimizer.dispose();
+    ema.dispose();
+    model.dispose();
+    evalModel.dispose();
+  }
+  return { runDir, rows, best: { epoch: meta.bestEpoch + 1, fitness: meta.bestFitness }, stoppedEarly, interrupted };
+}
+
+/** The most recently modified run directory under `project` that has a last checkpoint. */
+function latestRun(project: string): string {
+  const runs = readdirSync(project)
+    .map((d) => join(project, d))
+    .filter((d) => existsSync(join(d, 'weights', 'last', 'state.json')))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (!runs[0]) throw new Error(`--resume: no run with a last checkpoint under ${project}`);
+  return runs[0];
+}
