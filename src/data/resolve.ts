@@ -25,7 +25,13 @@ import type { DetectionDataset, ImageRecord } from './types.js';
 
 export type DatasetFormatRequest = 'auto' | 'voc' | 'coco' | 'yolo';
 
-export const BUILTIN_DATASETS = ['shapes', 'fashion'] as const;
+export const BUILTIN_DATASETS = ['shapes', 'shapes-small', 'fashion'] as const;
+
+/**
+ * 'shapes-small': the quick built-in job (the default of `yolor train`): 240/60/60 images of
+ * 256 px with 1–4 shapes of 24–100 px, so that a few epochs finish in minutes on 2 cores.
+ */
+export const SHAPES_SMALL = { train: 240, val: 60, test: 60, size: 256, minObjects: 1, maxObjects: 4, minSize: 24, maxSize: 100 } as const;
 
 export interface LoadDatasetOptions {
   /** Force a format instead of detecting it (default 'auto'). */
@@ -110,6 +116,10 @@ function readVocRoot(path: string): DetectionDataset {
 async function loadBuiltin(name: (typeof BUILTIN_DATASETS)[number]): Promise<DetectionDataset> {
   // Imported on use: generating a built-in dataset pulls in its generator, which other formats do not need.
   if (name === 'shapes') return (await import('./datasets/shapes.js')).shapesDataset();
+  if (name === 'shapes-small') {
+    const ds = await (await import('./datasets/shapes.js')).shapesDataset(undefined, { ...SHAPES_SMALL });
+    return { ...ds, name: 'shapes-small' };
+  }
   return (await import('./datasets/fashion.js')).fashionDataset();
 }
 

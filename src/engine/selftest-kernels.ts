@@ -123,6 +123,10 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
         inputs: { x: f32(rng, shape) }, attrs: { axis, keepDims } });
     }
   }
+  const tiles: Array<[number[], number[]]> = [[[1, 1, 1, 5], [2, 3, 4, 1]], [[2, 3], [3, 2]], [[4], [1]], [[2, 1, 3], [1, 4, 2]]];
+  for (const [shape, reps] of tiles) {
+    cases.push({ kernelName: 'Tile', detail: `x[${shape}] reps [${reps}]`, inputs: { x: f32(rng, shape) }, attrs: { reps } });
+  }
   for (let i = 0; i < Math.max(2, randomPerKernel); i++) {
     const rows = rng.int(1, 40);
     const inner = rng.pick([[], [3], [2, 5]]);

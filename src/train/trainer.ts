@@ -174,7 +174,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       meta.epoch = epoch;
       const t0 = performance.now();
       const bar = opts.quiet ? null : new ProgressBar({ total: nb, label: `epoch ${epoch + 1}/${opts.epochs}`, unit: 'batch' });
-      const sums = { box: 0, obj: 0, cls: 0, n: 0 };
+      // Running loss sums of the epoch; restored when resuming inside it so that its row is complete.
+      const sums = startBatch > 0 && meta['partial'] ? { ...(meta['partial'] as { box: number; obj: number; cls: number; n: number }) }
+        : { box: 0, obj: 0, cls: 0, n: 0 };
       let acc: Record<string, tf.Tensor> | null = null;
       let inAcc = 0;
       let bi = 0;
@@ -229,7 +231,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           inAcc = 0;
           ema.update();
           if (interrupted || (opts.maxBatches !== undefined && batchesRun >= opts.maxBatches)) {
-            await saveLast({ epoch, batch: bi });
+            await saveLast({ epoch, batch: bi, partial: { ...sums } });
             interrupted = true;
             break;
           }

@@ -151,7 +151,16 @@ test('data convert/stats usage and input errors are one line', async () => {
   r = await yolor('data', 'stats', '--data', voc, '--split', 'trainval');
   assert.equal(r.status, 1);
   assert.match(r.stderr, /no 'trainval' split \(has: train, val, all\)/);
-  r = await yolor('data', 'preview', '--data', voc);
+  r = await yolor('data', 'preview');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /not available in this version yet/);
+  assert.match(r.stderr, /^yolor data: preview needs --data/);
+});
+
+test('data preview writes a PNG grid of augmented BCCD samples', { skip: !HAS_BCCD && 'shared BCCD data not present' }, async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'preview-')), 'grid.png');
+  const r = await yolor('data', 'preview', '--data', BCCD, '--n', '4', '--imgsz', '256', '--output', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /4 augmented train samples at 256 px/);
+  const png = readFileSync(out);
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 });

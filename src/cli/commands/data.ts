@@ -1,4 +1,4 @@
-import { notAvailableYet, UsageError } from '../args.js';
+import { UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { formatTable } from '../table.js';
 
@@ -113,9 +113,50 @@ async function convertAction(args: Args): Promise<number> {
   return 0;
 }
 
+/** `yolor data preview`: a PNG grid of augmented training samples with their boxes. */
+async function previewAction(args: Parameters<Command['run']>[0]): Promise<number> {
+  const dataSpec = args.string('data');
+  if (!dataSpec) throw new UsageError('preview needs --data', true);
+  const { loadDetectionDatasetAsync, datasetSplit } = await import('../../data/resolve.js');
+  const { DataLoader } = await import('../../data/loader.js');
+  const { drawSamplesGrid } = await import('../../plot/draw-boxes.js');
+  const { writeFileAtomic } = await import('../../io/atomic-write.js');
+  const { join } = await import('node:path');
+  const ds = await loadDetectionDatasetAsync(dataSpec);
+  const records = datasetSplit(ds, args.string('split') ?? 'train');
+  const n = Math.min(args.number('n') ?? 16, records.length);
+  const imgsz = args.number('imgsz') ?? 416;
+  const loader = new DataLoader({ records, imgsz, batchSize: n, train: true, seed: args.number('seed') ?? 0, workers: 0 });
+  try {
+    for await (const batch of loader.epoch(0)) {
+      const [b, h, w] = batch.shape;
+      const items = Array.from({ length: b }, (_, i) => {
+        const data = new Uint8Array(h * w * 3);
+        for (let k = 0; k < data.length; k++) data[k] = Math.round(batch.images[i * h * w * 3 + k]! * 255);
+        const boxes: number[] = [];
+        const cls: number[] = [];
+        for (let r = 0; r < batch.targets.length; r += 6) {
+          if (batch.targets[r] !== i) continue;
+          const [cx, cy, bw, bh] = [batch.targets[r + 2]!, batch.targets[r + 3]!, batch.targets[r + 4]!, batch.targets[r + 5]!];
+          boxes.push(cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2);
+          cls.push(batch.targets[r + 1]!);
+        }
+        return { image: { data, width: w, height: h }, boxes, cls, file: batch.files[i]! };
+      });
+      const out = args.string('output') ?? join('runs', 'data', `${ds.name}-preview.png`);
+      await writeFileAtomic(out, drawSamplesGrid(items, ds.names, 4));
+      process.stdout.write(`${out}: ${b} augmented ${args.string('split') ?? 'train'} samples at ${imgsz} px (${batch.dropped} boxes cropped away by mosaic/affine)\n`);
+      break;
+    }
+  } finally {
+    await loader.close();
+  }
+  return 0;
+}
+
 export const dataCommand: Command = {
   name: 'data',
-  summary: 'inspect, convert and analyse datasets (stats, convert, anchors; preview planned)',
+  summary: 'inspect, convert and analyse datasets: stats, convert, preview, anchors',
   usage: 'yolor data <stats|convert|preview|anchors> --data <PATH> [options]',
   description:
     'stats: images, instances per class, boxes per image, box sizes, class imbalance, images without\n' +
@@ -127,7 +168,7 @@ export const dataCommand: Command = {
     'flags.json are extensions; VOC writes crowd regions as difficult).\n' +
     'anchors: best possible recall and anchors-above-threshold of a model\'s anchors on the dataset\'s\n' +
     'boxes (scaled to --imgsz), re-estimated by k-means (1 - IoU) and a genetic refinement when recall\n' +
-    'is below 0.98 (--force: always). preview: planned.\n' +
+    'is below 0.98 (--force: always). preview: a PNG grid of augmented training samples with boxes.\n' +
     '--data: a Pascal VOC root, a COCO instances .json (or folder of instances_<split>.json), an\n' +
     'Ultralytics dataset .yaml, or a built-in name (shapes, fashion); the format is detected (--from forces it).',
   positionals: [
@@ -146,7 +187,8 @@ export const dataCommand: Command = {
     { name: 'imgsz', type: 'int', valueName: 'PX', description: 'training image size (default: the model\'s)' },
     { name: 'thr', type: 'number', valueName: 'X', default: 4, description: 'anchor-box width/height ratio threshold' },
     { name: 'force', type: 'boolean', default: false, description: 'anchors: re-estimate even when recall ≥ 0.98; convert: replace a non-empty --output' },
-    { name: 'seed', type: 'int', valueName: 'N', default: 0, description: 'seed for k-means and evolution' },
+    { name: 'seed', type: 'int', valueName: 'N', default: 0, description: 'seed for k-means, evolution and preview augmentation' },
+    { name: 'n', type: 'int', valueName: 'N', default: 16, description: 'preview: number of samples' },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
   async run(args) {
@@ -154,6 +196,6 @@ export const dataCommand: Command = {
     if (action === 'anchors') return anchorsAction(args);
     if (action === 'stats') return statsAction(args);
     if (action === 'convert') return convertAction(args);
-    return notAvailableYet();
+    return previewAction(args);
   },
 };

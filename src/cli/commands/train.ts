@@ -1,29 +1,58 @@
-import { notAvailableYet } from '../args.js';
 import type { Command } from '../command.js';
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'train a YOLOR detector on a dataset (planned)',
-  usage: 'yolor train --data <FILE> --model <NAME|FILE> [options]',
+  summary: 'train a YOLOR detector (default: yolor-n on the built-in shapes dataset)',
+  usage: 'yolor train [--data D] [--model M] [--epochs N] [--batch B] [--imgsz S] [options]',
   description:
-    'Trains a YOLOR model (explicit + implicit knowledge) with mosaic augmentation, EMA weights and\n' +
-    'periodic validation; checkpoints go to <project>/<name>/weights.',
+    'Trains a YOLOR model (explicit + implicit knowledge): mosaic/affine/HSV/flip augmentation, SGD\n' +
+    '(Nesterov) or AdamW with three parameter groups, warm-up, cosine decay, gradient accumulation to a\n' +
+    'nominal batch of 64, EMA weights, per-epoch validation, early stopping on 0.1·mAP50 + 0.9·mAP50-95.\n' +
+    'Writes <project>/<name>/: args.yaml, results.csv, results.png, PR_curve.png, confusion_matrix.png,\n' +
+    'val_batch0.png and weights/last, weights/best (atomic). Ctrl-C saves weights/last; --resume RUN\n' +
+    'continues a stopped run exactly where it stopped.',
   options: [
-    { name: 'data', type: 'string', valueName: 'FILE', description: 'dataset config (YAML: train/val paths, class names)' },
-    { name: 'model', type: 'string', valueName: 'NAME|FILE', description: 'built-in model name or model config file' },
-    { name: 'epochs', type: 'int', valueName: 'N', default: 300, description: 'number of training epochs' },
+    { name: 'data', type: 'string', valueName: 'D', default: 'shapes', description: 'dataset: built-in name, VOC root, COCO .json or dataset .yaml' },
+    { name: 'model', type: 'string', valueName: 'NAME|FILE', default: 'yolor-n', description: 'zoo model name or model config file' },
+    { name: 'epochs', type: 'int', valueName: 'N', default: 10, description: 'number of training epochs' },
     { name: 'batch', type: 'int', valueName: 'N', default: 16, description: 'images per batch' },
-    { name: 'imgsz', type: 'int', valueName: 'PX', default: 640, description: 'training image size (multiple of the max stride)' },
-    { name: 'weights', type: 'string', valueName: 'FILE', description: 'initial weights (default: random initialisation)' },
-    { name: 'resume', type: 'boolean', default: false, description: 'resume the interrupted run in <project>/<name>' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'training image size (default: the model\'s; multiple of 32)' },
+    { name: 'weights', type: 'string', valueName: 'DIR', description: 'initial weights (a checkpoint directory)' },
+    { name: 'resume', type: 'string', valueName: 'RUN', description: 'resume this run directory (or "last": the latest run in --project)' },
     { name: 'project', type: 'string', valueName: 'DIR', default: 'runs/train', description: 'parent directory of runs' },
-    { name: 'name', type: 'string', valueName: 'NAME', default: 'exp', description: 'run directory name under --project' },
-    { name: 'seed', type: 'int', valueName: 'N', default: 0, description: 'random seed for initialisation and augmentation' },
-    { name: 'workers', type: 'int', valueName: 'N', default: 4, description: 'data loading worker threads' },
+    { name: 'name', type: 'string', valueName: 'NAME', default: 'exp', description: 'run directory name (exp, exp2, … if taken)' },
+    { name: 'seed', type: 'int', valueName: 'N', default: 0, description: 'random seed (initialisation, data order, augmentation)' },
+    { name: 'workers', type: 'int', valueName: 'N', default: 1, description: 'data loading worker threads (0: main thread)' },
     { name: 'optimizer', type: 'enum', choices: ['sgd', 'adamw'], default: 'sgd', description: 'optimizer' },
-    { name: 'lr0', type: 'number', valueName: 'LR', default: 0.01, description: 'initial learning rate' },
-    { name: 'patience', type: 'int', valueName: 'N', default: 100, description: 'stop after N epochs without mAP improvement' },
+    { name: 'lr0', type: 'number', valueName: 'LR', description: 'initial learning rate (default 0.01 SGD, 0.001 AdamW)' },
+    { name: 'patience', type: 'int', valueName: 'N', default: 50, description: 'stop after N epochs without fitness improvement' },
     { name: 'cache', type: 'boolean', default: false, description: 'cache decoded images in memory' },
+    { name: 'val-split', type: 'string', valueName: 'S', default: 'val', description: 'split to validate on (e.g. test for BCCD)' },
   ],
-  run: async () => notAvailableYet(),
+  async run(args) {
+    const { initBackend } = await import('../../engine/backend.js');
+    const { train } = await import('../../train/trainer.js');
+    const backend = await initBackend(args.string('backend') as 'auto');
+    process.stderr.write(`backend: ${backend.name} (${backend.reason})\n`);
+    const resume = args.string('resume');
+    const opts = {
+      data: args.string('data')!, model: args.string('model')!, epochs: args.number('epochs')!, batch: args.number('batch')!,
+      project: args.string('project')!, name: args.string('name')!, seed: args.number('seed')!, workers: args.number('workers')!,
+      optimizer: args.string('optimizer') as 'sgd' | 'adamw', patience: args.number('patience')!, cache: args.boolean('cache'),
+      valSplit: args.string('val-split')!,
+      ...(args.number('imgsz') !== undefined ? { imgsz: args.number('imgsz')! } : {}),
+      ...(args.number('lr0') !== undefined ? { lr0: args.number('lr0')! } : {}),
+      ...(args.string('weights') ? { weights: args.string('weights')! } : {}),
+      ...(resume ? { resume: resume === 'last' ? (true as const) : resume } : {}),
+    };
+    const r = await train(opts);
+    const last = r.rows.at(-1);
+    process.stdout.write(`${r.interrupted ? 'stopped' : 'done'}: ${r.runDir}\n`);
+    if (last) {
+      process.stdout.write(`  last epoch ${last.epoch}: mAP50 ${last['metrics/mAP50(B)'].toFixed(3)}, mAP50-95 ${last['metrics/mAP50-95(B)'].toFixed(3)}; ` +
+        `best epoch ${r.best.epoch} (fitness ${r.best.fitness.toFixed(3)})\n`);
+    }
+    process.stdout.write(`  weights: ${r.runDir}/weights/best, ${r.runDir}/weights/last; plots and results.csv in ${r.runDir}\n`);
+    return 0;
+  },
 };

@@ -1,19 +1,54 @@
-import { notAvailableYet } from '../args.js';
 import type { Command } from '../command.js';
 
 export const valCommand: Command = {
   name: 'val',
-  summary: 'measure mAP of trained weights on a dataset split (planned)',
-  usage: 'yolor val --weights <FILE> --data <FILE> [options]',
-  description: 'Runs the model over a dataset split and reports precision, recall, mAP@0.5 and mAP@0.5:0.95.',
+  summary: 'measure COCO mAP of trained weights on a dataset split',
+  usage: 'yolor val --weights CKPT [--data D] [--split val|test] [--imgsz S] [--conf 0.001] [--iou 0.6] [--json]',
+  description:
+    'Evaluates a checkpoint (a weights/best or weights/last directory) with the pycocotools-exact\n' +
+    'evaluator: the 12 COCO numbers, per-class AP, precision/recall at the best-F1 confidence, and speed.',
   options: [
-    { name: 'weights', type: 'string', valueName: 'FILE', description: 'trained weights to evaluate' },
-    { name: 'data', type: 'string', valueName: 'FILE', description: 'dataset config (YAML)' },
-    { name: 'split', type: 'enum', choices: ['val', 'test'], default: 'val', description: 'dataset split to evaluate' },
-    { name: 'imgsz', type: 'int', valueName: 'PX', default: 640, description: 'inference image size' },
-    { name: 'conf', type: 'number', valueName: 'P', default: 0.001, description: 'confidence threshold' },
-    { name: 'iou', type: 'number', valueName: 'IOU', default: 0.65, description: 'NMS IoU threshold' },
-    { name: 'json', type: 'boolean', default: false, description: 'print the metrics as one JSON object' },
+    { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory' },
+    { name: 'data', type: 'string', valueName: 'D', default: 'shapes', description: 'dataset' },
+    { name: 'split', type: 'string', valueName: 'S', default: 'val', description: 'split to evaluate' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'image size (default: the model\'s)' },
+    { name: 'batch', type: 'int', valueName: 'N', default: 8, description: 'images per batch' },
+    { name: 'conf', type: 'number', valueName: 'X', default: 0.001, description: 'confidence threshold' },
+    { name: 'iou', type: 'number', valueName: 'X', default: 0.6, description: 'NMS IoU threshold' },
+    { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
-  run: async () => notAvailableYet(),
+  async run(args) {
+    const { UsageError } = await import('../args.js');
+    const weights = args.string('weights');
+    if (!weights) throw new UsageError('--weights is required', true);
+    const { initBackend } = await import('../../engine/backend.js');
+    const { loadModel } = await import('../../models/checkpoint.js');
+    const { loadDetectionDatasetAsync, datasetSplit } = await import('../../data/resolve.js');
+    const { validateDetector } = await import('../../train/validate.js');
+    const { formatCocoSummary } = await import('../../eval/coco.js');
+    await initBackend(args.string('backend') as 'auto');
+    const { model } = await loadModel(weights);
+    const ds = await loadDetectionDatasetAsync(args.string('data')!);
+    if (ds.names.length !== model.config.nc) {
+      throw new Error(`${weights}: the model has ${model.config.nc} classes but ${ds.source} has ${ds.names.length}`);
+    }
+    const records = datasetSplit(ds, args.string('split')!);
+    const r = await validateDetector(model, records, ds.names, {
+      imgsz: args.number('imgsz') ?? model.config.dims.imgsz, batchSize: args.number('batch')!, conf: args.number('conf')!,
+      iou: args.number('iou')!, progress: !args.boolean('json'),
+    });
+    model.dispose();
+    if (args.boolean('json')) {
+      process.stdout.write(`${JSON.stringify({ mAP50: r.mAP50, mAP50_95: r.mAP50_95, precision: r.precision, recall: r.recall, stats: r.stats,
+        per_class: r.perClass, speed_ms: r.speedMs })}\n`);
+      return 0;
+    }
+    process.stdout.write(`${formatCocoSummary(r.stats)}\n\n`);
+    process.stdout.write(`precision ${r.precision.toFixed(3)}  recall ${r.recall.toFixed(3)}  mAP50 ${r.mAP50.toFixed(3)}  mAP50-95 ${r.mAP50_95.toFixed(3)}\n`);
+    for (const [name, c] of Object.entries(r.perClass)) {
+      process.stdout.write(`  ${name.padEnd(16)} instances ${String(c.instances).padStart(6)}  AP50 ${c.ap50.toFixed(3)}  AP50-95 ${c.ap50_95.toFixed(3)}\n`);
+    }
+    process.stdout.write(`speed (ms/image): preprocess ${r.speedMs.preprocess.toFixed(1)}, inference ${r.speedMs.inference.toFixed(1)}, postprocess ${r.speedMs.postprocess.toFixed(1)}\n`);
+    return 0;
+  },
 };

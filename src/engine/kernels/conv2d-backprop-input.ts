@@ -23,8 +23,7 @@ import { withOutput } from './heap-views.js';
 import { withKernelScope, type KernelScope } from './kernel-scope.js';
 
 function stride1(s: KernelScope, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo {
-  const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
-  const swapped = s.transpose(flipped, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
+  const swapped = s.flippedFilter(filter, { swap: true }); // [kh, kw, Co, Ci]
   const [pt, pb] = inputGradPadding(g.inH, g.outH, g.kh, 1, 1, g.padTop);
   const [pl, pr] = inputGradPadding(g.inW, g.outW, g.kw, 1, 1, g.padLeft);
   const cropped = s.padOrCrop(dy, [[0, 0], [Math.min(0, pt), Math.min(0, pb)], [Math.min(0, pl), Math.min(0, pr)], [0, 0]]);
@@ -42,7 +41,6 @@ function phaseTaps(k: number, s: number, r: number): number {
 function subPixel(s: KernelScope, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo {
   const { strideH: sh, strideW: sw, kh, kw } = g;
   const ci = filter.shape[2]!;
-  const co = filter.shape[3]!;
   // Phase outputs cover padded rows [0, qh·sh) ⊇ [padTop, padTop + inH).
   const qh = Math.ceil((g.padTop + g.inH) / sh);
   const qw = Math.ceil((g.padLeft + g.inW) / sw);
@@ -55,12 +53,7 @@ function subPixel(s: KernelScope, dy: TensorInfo, filter: TensorInfo, g: ConvGeo
         phases.push(s.zeros([g.batch, qh, qw, ci]));
         continue;
       }
-      const sub = s.run('StridedSlice', { x: filter }, {
-        begin: [rh, rw, 0, 0], end: [kh, kw, ci, co], strides: [sh, sw, 1, 1],
-        beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
-      }); // [th, tw, Ci, Co]
-      const flipped = s.run('Reverse', { x: sub }, { dims: [0, 1] });
-      const swapped = s.transpose(flipped, [0, 1, 3, 2]);
+      const swapped = s.flippedFilter(filter, { i0: rh, j0: rw, step: [sh, sw], swap: true }); // [th, tw, Co, Ci]
       const [pt, pb] = [th - 1, qh - g.outH];
       const [pl, pr] = [tw - 1, qw - g.outW];
       const cropped = s.padOrCrop(dy, [[0, 0], [0, Math.min(0, pb)], [0, Math.min(0, pr)], [0, 0]]);

@@ -21,8 +21,7 @@ export function depthwiseBackpropInputViaConv(
   const g = resolveConvGeometry(DepthwiseConv2dNativeBackpropInput, inputShape, filterShape,
     strides, dilations, pad, dimRoundingMode, true);
   return withKernelScope(backend, backendName, (s) => {
-    const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
-    const perChannel = s.reshape(flipped, [kh, kw, c * m, 1]);
+    const perChannel = s.reshape(s.flippedFilter(filter, { swap: false }), [kh, kw, c * m, 1]);
     const dilated = s.zeroInsert(dy, g.strideH, g.strideW);
     const [pt, pb] = inputGradPadding(g.inH, g.outH, kh, g.strideH, g.dilH, g.padTop);
     const [pl, pr] = inputGradPadding(g.inW, g.outW, kw, g.strideW, g.dilW, g.padLeft);

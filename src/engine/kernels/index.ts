@@ -10,6 +10,7 @@ import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
 import { meanLeadingAxesConfig, sumLeadingAxesConfig } from './leading-axes-reduce.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { tileConfig } from './tile.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 export interface TrainingKernel {
@@ -26,6 +27,7 @@ export const TRAINING_KERNELS: readonly TrainingKernel[] = [
   { kernelName: 'DepthwiseConv2dNativeBackpropInput', method: 'forward DepthwiseConv2dNative, flipped filter', make: depthwiseBackpropInputConfig },
   { kernelName: 'UnsortedSegmentSum', method: 'direct loop', make: unsortedSegmentSumConfig },
   { kernelName: 'MaxPoolGrad', method: 'direct loop (built-in misroutes all-negative windows)', make: maxPoolGradConfig },
+  { kernelName: 'Tile', method: 'block copies per axis (built-in copies element by element)', make: tileConfig },
   { kernelName: 'Sum', method: 'leading axes: one streaming pass (built-in transposes first); else built-in', make: sumLeadingAxesConfig },
   { kernelName: 'Mean', method: 'leading axes: one streaming pass (built-in transposes first); else built-in', make: meanLeadingAxesConfig },
 ];

@@ -69,6 +69,42 @@ export class KernelScope {
     return info;
   }
 
+  /**
+   * The filter for an input-gradient convolution, in one pass: taps (i0 + s·a, j0 + s·b)
+   * of `filter` [kh, kw, ci, co], flipped in space, with in/out channels swapped
+   * when `swap` (→ [th, tw, co, ci]) or kept (→ [th, tw, ci, co]). The wasm
+   * backend's Reverse kernel alone costs more than the convolution it feeds.
+   */
+  flippedFilter(filter: TensorInfo, opts: { i0?: number; j0?: number; step?: [number, number]; swap: boolean }): TensorInfo {
+    const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
+    const [sh, sw] = opts.step ?? [1, 1];
+    const i0 = opts.i0 ?? 0;
+    const j0 = opts.j0 ?? 0;
+    const th = Math.ceil((kh - i0) / sh);
+    const tw = Math.ceil((kw - j0) / sw);
+    const src = this.backend.readSync(filter.dataId) as Float32Array;
+    const shape = opts.swap ? [th, tw, co, ci] : [th, tw, ci, co];
+    const out = new Float32Array(th * tw * ci * co);
+    for (let a = 0; a < th; a++) {
+      for (let b = 0; b < tw; b++) {
+        const si = i0 + sh * (th - 1 - a);
+        const sj = j0 + sw * (tw - 1 - b);
+        const from = (si * kw + sj) * ci * co;
+        const to = (a * tw + b) * ci * co;
+        if (!opts.swap) {
+          out.set(src.subarray(from, from + ci * co), to);
+          continue;
+        }
+        for (let c = 0; c < ci; c++) {
+          for (let o = 0; o < co; o++) out[to + o * ci + c] = src[from + c * co + o]!;
+        }
+      }
+    }
+    const info: TensorInfo = { dataId: this.backend.write(out, shape, 'float32'), shape, dtype: 'float32' };
+    this.intermediates.push(info);
+    return info;
+  }
+
   /** A float32 tensor of zeros, tracked like the other intermediates. */
   zeros(shape: number[]): TensorInfo {
     const size = shape.reduce((a, b) => a * b, 1);
