@@ -39,6 +39,51 @@ export { saveModel, loadModel, loadWeightsInto } from './models/checkpoint.js';
 export { BACKBONE_BUILDERS, NECK_BUILDERS } from './models/registry.js';
 export type { Backbone, Neck, BuildContext } from './models/types.js';
 
+// Implicit knowledge and inference folding.
+export { ImplicitAdd, ImplicitMul, ImplicitConcat, ImplicitTensor, IMPLICIT_KINDS, type ImplicitKind, type ImplicitOptions } from './nn/implicit.js';
+export {
+  foldBatchNorm, foldAddBeforeConv, foldMulBeforeConv, foldConcatBeforeConv, foldMulAfterConv, foldAddAfterConv,
+  FoldRefused, newFuseReport, type FuseReport,
+} from './nn/fuse.js';
+export { NO_IMPLICIT, type ImplicitConfig, type AlignOp } from './models/config.js';
+
+// Data: formats, datasets, augmentation, loader.
+export type { DetectionDataset, ImageRecord, Annotation, BadInput, Sample, RgbImage } from './data/types.js';
+export { loadDetectionDataset, loadDetectionDatasetAsync, datasetSplit, BUILTIN_DATASETS } from './data/resolve.js';
+export { readVoc } from './data/formats/voc.js';
+export { readCoco, cocoMask } from './data/formats/coco.js';
+export { readYolo } from './data/formats/yolo.js';
+export { writeDataset } from './data/formats/writers.js';
+export { readIdxImages, readIdxLabels } from './data/formats/idx.js';
+export { shapesDataset } from './data/datasets/shapes.js';
+export { fashionDataset } from './data/datasets/fashion.js';
+export { decodeImage, encodePng, encodeJpeg, writeImage } from './data/image-io.js';
+export { trainTransform, evalTransform, DEFAULT_HYP, type AugmentHyp } from './data/augment/pipeline.js';
+export { DataLoader, type Batch, type LoaderOptions } from './data/loader.js';
+export { computeDatasetStats } from './data/stats.js';
+
+// Detection task: anchors, targets, loss, decoding, NMS, letterbox.
+export { autoAnchor, anchorFitness, kmeansAnchors, evolveAnchors } from './tasks/detect/anchors.js';
+export { buildTargets, gridsOfMaps, type Assignment } from './tasks/detect/assign.js';
+export { detectionLoss, DEFAULT_DETECTION_HYP, type DetectionHyp } from './tasks/detect/loss.js';
+export { bboxIou } from './tasks/detect/bbox-iou.js';
+export { decodePredictions } from './tasks/detect/decode.js';
+export { postprocess, postprocessBatch, nonMaxSuppression, type Detection } from './tasks/detect/nms.js';
+export { letterboxParams, unletterboxBoxes } from './tasks/detect/letterbox.js';
+
+// Evaluation.
+export { evaluateCoco, formatCocoSummary, type CocoGt, type CocoDet, type CocoEvalResult } from './eval/coco.js';
+export { loadCocoGt, loadCocoDetections } from './eval/coco-json.js';
+export { evaluateVoc } from './eval/voc.js';
+export { detectionMetrics } from './eval/detection-metrics.js';
+
+// Training.
+export { train, type TrainOptions, type TrainResult } from './train/trainer.js';
+export { validateDetector, type ValidationResult } from './train/validate.js';
+export { GroupedOptimizer, clipGradNorm } from './train/optimizer.js';
+export { scheduleAt } from './train/schedule.js';
+export { ModelEma } from './train/ema.js';
+
 // Files: a file:// model handler for plain tfjs, tensors to and from disk, crash-safe writes.
 export {
   fileSystemHandler, registerFileRouter, saveTensors, loadTensors, MODEL_JSON, WEIGHTS_BIN,

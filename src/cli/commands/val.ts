@@ -9,7 +9,7 @@ export const valCommand: Command = {
     'evaluator: the 12 COCO numbers, per-class AP, precision/recall at the best-F1 confidence, and speed.',
   options: [
     { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory' },
-    { name: 'data', type: 'string', valueName: 'D', default: 'shapes', description: 'dataset' },
+    { name: 'data', type: 'string', valueName: 'D', default: 'shapes-small', description: 'dataset' },
     { name: 'split', type: 'string', valueName: 'S', default: 'val', description: 'split to evaluate' },
     { name: 'imgsz', type: 'int', valueName: 'PX', description: 'image size (default: the model\'s)' },
     { name: 'batch', type: 'int', valueName: 'N', default: 8, description: 'images per batch' },
