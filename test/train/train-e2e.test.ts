@@ -4,9 +4,11 @@
  * run, and load the saved model.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
 import { shapesDataset } from '../../src/data/datasets/shapes.js';
@@ -59,4 +61,26 @@ test('train writes the run folder and resumes exactly where an interrupted run s
   assert.equal(model.config.nc, 6);
   assert.equal((metadata['names'] as string[]).length, 6);
   model.dispose();
+
+  // predict and val from the CLI on the saved weights
+  const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const images = join(work, 'voc', 'JPEGImages');
+  const out = join(work, 'predict');
+  const p = spawnSync(process.execPath, [main, 'predict', '--weights', join(full.runDir, 'weights', 'best'), '--source', images,
+    '--conf', '0.001', '--save-txt', '--save-json', '--project', out, '--name', 'p', '--backend', 'wasm'], { encoding: 'utf8' });
+  assert.equal(p.status, 0, p.stderr);
+  const dir = join(out, 'p');
+  const pngs = readdirSync(dir).filter((f) => f.endsWith('.png'));
+  assert.equal(pngs.length, readdirSync(images).length);
+  assert.ok(existsSync(join(dir, 'labels')));
+  const json = JSON.parse(readFileSync(join(dir, 'predictions.json'), 'utf8')) as Array<{ bbox: number[]; score: number }>;
+  assert.ok(json.every((d) => d.bbox.length === 4 && d.score >= 0.001));
+  const v = spawnSync(process.execPath, [main, 'val', '--weights', join(full.runDir, 'weights', 'best'), '--data', data, '--split', 'val',
+    '--imgsz', '64', '--json', '--backend', 'wasm'], { encoding: 'utf8' });
+  assert.equal(v.status, 0, v.stderr);
+  const r = JSON.parse(v.stdout) as { mAP50_95: number; stats: number[]; speed_ms: { inference: number } };
+  assert.equal(r.stats.length, 12);
+  // The best checkpoint holds the EMA weights validated at its epoch: `val` reproduces that number.
+  const bestRow = full.rows[full.best.epoch - 1]!;
+  assert.ok(Math.abs(r.mAP50_95 - bestRow['metrics/mAP50-95(B)']) < 1e-6, `${r.mAP50_95} vs ${bestRow['metrics/mAP50-95(B)']}`);
 });

@@ -1,19 +1,67 @@
-import { notAvailableYet } from '../args.js';
 import type { Command } from '../command.js';
 
 export const predictCommand: Command = {
   name: 'predict',
-  summary: 'detect objects in images with trained weights (planned)',
-  usage: 'yolor predict --weights <FILE> --source <PATH> [options]',
-  description: 'Runs detection on an image, a directory of images or a glob, and writes annotated results.',
+  summary: 'detect objects in images with trained weights',
+  usage: 'yolor predict --weights CKPT --source FILE|DIR [--conf 0.25] [--iou 0.45] [--max-det 300] [--save-txt] [--save-json]',
+  description:
+    'Runs a checkpoint (weights/best or weights/last of a run) on an image or a directory of images and\n' +
+    'writes the images with boxes, class names and scores drawn under <project>/<name>/; --save-txt adds\n' +
+    'YOLO label files (cls cx cy w h conf, normalised), --save-json a COCO results file.',
   options: [
-    { name: 'weights', type: 'string', valueName: 'FILE', description: 'trained weights' },
-    { name: 'source', type: 'string', valueName: 'PATH', description: 'image file, directory or glob' },
+    { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory' },
+    { name: 'source', type: 'string', valueName: 'PATH', description: 'image file or directory' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'inference size (default: the model\'s)' },
     { name: 'conf', type: 'number', valueName: 'P', default: 0.25, description: 'confidence threshold' },
     { name: 'iou', type: 'number', valueName: 'IOU', default: 0.45, description: 'NMS IoU threshold' },
     { name: 'max-det', type: 'int', valueName: 'N', default: 300, description: 'maximum detections per image' },
     { name: 'save-txt', type: 'boolean', default: false, description: 'save YOLO-format label files' },
     { name: 'save-json', type: 'boolean', default: false, description: 'save detections as COCO-format JSON' },
+    { name: 'project', type: 'string', valueName: 'DIR', default: 'runs/predict', description: 'parent directory of outputs' },
+    { name: 'name', type: 'string', valueName: 'NAME', default: 'exp', description: 'output directory name (exp, exp2, … if taken)' },
   ],
-  run: async () => notAvailableYet(),
+  async run(args) {
+    const { UsageError } = await import('../args.js');
+    const weights = args.string('weights');
+    const source = args.string('source');
+    if (!weights || !source) throw new UsageError('--weights and --source are required', true);
+    const { existsSync, mkdirSync } = await import('node:fs');
+    const { basename, extname, join, resolve } = await import('node:path');
+    const { initBackend } = await import('../../engine/backend.js');
+    const { loadModel } = await import('../../models/checkpoint.js');
+    const { listImages, predictImage } = await import('../../train/predict.js');
+    const { drawBoxesPng } = await import('../../plot/draw-boxes.js');
+    const { writeFileAtomic } = await import('../../io/atomic-write.js');
+    await initBackend(args.string('backend') as 'auto');
+    const files = listImages(source);
+    const { model, metadata } = await loadModel(weights);
+    model.eval();
+    const names = (metadata['names'] as string[] | undefined) ?? model.config.names ?? Array.from({ length: model.config.nc }, (_, i) => `class${i}`);
+    let out = resolve(args.string('project')!, args.string('name')!);
+    for (let k = 2; existsSync(out); k++) out = resolve(args.string('project')!, `${args.string('name')}${k}`);
+    mkdirSync(out, { recursive: true });
+    const opts = { imgsz: args.number('imgsz') ?? model.config.dims.imgsz, conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! };
+    const json: Array<{ image_id: string; category_id: number; bbox: number[]; score: number }> = [];
+    for (const file of files) {
+      const t = performance.now();
+      const p = await predictImage(model, file, opts);
+      const stem = basename(file, extname(file));
+      const d = p.detections;
+      await writeFileAtomic(join(out, `${stem}.png`), drawBoxesPng(p.image, { boxes: d.flatMap((x) => x.box), cls: d.map((x) => x.cls), scores: d.map((x) => x.score) }, names));
+      if (args.boolean('save-txt')) {
+        const { width: w, height: h } = p.image;
+        const lines = d.map((x) => [x.cls, (x.box[0] + x.box[2]) / 2 / w, (x.box[1] + x.box[3]) / 2 / h, (x.box[2] - x.box[0]) / w, (x.box[3] - x.box[1]) / h, x.score]
+          .map((v, i) => (i === 0 ? String(v) : v.toFixed(6))).join(' '));
+        await writeFileAtomic(join(out, 'labels', `${stem}.txt`), lines.length ? `${lines.join('\n')}\n` : '');
+      }
+      for (const x of d) json.push({ image_id: stem, category_id: x.cls, bbox: [x.box[0], x.box[1], x.box[2] - x.box[0], x.box[3] - x.box[1]], score: x.score });
+      const counts = new Map<string, number>();
+      for (const x of d) counts.set(names[x.cls] ?? String(x.cls), (counts.get(names[x.cls] ?? String(x.cls)) ?? 0) + 1);
+      process.stderr.write(`${basename(file)}: ${[...counts].map(([n, c]) => `${c} ${n}`).join(', ') || 'no detections'} (${(performance.now() - t).toFixed(0)} ms)\n`);
+    }
+    if (args.boolean('save-json')) await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(json));
+    model.dispose();
+    process.stdout.write(`results saved to ${out}\n`);
+    return 0;
+  },
 };
