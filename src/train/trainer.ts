@@ -13,6 +13,7 @@ import type { AugmentHyp } from '../data/augment/pipeline.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import { datasetSplit, loadDetectionDatasetAsync } from '../data/resolve.js';
 import { boxSizesAtImageSize } from '../data/types.js';
+import { applyImageReport, verifyImages } from '../data/verify.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../models/config.js';
 import { Detector } from '../models/detector.js';
@@ -50,6 +51,10 @@ export interface TrainOptions {
   cache: boolean;
   /** Split to validate on (BCCD is validated on 'test'). */
   valSplit: string;
+  /** Skip (and count) missing or corrupt images instead of aborting. */
+  skipBad?: boolean;
+  /** Nominal batch size: gradients are accumulated over round(nbs / batch) batches (default 64). */
+  nbs?: number;
   hyp?: Partial<AugmentHyp>;
   /** Stop after this many training batches in total (tests; simulating an interruption). */
   maxBatches?: number;
@@ -64,7 +69,6 @@ export interface TrainResult {
   interrupted: boolean;
 }
 
-const NBS = 64; // nominal batch size
 
 function uniqueRunDir(project: string, name: string): string {
   let dir = resolve(project, name);
@@ -101,8 +105,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   // ---- data
   const ds = await loadDetectionDatasetAsync(opts.data);
-  const trainRecords = datasetSplit(ds, 'train');
-  const valRecords = datasetSplit(ds, opts.valSplit);
+  const say = (line: string): void => log(opts.quiet, line);
+  const trainRecords = applyImageReport('train', await verifyImages(datasetSplit(ds, 'train')), opts.skipBad ?? false, say);
+  const valRecords = applyImageReport(opts.valSplit, await verifyImages(datasetSplit(ds, opts.valSplit)), opts.skipBad ?? false, say);
   const fatal = ds.bad.filter((b) => b.action === 'fatal');
   if (fatal.length) throw new Error(`${ds.source}: ${fatal.length} unusable inputs, first: ${fatal[0]!.file}: ${fatal[0]!.problem}`);
   // ---- model config: classes from the data; anchors checked against its boxes
@@ -127,10 +132,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     await loadWeightsInto(model, opts.weights);
   }
   // ---- optimiser, schedule, EMA
-  const accumulate = Math.max(Math.round(NBS / opts.batch), 1);
+  const nbs = opts.nbs ?? 64;
+  const accumulate = Math.max(Math.round(nbs / opts.batch), 1);
   const lr0 = opts.lr0 ?? (opts.optimizer === 'sgd' ? 0.01 : 0.001);
   const optimizer = new GroupedOptimizer(model, {
-    name: opts.optimizer, lr: lr0, momentum: 0.937, weightDecay: 5e-4 * (opts.batch * accumulate) / NBS,
+    name: opts.optimizer, lr: lr0, momentum: 0.937, weightDecay: 5e-4 * (opts.batch * accumulate) / nbs,
   });
   const ema = new ModelEma(model);
   const loader = new DataLoader({

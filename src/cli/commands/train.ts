@@ -28,6 +28,8 @@ export const trainCommand: Command = {
     { name: 'patience', type: 'int', valueName: 'N', default: 50, description: 'stop after N epochs without fitness improvement' },
     { name: 'cache', type: 'boolean', default: false, description: 'cache decoded images in memory' },
     { name: 'val-split', type: 'string', valueName: 'S', default: 'val', description: 'split to validate on (e.g. test for BCCD)' },
+    { name: 'skip-bad', type: 'boolean', default: false, description: 'skip (and count) missing or corrupt images instead of aborting' },
+    { name: 'nbs', type: 'int', valueName: 'N', default: 64, description: 'nominal batch: gradients accumulate over round(nbs / batch) batches' },
   ],
   async run(args) {
     const { initBackend } = await import('../../engine/backend.js');
@@ -39,7 +41,7 @@ export const trainCommand: Command = {
       data: args.string('data')!, model: args.string('model')!, epochs: args.number('epochs')!, batch: args.number('batch')!,
       project: args.string('project')!, name: args.string('name')!, seed: args.number('seed')!, workers: args.number('workers')!,
       optimizer: args.string('optimizer') as 'sgd' | 'adamw', patience: args.number('patience')!, cache: args.boolean('cache'),
-      valSplit: args.string('val-split')!,
+      valSplit: args.string('val-split')!, nbs: args.number('nbs')!, skipBad: args.boolean('skip-bad'),
       ...(args.number('imgsz') !== undefined ? { imgsz: args.number('imgsz')! } : {}),
       ...(args.number('lr0') !== undefined ? { lr0: args.number('lr0')! } : {}),
       ...(args.string('weights') ? { weights: args.string('weights')! } : {}),

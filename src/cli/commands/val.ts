@@ -15,6 +15,7 @@ export const valCommand: Command = {
     { name: 'batch', type: 'int', valueName: 'N', default: 8, description: 'images per batch' },
     { name: 'conf', type: 'number', valueName: 'X', default: 0.001, description: 'confidence threshold' },
     { name: 'iou', type: 'number', valueName: 'X', default: 0.6, description: 'NMS IoU threshold' },
+    { name: 'skip-bad', type: 'boolean', default: false, description: 'skip (and count) missing or corrupt images instead of aborting' },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
   async run(args) {
@@ -32,7 +33,9 @@ export const valCommand: Command = {
     if (ds.names.length !== model.config.nc) {
       throw new Error(`${weights}: the model has ${model.config.nc} classes but ${ds.source} has ${ds.names.length}`);
     }
-    const records = datasetSplit(ds, args.string('split')!);
+    const { verifyImages, applyImageReport } = await import('../../data/verify.js');
+    const records = applyImageReport(args.string('split')!, await verifyImages(datasetSplit(ds, args.string('split')!)), args.boolean('skip-bad'),
+      (line) => process.stderr.write(`${line}\n`));
     const r = await validateDetector(model, records, ds.names, {
       imgsz: args.number('imgsz') ?? model.config.dims.imgsz, batchSize: args.number('batch')!, conf: args.number('conf')!,
       iou: args.number('iou')!, progress: !args.boolean('json'),

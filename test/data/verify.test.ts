@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { applyImageReport, verifyImages } from '../../src/data/verify.js';
+import type { ImageRecord } from '../../src/data/types.js';
+
+test('missing, corrupt and mis-sized images are reported by file; abort unless skipping', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'verify-'));
+  const good = join(dir, 'good.png');
+  await sharp({ create: { width: 8, height: 6, channels: 3, background: '#808080' } }).png().toFile(good);
+  const corrupt = join(dir, 'corrupt.jpg');
+  writeFileSync(corrupt, 'this is not a jpeg');
+  const rec = (id: number, file: string, width = 8, height = 6): ImageRecord => ({ id, file, width, height, annotations: [] });
+  const records = [rec(0, good), rec(1, join(dir, 'missing.jpg')), rec(2, corrupt), rec(3, good, 16, 6)];
+  const v = await verifyImages(records);
+  assert.deepEqual(v.good.map((r) => r.id), [0]);
+  const byFile = v.bad.map((b) => `${b.file.split('/').pop()}: ${b.problem}`).sort();
+  assert.equal(byFile.length, 3);
+  assert.match(byFile[0]!, /^corrupt\.jpg: cannot decode image/);
+  assert.match(byFile[1]!, /^good\.png: image is 8x6 but its annotation says 16x6$/);
+  assert.match(byFile[2]!, /^missing\.jpg: image file not found$/);
+  assert.throws(() => applyImageReport('train', v, false, () => undefined), /3 unreadable image\(s\) in the train split \(use --skip-bad to skip them\):\n {2}\/.*/);
+  const logged: string[] = [];
+  const kept = applyImageReport('train', v, true, (s) => logged.push(s));
+  assert.deepEqual(kept.map((r) => r.id), [0]);
+  assert.match(logged[0]!, /^skipping 3 unreadable image\(s\) in the train split/);
+  assert.ok(v.bad.every((b) => b.action === 'skipped'));
+});
