@@ -64,6 +64,24 @@ export function collate(samples: EncodedSample[], indices: number[]): Batch {
   };
 }
 
+/** Image i of a batch back as 8-bit RGB with its boxes (xyxy) and classes, for drawing. */
+export function batchItem(batch: Batch, i: number): { image: { data: Uint8Array; width: number; height: number }; boxes: number[]; cls: number[]; file: string } {
+  const [, h, w] = batch.shape;
+  const data = new Uint8Array(h * w * 3);
+  const off = i * h * w * 3;
+  for (let k = 0; k < data.length; k++) data[k] = Math.round(batch.images[off + k]! * 255);
+  const boxes: number[] = [];
+  const cls: number[] = [];
+  const t = batch.targets;
+  for (let r = 0; r < t.length; r += 6) {
+    if (t[r] !== i) continue;
+    const [cx, cy, bw, bh] = [t[r + 2]!, t[r + 3]!, t[r + 4]!, t[r + 5]!];
+    boxes.push(cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2);
+    cls.push(t[r + 1]!);
+  }
+  return { image: { data, width: w, height: h }, boxes, cls, file: batch.files[i]! };
+}
+
 type Pending = { resolve: (s: EncodedSample[]) => void; reject: (e: Error) => void };
 
 export class DataLoader {

@@ -4,6 +4,7 @@
  * validation, and a batch of validation predictions beside its ground truth.
  */
 import { join } from 'node:path';
+import { batchItem } from '../data/loader.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { writeConfusionMatrixPng } from '../plot/confusion-matrix.js';
 import { drawSamplesGrid, type GridItem } from '../plot/draw-boxes.js';
@@ -15,21 +16,9 @@ import type { ValidationResult } from './validate.js';
 /** Ground truth (left) and predictions at conf ≥ 0.25 (right) of up to 8 images of one batch. */
 export function validationBatchPng(val: NonNullable<ValidationResult['firstBatch']>, names: readonly string[]): Buffer {
   const { batch, detections } = val;
-  const [b, h, w] = batch.shape;
   const items: GridItem[] = [];
-  for (let i = 0; i < Math.min(b, 8); i++) {
-    const data = new Uint8Array(h * w * 3);
-    const off = i * h * w * 3;
-    for (let k = 0; k < data.length; k++) data[k] = Math.round(batch.images[off + k]! * 255);
-    const image = { data, width: w, height: h };
-    const gtBoxes: number[] = [];
-    const gtCls: number[] = [];
-    for (let r = 0; r < batch.targets.length; r += 6) {
-      if (batch.targets[r] !== i) continue;
-      const [cx, cy, bw, bh] = [batch.targets[r + 2]!, batch.targets[r + 3]!, batch.targets[r + 4]!, batch.targets[r + 5]!];
-      gtBoxes.push(cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2);
-      gtCls.push(batch.targets[r + 1]!);
-    }
+  for (let i = 0; i < Math.min(batch.shape[0], 8); i++) {
+    const { image, boxes: gtBoxes, cls: gtCls } = batchItem(batch, i);
     const dets = (detections[i] ?? []).filter((d) => d.score >= 0.25);
     items.push({ image, boxes: gtBoxes, cls: gtCls, title: `labels ${i}` });
     items.push({ image, boxes: dets.flatMap((d) => d.box), cls: dets.map((d) => d.cls), scores: dets.map((d) => d.score), title: `predictions ${i}` });

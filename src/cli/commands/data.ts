@@ -118,7 +118,7 @@ async function previewAction(args: Parameters<Command['run']>[0]): Promise<numbe
   const dataSpec = args.string('data');
   if (!dataSpec) throw new UsageError('preview needs --data', true);
   const { loadDetectionDatasetAsync, datasetSplit } = await import('../../data/resolve.js');
-  const { DataLoader } = await import('../../data/loader.js');
+  const { DataLoader, batchItem } = await import('../../data/loader.js');
   const { drawSamplesGrid } = await import('../../plot/draw-boxes.js');
   const { writeFileAtomic } = await import('../../io/atomic-write.js');
   const { join } = await import('node:path');
@@ -129,20 +129,8 @@ async function previewAction(args: Parameters<Command['run']>[0]): Promise<numbe
   const loader = new DataLoader({ records, imgsz, batchSize: n, train: true, seed: args.number('seed') ?? 0, workers: 0 });
   try {
     for await (const batch of loader.epoch(0)) {
-      const [b, h, w] = batch.shape;
-      const items = Array.from({ length: b }, (_, i) => {
-        const data = new Uint8Array(h * w * 3);
-        for (let k = 0; k < data.length; k++) data[k] = Math.round(batch.images[i * h * w * 3 + k]! * 255);
-        const boxes: number[] = [];
-        const cls: number[] = [];
-        for (let r = 0; r < batch.targets.length; r += 6) {
-          if (batch.targets[r] !== i) continue;
-          const [cx, cy, bw, bh] = [batch.targets[r + 2]!, batch.targets[r + 3]!, batch.targets[r + 4]!, batch.targets[r + 5]!];
-          boxes.push(cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2);
-          cls.push(batch.targets[r + 1]!);
-        }
-        return { image: { data, width: w, height: h }, boxes, cls, file: batch.files[i]! };
-      });
+      const b = batch.shape[0];
+      const items = Array.from({ length: b }, (_, i) => batchItem(batch, i));
       const out = args.string('output') ?? join('runs', 'data', `${ds.name}-preview.png`);
       await writeFileAtomic(out, drawSamplesGrid(items, ds.names, 4));
       process.stdout.write(`${out}: ${b} augmented ${args.string('split') ?? 'train'} samples at ${imgsz} px (${batch.dropped} boxes cropped away by mosaic/affine)\n`);
