@@ -295,6 +295,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (err instanceof NonFiniteLoss) {
       log(opts.quiet, `stopped: ${err.message}; the last good checkpoint is ${join(runDir, 'weights', 'last')}`);
     }
+    const msg = (err as Error).message ?? '';
+    if (/Aborted\(\)|memory access out of bounds|Cannot enlarge memory|out of memory/i.test(msg)) {
+      throw new Error(`the WebAssembly heap ran out of memory training ${cfg.name} at batch ${opts.batch} × ${imgsz} px ` +
+        `(reduce --batch or --imgsz; the last good checkpoint is ${join(runDir, 'weights', 'last')})`);
+    }
     throw err;
   } finally {
     process.removeListener('SIGINT', onSigint);
