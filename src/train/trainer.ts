@@ -13,7 +13,9 @@ import type { AugmentHyp } from '../data/augment/pipeline.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import { datasetSplit, loadDetectionDatasetAsync } from '../data/resolve.js';
 import { boxSizesAtImageSize } from '../data/types.js';
+import { computeDatasetStats } from '../data/stats.js';
 import { applyImageReport, verifyImages } from '../data/verify.js';
+import { plotDatasetStats } from '../plot/data-stats.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../models/config.js';
 import { Detector } from '../models/detector.js';
@@ -125,6 +127,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       (aa.changed ? ` → ${aa.after.bpr.toFixed(4)} / ${aa.after.aat.toFixed(2)} with new anchors` : ' (kept)'));
     if (aa.changed) cfg = { ...cfg, anchors: aa.anchors };
     await writeFileAtomic(join(runDir, 'args.yaml'), toYaml({ ...opts, resume: undefined, maxBatches: undefined, quiet: undefined, imgsz }));
+    // The label distribution of the training split (class counts, box sizes, boxes per image).
+    await plotDatasetStats(computeDatasetStats(ds, trainRecords, 'train'), join(runDir, 'labels.png'));
   }
   const model = new Detector(cfg, opts.seed);
   if (opts.weights && !state) {

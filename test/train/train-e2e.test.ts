@@ -37,7 +37,7 @@ function options(name: string, extra: Partial<TrainOptions> = {}): TrainOptions 
 test('train writes the run folder and resumes exactly where an interrupted run stopped', async () => {
   const full = await train(options('full'));
   assert.equal(full.rows.length, 2);
-  for (const f of ['args.yaml', 'results.csv', 'results.png', 'PR_curve.png', 'confusion_matrix.png', 'val_batch0.png',
+  for (const f of ['args.yaml', 'labels.png', 'results.csv', 'results.png', 'PR_curve.png', 'confusion_matrix.png', 'val_batch0.png',
     'weights/last/model.json', 'weights/last/state.json', 'weights/best/model.json']) {
     assert.ok(existsSync(join(full.runDir, f)), `${f} exists`);
   }
