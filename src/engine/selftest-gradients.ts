@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
 import type { GradientCase } from './check.js';
+import { batchNormTrain as fusedBatchNormTrain, silu as fusedSilu } from '../nn/fused-ops.js';
 
 /** Values with |v| ≥ 0.1 and pairwise-distinct magnitudes: safe for ReLU-like kinks and max-pool ties. */
 function awayFromKinks(rng: Rng, _i: number, size: number): Float32Array {
@@ -106,6 +107,9 @@ export function gradientCases(_rng: Rng): GradientCase[] {
     { name: 'batchNorm (train)', detail: 'x[4,3,3,5], batch statistics', shapes: [[4, 3, 3, 5], [5], [5]],
       fn: batchNormTrain },
     { name: 'silu', detail: 'x·σ(x), x[3,17]', shapes: [[3, 17]], fn: silu },
+    { name: 'silu (fused op)', detail: 'custom gradient, x[3,17]', shapes: [[3, 17]], fn: (x) => fusedSilu(x) },
+    { name: 'batchNorm (fused op)', detail: 'custom gradient, x[4,3,3,5]', shapes: [[4, 3, 3, 5], [5], [5]],
+      fn: (x, g, b) => fusedBatchNormTrain(x as tf.Tensor4D, g, b, 1e-3) },
     { name: 'mish', detail: 'x·tanh(softplus(x)), x[3,17]', shapes: [[3, 17]], fn: mish },
     { name: 'leakyRelu', detail: 'α=0.1, x[3,17]', init: awayFromKinks, shapes: [[3, 17]],
       fn: (x) => tf.leakyRelu(x, 0.1) },

@@ -1,5 +1,6 @@
 /** Activation functions by name, as used in model configs. */
 import * as tf from '@tensorflow/tfjs-core';
+import { silu } from './fused-ops.js';
 
 export type ActivationName = 'silu' | 'leaky' | 'mish' | 'relu' | 'sigmoid' | 'linear';
 export const ACTIVATIONS: readonly ActivationName[] = ['silu', 'leaky', 'mish', 'relu', 'sigmoid', 'linear'];
@@ -7,7 +8,7 @@ export const ACTIVATIONS: readonly ActivationName[] = ['silu', 'leaky', 'mish', 
 export function activate(x: tf.Tensor, act: ActivationName): tf.Tensor {
   switch (act) {
     case 'silu':
-      return tf.mul(x, tf.sigmoid(x));
+      return silu(x);
     case 'leaky':
       return tf.leakyRelu(x, 0.1);
     case 'mish':

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
 import { activate, type ActivationName } from './activation.js';
 import { foldBatchNorm, type FuseReport } from './fuse.js';
+import { batchNormTrain } from './fused-ops.js';
 import { kaimingUniform, Module } from './module.js';
 
 export interface ConvOptions {
@@ -96,15 +97,16 @@ export class BatchNorm2d extends Module {
     if (!this.training) {
       return tf.batchNorm(y, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
     }
-    const { mean, variance } = tf.moments(y, [0, 1, 2]);
     const n = y.size / y.shape[3];
-    // assign() is not differentiated, so these updates stay off the gradient path.
+    // The running statistics are computed apart from the differentiated op (batchNormTrain has its
+    // own closed-form gradient); assign() is not differentiated.
     tf.tidy(() => {
+      const { mean, variance } = tf.moments(y, [0, 1, 2]);
       const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
     });
-    return tf.batchNorm(y, mean, variance, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
+    return batchNormTrain(y, this.gamma, this.beta, BN_EPS);
   }
 }
 
