@@ -98,15 +98,12 @@ export class BatchNorm2d extends Module {
       return tf.batchNorm(y, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
     }
     const n = y.size / y.shape[3];
-    // The running statistics are computed apart from the differentiated op (batchNormTrain has its
-    // own closed-form gradient); assign() is not differentiated.
-    tf.tidy(() => {
-      const { mean, variance } = tf.moments(y, [0, 1, 2]);
+    // Running statistics from the op's own batch moments; assign() is not differentiated.
+    return batchNormTrain(y, this.gamma, this.beta, BN_EPS, (mean, variance) => tf.tidy(() => {
       const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
-    });
-    return batchNormTrain(y, this.gamma, this.beta, BN_EPS);
+    }));
   }
 }
 

@@ -26,9 +26,14 @@ export const silu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
  *   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = (γ/√(σ² + ε))·(dy − mean(dy) − x̂·mean(dy·x̂))
  * (sums and means over batch and space).
  */
-export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor4D {
+export function batchNormTrain(
+  x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
+  /** Receives the batch mean and (biased) variance, e.g. to update running statistics. */
+  onStats?: (mean: tf.Tensor, variance: tf.Tensor) => void,
+): tf.Tensor4D {
   const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+    onStats?.(mean, variance);
     const rstd = tf.rsqrt(tf.add(variance, eps));
     const xhat = tf.mul(tf.sub(xi, mean), rstd);
     save([xhat, rstd, g]);
