@@ -2,7 +2,7 @@ import type { Command } from '../command.js';
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'train a YOLOR detector (default: yolor-n on the built-in shapes-small dataset, 3 epochs)',
+  summary: 'train a YOLOR detector (default: yolor-n on the built-in shapes-small dataset, 10 epochs at 128 px)',
   usage: 'yolor train [--data D] [--model M] [--epochs N] [--batch B] [--imgsz S] [options]',
   description:
     'Trains a YOLOR model (explicit + implicit knowledge): mosaic/affine/HSV/flip augmentation, SGD\n' +
@@ -14,9 +14,9 @@ export const trainCommand: Command = {
   options: [
     { name: 'data', type: 'string', valueName: 'D', default: 'shapes-small', description: 'dataset: built-in name (shapes-small, shapes, fashion), VOC root, COCO .json or dataset .yaml' },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', default: 'yolor-n', description: 'zoo model name or model config file' },
-    { name: 'epochs', type: 'int', valueName: 'N', default: 3, description: 'number of training epochs' },
-    { name: 'batch', type: 'int', valueName: 'N', default: 8, description: 'images per batch (the wasm heap limits batch × image size)' },
-    { name: 'imgsz', type: 'int', valueName: 'PX', default: 256, description: 'training image size (multiple of 32)' },
+    { name: 'epochs', type: 'int', valueName: 'N', default: 10, description: 'number of training epochs' },
+    { name: 'batch', type: 'int', valueName: 'N', default: 16, description: 'images per batch (the wasm heap limits batch × image size: use 4–8 at 320–416)' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', default: 128, description: 'training image size (multiple of 32; the quick default suits shapes-small)' },
     { name: 'weights', type: 'string', valueName: 'DIR', description: 'initial weights (a checkpoint directory)' },
     { name: 'resume', type: 'string', valueName: 'RUN', description: 'resume this run directory (or "last": the latest run in --project)' },
     { name: 'project', type: 'string', valueName: 'DIR', default: 'runs/train', description: 'parent directory of runs' },
