@@ -15,7 +15,7 @@ export interface OptionSpec {
   /** Allowed values; required when type is 'enum'. */
   choices?: readonly string[];
   default?: OptionValue;
-  /** Placeholder shown in help, e.g. 'N' in `--epochs <N>`. */
+  /** Value name shown in help, e.g. 'N' in `--epochs <N>`. */
   valueName?: string;
 }
 
@@ -27,7 +27,7 @@ export interface PositionalSpec {
 }
 
 export class UsageError extends Error {
-  /** False when pointing at --help would not help (e.g. the command is not implemented). */
+  /** False when pointing at --help would not help (e.g. the command is not available yet). */
   readonly seeHelp: boolean;
   constructor(message: string, seeHelp = true) {
     super(message);

@@ -73,8 +73,8 @@ export function allOptions(cmd: Command): readonly OptionSpec[] {
 
 function optionSignature(o: OptionSpec): string {
   if (o.type === 'boolean') return o.default === true ? `--[no-]${o.name}` : `--${o.name}`;
-  const placeholder = o.type === 'enum' ? (o.choices ?? []).join('|') : (o.valueName ?? o.type.toUpperCase());
-  return `--${o.name} <${placeholder}>`;
+  const valueLabel = o.type === 'enum' ? (o.choices ?? []).join('|') : (o.valueName ?? o.type.toUpperCase());
+  return `--${o.name} <${valueLabel}>`;
 }
 
 /** Off switches are the obvious default, so only defaults that tell the reader something are shown. */
