@@ -2,7 +2,7 @@ import type { Command } from '../command.js';
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'train a YOLOR detector (default: yolor-n on the built-in shapes-small dataset, 10 epochs at 128 px)',
+  summary: 'train a YOLOR detector (default: yolor-n on the built-in shapes-small dataset, 15 epochs at 128 px)',
   usage: 'yolor train [--data D] [--model M] [--epochs N] [--batch B] [--imgsz S] [options]',
   description:
     'Trains a YOLOR model (explicit + implicit knowledge): mosaic/affine/HSV/flip augmentation, SGD\n' +
@@ -14,7 +14,7 @@ export const trainCommand: Command = {
   options: [
     { name: 'data', type: 'string', valueName: 'D', default: 'shapes-small', description: 'dataset: built-in name (shapes-small, shapes, fashion), VOC root, COCO .json or dataset .yaml' },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', default: 'yolor-n', description: 'zoo model name or model config file' },
-    { name: 'epochs', type: 'int', valueName: 'N', default: 10, description: 'number of training epochs' },
+    { name: 'epochs', type: 'int', valueName: 'N', default: 15, description: 'number of training epochs' },
     { name: 'batch', type: 'int', valueName: 'N', default: 16, description: 'images per batch (the wasm heap limits batch × image size: use 4–8 at 320–416)' },
     { name: 'imgsz', type: 'int', valueName: 'PX', default: 128, description: 'training image size (multiple of 32; the quick default suits shapes-small)' },
     { name: 'weights', type: 'string', valueName: 'DIR', description: 'initial weights (a checkpoint directory)' },
@@ -29,7 +29,7 @@ export const trainCommand: Command = {
     { name: 'cache', type: 'boolean', default: false, description: 'cache decoded images in memory' },
     { name: 'val-split', type: 'string', valueName: 'S', default: 'val', description: 'split to validate on (e.g. test for BCCD)' },
     { name: 'skip-bad', type: 'boolean', default: false, description: 'skip (and count) missing or corrupt images instead of aborting' },
-    { name: 'nbs', type: 'int', valueName: 'N', default: 64, description: 'nominal batch: gradients accumulate over round(nbs / batch) batches' },
+    { name: 'nbs', type: 'int', valueName: 'N', default: 16, description: 'nominal batch: gradients accumulate over round(nbs / batch) batches (YOLOv5: 64; 16 gives short runs enough optimiser steps)' },
   ],
   async run(args) {
     const { initBackend } = await import('../../engine/backend.js');
