@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import sharp from 'sharp';
 import { readVoc } from '../../src/data/formats/voc.js';
 import { loadDetectionDatasetAsync } from '../../src/data/resolve.js';
 import type { DetectionDataset } from '../../src/data/types.js';
 import { BCCD, HAS_BCCD } from '../helpers/shared-data.js';
+import { tmp } from '../helpers/tmp.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -28,15 +29,6 @@ function yolor(...args: string[]): Promise<Run> {
   });
 }
 
-const created: string[] = [];
-after(() => {
-  for (const d of created) rmSync(d, { recursive: true, force: true });
-});
-const tmp = (prefix: string): string => {
-  const d = mkdtempSync(join(tmpdir(), `yolor-${prefix}-`));
-  created.push(d);
-  return d;
-};
 
 /** A VOC root with two images (one zero-size box) and train/val splits. */
 async function tinyVoc(): Promise<string> {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import sharp from 'sharp';
 import {
   cocoMask, maskToRle, polygonArea, polygonsToMask, readCoco, readCocoSync, rleDecodeString, rleEncodeString, rleToMask,
@@ -14,16 +13,8 @@ import { labelPathFor, readYolo } from '../../src/data/formats/yolo.js';
 import { detectDatasetFormat, loadDetectionDataset, loadDetectionDatasetAsync } from '../../src/data/resolve.js';
 import type { DetectionDataset } from '../../src/data/types.js';
 import { BCCD, HAS_BCCD } from '../helpers/shared-data.js';
+import { tmp } from '../helpers/tmp.js';
 
-const created: string[] = [];
-after(() => {
-  for (const d of created) rmSync(d, { recursive: true, force: true });
-});
-const tmp = (prefix: string): string => {
-  const d = mkdtempSync(join(tmpdir(), `yolor-${prefix}-`));
-  created.push(d);
-  return d;
-};
 
 async function png(path: string, width: number, height: number): Promise<void> {
   mkdirSync(join(path, '..'), { recursive: true });

@@ -757,15 +757,8 @@ export const LABELS_FILE = 'labels.json';
 const CACHE_FORMAT = 'yolor-ts generated instances';
 const CACHE_FORMAT_VERSION = 1;
 
-interface CachedObject {
-  cls: number;
-  color: number;
-  identity: number;
-  box: [number, number, number, number];
-  area: number;
-  fullArea: number;
-  rle: number[];
-}
+/** Objects are cached exactly as generated. */
+type CachedObject = InstanceObject;
 
 interface CachedImage {
   file: string;
