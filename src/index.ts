@@ -78,11 +78,23 @@ export { evaluateVoc } from './eval/voc.js';
 export { detectionMetrics } from './eval/detection-metrics.js';
 
 // Training.
-export { train, type TrainOptions, type TrainResult } from './train/trainer.js';
-export { validateDetector, type ValidationResult } from './train/validate.js';
+export { train, chooseOptimizer, type TrainOptions, type TrainResult } from './train/trainer.js';
+export { validateDetector, validateRunner, type ValidationResult } from './train/validate.js';
+export { predictImage, listImages, type ImagePrediction, type PredictOptions } from './train/predict.js';
 export { GroupedOptimizer, clipGradNorm } from './train/optimizer.js';
 export { scheduleAt } from './train/schedule.js';
 export { ModelEma } from './train/ema.js';
+
+// Export and deployment: kernel-level tracing → ONNX / TF.js graph model; engines behind one runner interface.
+export { traceGraph, kernelHistogram, type TraceGraph, type TraceNode } from './export/trace.js';
+export { traceDetector, type TracedDetector, type DetectorExportMeta, type TraceDetectorOptions } from './export/trace-detector.js';
+export { UnsupportedExportError } from './export/errors.js';
+export { exportOnnx, graphToOnnx, readOnnxMetadata, type OnnxExportOptions } from './export/onnx/index.js';
+export { OnnxDetector } from './export/onnx-runtime.js';
+export { exportTfjs, graphToTfjs, readTfjsMetadata, loadTfjsDetector, type TfjsDetector } from './export/tfjs/index.js';
+export { exportCheckpoint, exportDetector, type ExportOptions, type ExportResult } from './export/export-model.js';
+export { tfjsRunner, type DetectionRunner } from './infer/runner.js';
+export { loadRunner } from './infer/load-runner.js';
 
 // Files: a file:// model handler for plain tfjs, tensors to and from disk, crash-safe writes.
 export {

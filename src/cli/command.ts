@@ -12,6 +12,7 @@ import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { predictCommand } from './commands/predict.js';
 import { selftestCommand } from './commands/selftest.js';
+import { serveDemoCommand } from './commands/serve-demo.js';
 import { trainCommand } from './commands/train.js';
 import { valCommand } from './commands/val.js';
 
@@ -56,6 +57,7 @@ export const COMMANDS: readonly Command[] = [
   valCommand,
   predictCommand,
   exportCommand,
+  serveDemoCommand,
   cocoevalCommand,
   dataCommand,
   infoCommand,

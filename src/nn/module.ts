@@ -38,22 +38,29 @@ export interface LayerRecord {
 
 let activeTrace: LayerRecord[] | null = null;
 let checkFinite = false;
+let onRecord: ((rec: LayerRecord) => void) | null = null;
 
 /**
  * Runs `fn` while collecting a LayerRecord for every leaf layer that reports
  * itself; with `checkFinite` each record also says whether its output is finite.
  */
-export function withTrace<T>(fn: () => T, opts: { checkFinite?: boolean } = {}): { result: T; layers: LayerRecord[] } {
+export function withTrace<T>(
+  fn: () => T,
+  opts: { checkFinite?: boolean; onRecord?: (rec: LayerRecord) => void } = {},
+): { result: T; layers: LayerRecord[] } {
   const previous = activeTrace;
   const previousCheck = checkFinite;
+  const previousOnRecord = onRecord;
   const layers: LayerRecord[] = [];
   activeTrace = layers;
   checkFinite = opts.checkFinite ?? false;
+  onRecord = opts.onRecord ?? null;
   try {
     return { result: fn(), layers };
   } finally {
     activeTrace = previous;
     checkFinite = previousCheck;
+    onRecord = previousOnRecord;
   }
 }
 
@@ -206,6 +213,7 @@ export abstract class Module {
     const rec: LayerRecord = { name: this.path, type: this.typeName, outputShape: output.shape.slice(), params: this.numParams(), macs };
     if (checkFinite) rec.finite = tf.tidy(() => tf.all(tf.isFinite(output)).dataSync()[0] === 1);
     activeTrace.push(rec);
+    onRecord?.(rec);
   }
 }
 

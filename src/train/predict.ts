@@ -2,14 +2,13 @@
  * Prediction on image files: letterbox → model → decode → NMS → boxes in the
  * original image's pixels.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { evalTransform } from '../data/augment/pipeline.js';
 import { decodeImage } from '../data/image-io.js';
 import type { RgbImage } from '../data/types.js';
-import type { Detector } from '../models/detector.js';
-import { decodePredictions } from '../tasks/detect/decode.js';
+import { Detector } from '../models/detector.js';
+import { tfjsRunner, type DetectionRunner } from '../infer/runner.js';
 import { postprocess, type Detection } from '../tasks/detect/nms.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'];
@@ -37,17 +36,23 @@ export interface ImagePrediction {
   detections: Detection[];
 }
 
-export async function predictImage(model: Detector, file: string, opts: PredictOptions): Promise<ImagePrediction> {
+/**
+ * Detections of one image file by a tfjs model or any runner (an exported ONNX
+ * or TF.js model): letterbox to `imgsz`, decode, NMS, boxes back in the
+ * original image's pixels.
+ */
+export async function predictImage(model: Detector | DetectionRunner, file: string, opts: PredictOptions): Promise<ImagePrediction> {
+  const runner = model instanceof Detector ? tfjsRunner(model) : model;
+  if (!runner.anySize && opts.imgsz !== runner.imgsz) {
+    throw new Error(`${runner.engine}: this model was exported for ${runner.imgsz} px inputs; use --imgsz ${runner.imgsz}`);
+  }
   const image = await decodeImage(file);
   const lb = evalTransform({ image, boxes: new Float32Array(0), cls: new Int32Array(0), file }, opts.imgsz);
   const o = lb.original!;
-  const rows = tf.tidy(() => {
-    const x = tf.div(tf.tensor4d(lb.image.data, [1, lb.image.height, lb.image.width, 3], 'int32'), 255) as tf.Tensor4D;
-    return decodePredictions(model.forward(x), model.config.anchors, model.strides, { rule: 'scaled' });
-  });
-  const decoded = rows.dataSync() as Float32Array;
-  rows.dispose();
-  const dets = postprocess(decoded, model.config.nc, { confThres: opts.conf, iouThres: opts.iou, maxDet: opts.maxDet });
+  const pixels = new Float32Array(lb.image.data.length);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = lb.image.data[i]! / 255;
+  const decoded = await runner.decode(pixels, [1, lb.image.height, lb.image.width, 3]);
+  const dets = postprocess(decoded, runner.nc, { confThres: opts.conf, iouThres: opts.iou, maxDet: opts.maxDet });
   const clip = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
   const detections = dets.map((d) => ({
     ...d,

@@ -47,7 +47,8 @@ export interface TrainOptions {
   name: string;
   seed: number;
   workers: number;
-  optimizer: OptimizerName;
+  /** 'auto' (Ultralytics' rule): AdamW for short runs (≤ 10 000 optimiser steps), SGD for long ones. */
+  optimizer: OptimizerName | 'auto';
   lr0?: number;
   patience: number;
   cache: boolean;
@@ -138,9 +139,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // ---- optimiser, schedule, EMA
   const nbs = opts.nbs ?? 64;
   const accumulate = Math.max(Math.round(nbs / opts.batch), 1);
-  const lr0 = opts.lr0 ?? (opts.optimizer === 'sgd' ? 0.01 : 0.001);
+  const choice = chooseOptimizer(opts.optimizer, {
+    steps: opts.epochs * Math.ceil(trainRecords.length / Math.max(opts.batch, nbs)), nc: cfg.nc, lr0: opts.lr0,
+  });
+  if (opts.optimizer === 'auto' && !state) log(opts.quiet, `optimizer: auto → ${choice.name} (lr0 ${choice.lr0}, momentum ${choice.momentum})`);
+  const lr0 = choice.lr0;
   const optimizer = new GroupedOptimizer(model, {
-    name: opts.optimizer, lr: lr0, momentum: 0.937, weightDecay: 5e-4 * (opts.batch * accumulate) / nbs,
+    name: choice.name, lr: lr0, momentum: choice.momentum, weightDecay: 5e-4 * (opts.batch * accumulate) / nbs,
   });
   const ema = new ModelEma(model);
   const loader = new DataLoader({
@@ -149,7 +154,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const nb = loader.batchesPerEpoch;
   const totalSteps = Math.ceil((opts.epochs * nb) / accumulate);
   const warmupSteps = Math.min(Math.max(Math.round((3 * nb) / accumulate), 3), Math.floor(totalSteps * 0.3));
-  const sched = { lr0, lrf: 0.01, epochs: opts.epochs, kind: 'cosine' as const, warmupSteps, warmupBiasLr: 0.1, warmupMomentum: 0.8, momentum: 0.937 };
+  // Biases warm up from a higher rate with SGD (YOLOv5's 0.1); with AdamW a step moves every
+  // parameter by about the learning rate whatever its gradient, so 0.1 would throw the biases
+  // (and the objectness/class priors) far off: they ramp up from 0 like the other groups.
+  const warmupBiasLr = choice.name === 'sgd' ? 0.1 : 0;
+  const sched = { lr0, lrf: 0.01, epochs: opts.epochs, kind: 'cosine' as const, warmupSteps, warmupBiasLr, warmupMomentum: 0.8, momentum: choice.momentum };
 
   let meta: TrainMeta = { epoch: 0, batch: 0, step: 0, emaUpdates: 0, bestFitness: -1, bestEpoch: -1 };
   let rows: EpochRow[] = [];
@@ -172,7 +181,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const saveLast = async (extra: Partial<TrainMeta>): Promise<void> => {
     await saveTrainCheckpoint(join(runDir, 'weights', 'last'), {
       model, ema: ema.state(), optimizer: optimizer.state(), meta: { ...meta, ...extra, emaUpdates: ema.updates, step: optimizer.step, rows },
-      modelMeta: { names, epoch: meta.epoch },
+      modelMeta: { names, epoch: meta.epoch, imgsz },
     });
   };
   let stoppedEarly = false;
@@ -279,7 +288,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (improved) {
         await saveTrainCheckpoint(join(runDir, 'weights', 'best'), {
           model, ema: ema.state(), optimizer: optimizer.state(), meta: { ...meta, emaUpdates: ema.updates, step: optimizer.step, rows },
-          modelMeta: { names, epoch: epoch + 1, fitness: fit },
+          modelMeta: { names, epoch: epoch + 1, fitness: fit, imgsz },
         });
       }
       await writeResultsCsv(join(runDir, 'results.csv'), rows);
@@ -314,6 +323,25 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     evalModel.dispose();
   }
   return { runDir, rows, best: { epoch: meta.bestEpoch + 1, fitness: meta.bestFitness }, stoppedEarly, interrupted };
+}
+
+/**
+ * The optimiser, initial learning rate and momentum. 'auto' follows Ultralytics:
+ * SGD (lr 0.01, momentum 0.937) when the run has more than 10 000 optimiser steps,
+ * otherwise AdamW with lr = 0.002·5 / (4 + nc) and β₁ = 0.9 — adaptive steps make
+ * much faster progress in the few hundred steps of a short run. An explicit `lr0`
+ * always wins.
+ */
+export function chooseOptimizer(
+  requested: OptimizerName | 'auto',
+  run: { steps: number; nc: number; lr0?: number },
+): { name: OptimizerName; lr0: number; momentum: number } {
+  let name: OptimizerName;
+  if (requested === 'auto') name = run.steps > 10_000 ? 'sgd' : 'adamw';
+  else name = requested;
+  if (name === 'sgd') return { name, lr0: run.lr0 ?? 0.01, momentum: 0.937 };
+  const fit = Math.round((0.002 * 5 / (4 + run.nc)) * 1e6) / 1e6;
+  return { name, lr0: run.lr0 ?? (requested === 'auto' ? fit : 0.001), momentum: requested === 'auto' ? 0.9 : 0.937 };
 }
 
 /** The most recently modified run directory under `project` that has a last checkpoint. */

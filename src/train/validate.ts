@@ -11,6 +11,7 @@ import type { ImageRecord } from '../data/types.js';
 import { evaluateCoco, type CocoDet, type CocoGt } from '../eval/coco.js';
 import { detectionMetrics, imagesFromCoco, type DetectionMetrics } from '../eval/detection-metrics.js';
 import type { Detector } from '../models/detector.js';
+import type { DetectionRunner } from '../infer/runner.js';
 import { buildTargets, gridsOfMaps } from '../tasks/detect/assign.js';
 import { decodePredictions } from '../tasks/detect/decode.js';
 import { detectionLoss } from '../tasks/detect/loss.js';
@@ -36,6 +37,7 @@ export interface ValidationResult {
   recall: number;
   stats: number[];
   perClass: Record<string, { ap50_95: number; ap50: number; precision: number; recall: number; instances: number }>;
+  /** Validation loss (NaN for exported models, which have no raw maps). */
   loss: { box: number; obj: number; cls: number };
   metrics: DetectionMetrics;
   speedMs: { preprocess: number; inference: number; postprocess: number };
@@ -58,7 +60,24 @@ export function cocoGtFromRecords(records: readonly ImageRecord[], names: readon
 }
 
 export async function validateDetector(model: Detector, records: ImageRecord[], names: readonly string[], opts: ValidateOptions): Promise<ValidationResult> {
-  const nc = model.config.nc;
+  return validate({ model }, records, names, opts);
+}
+
+/** Validation of any runner (an exported ONNX or TF.js model, say); the loss is NaN without a tfjs model. */
+export async function validateRunner(runner: DetectionRunner, records: ImageRecord[], names: readonly string[], opts: ValidateOptions): Promise<ValidationResult> {
+  if (runner.detector) return validate({ model: runner.detector }, records, names, opts);
+  if (!runner.anySize && opts.imgsz !== runner.imgsz) {
+    throw new Error(`${runner.engine}: this model was exported for ${runner.imgsz} px inputs; validate with --imgsz ${runner.imgsz}`);
+  }
+  return validate({ runner }, records, names, opts);
+}
+
+async function validate(
+  what: { model: Detector; runner?: undefined } | { runner: DetectionRunner; model?: undefined },
+  records: ImageRecord[], names: readonly string[], opts: ValidateOptions,
+): Promise<ValidationResult> {
+  const model = what.model;
+  const nc = model ? model.config.nc : what.runner!.nc;
   const loader = new DataLoader({ records, imgsz: opts.imgsz, batchSize: opts.batchSize, train: false, shuffle: false, workers: opts.workers ?? 0 });
   const bar = opts.progress ? new ProgressBar({ total: records.length, label: 'val', unit: 'img' }) : null;
   const detections: CocoDet[] = [];
@@ -66,25 +85,30 @@ export async function validateDetector(model: Detector, records: ImageRecord[], 
   const loss = { box: 0, obj: 0, cls: 0 };
   let batches = 0;
   let firstBatch: ValidationResult['firstBatch'];
-  const wasTraining = model.training;
-  model.eval();
+  const wasTraining = model?.training ?? false;
+  model?.eval();
   try {
     let t0 = performance.now();
     for await (const batch of loader.epoch(0)) {
       const t1 = performance.now();
       speed.preprocess += t1 - t0;
-      let items = { box: 0, obj: 0, cls: 0 };
-      const decoded = tf.tidy(() => {
-        const x = tf.tensor4d(batch.images, batch.shape);
-        const maps = model.forward(x);
-        const assignment = buildTargets(batch.targets, {
-          anchors: model.config.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: batch.shape[0], nc,
+      let items = { box: Number.NaN, obj: Number.NaN, cls: Number.NaN };
+      let rows: Float32Array;
+      if (model) {
+        const decoded = tf.tidy(() => {
+          const x = tf.tensor4d(batch.images, batch.shape);
+          const maps = model.forward(x);
+          const assignment = buildTargets(batch.targets, {
+            anchors: model.config.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: batch.shape[0], nc,
+          });
+          items = detectionLoss(maps, assignment, model.config.anchors, model.strides, nc).items;
+          return decodePredictions(maps, model.config.anchors, model.strides, { rule: 'scaled' });
         });
-        items = detectionLoss(maps, assignment, model.config.anchors, model.strides, nc).items;
-        return decodePredictions(maps, model.config.anchors, model.strides, { rule: 'scaled' });
-      });
-      const rows = decoded.dataSync() as Float32Array;
-      decoded.dispose();
+        rows = decoded.dataSync() as Float32Array;
+        decoded.dispose();
+      } else {
+        rows = await what.runner!.decode(batch.images, batch.shape);
+      }
       loss.box += items.box;
       loss.obj += items.obj;
       loss.cls += items.cls;
@@ -111,7 +135,7 @@ export async function validateDetector(model: Detector, records: ImageRecord[], 
   } finally {
     bar?.finish();
     await loader.close();
-    model.train(wasTraining);
+    model?.train(wasTraining);
   }
   const gt = cocoGtFromRecords(records, names);
   const coco = evaluateCoco(gt, detections);

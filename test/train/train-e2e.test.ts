@@ -83,4 +83,33 @@ test('train writes the run folder and resumes exactly where an interrupted run s
   // The best checkpoint holds the EMA weights validated at its epoch: `val` reproduces that number.
   const bestRow = full.rows[full.best.epoch - 1]!;
   assert.ok(Math.abs(r.mAP50_95 - bestRow['metrics/mAP50-95(B)']) < 1e-6, `${r.mAP50_95} vs ${bestRow['metrics/mAP50-95(B)']}`);
+
+  // export the best weights (the recorded training size, 64) to ONNX and TF.js: both check themselves
+  // against the tfjs model, and `val` / `predict` on the exports give the checkpoint's results.
+  const best = join(full.runDir, 'weights', 'best');
+  for (const [format, output] of [['onnx', join(work, 'best.onnx')], ['tfjs', join(work, 'best_web_model')]] as const) {
+    const e = spawnSync(process.execPath, [main, 'export', '--weights', best, '--format', format, '--output', output, '--backend', 'wasm'], { encoding: 'utf8' });
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stdout, /input \[1, (3, 64, 64|64, 64, 3)\]/);
+    const diff = Number(/max relative difference ([0-9.e+-]+)/.exec(e.stdout)![1]);
+    assert.ok(diff <= 1e-4, `${format}: export check ${diff}`);
+    const ve = spawnSync(process.execPath, [main, 'val', '--weights', output, '--data', data, '--split', 'val', '--json', '--backend', 'wasm'], { encoding: 'utf8' });
+    assert.equal(ve.status, 0, ve.stderr);
+    const re = JSON.parse(ve.stdout) as { mAP50_95: number; mAP50: number; engine: string };
+    assert.match(re.engine, format === 'onnx' ? /onnxruntime-node/ : /graph model/);
+    assert.ok(Math.abs(re.mAP50_95 - r.mAP50_95) <= 0.002, `${format}: mAP50-95 ${re.mAP50_95} vs ${r.mAP50_95}`);
+    const pe = spawnSync(process.execPath, [main, 'predict', '--weights', output, '--source', images, '--conf', '0.001', '--save-json',
+      '--project', out, '--name', `p-${format}`, '--backend', 'wasm'], { encoding: 'utf8' });
+    assert.equal(pe.status, 0, pe.stderr);
+    const dets = JSON.parse(readFileSync(join(out, `p-${format}`, 'predictions.json'), 'utf8')) as Array<{ bbox: number[]; score: number; category_id: number }>;
+    // Scores within float noise of the 0.001 threshold (or of an NMS tie) may flip: counts agree to 2 %.
+    assert.ok(Math.abs(dets.length - json.length) <= 0.02 * json.length, `${format}: ${dets.length} vs ${json.length} detections`);
+    const key = (d: { score: number }) => -d.score;
+    const a1 = [...json].sort((x, y) => key(x) - key(y));
+    const b1 = [...dets].sort((x, y) => key(x) - key(y));
+    a1.slice(0, 20).forEach((d, i) => assert.ok(Math.abs(d.score - b1[i]!.score) < 1e-4, `${format}: score ${d.score} vs ${b1[i]!.score}`));
+  }
+  const bad = spawnSync(process.execPath, [main, 'export', '--weights', best, '--format', 'tfjs', '--nms'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--nms is only available for --format onnx/);
 });

@@ -3,15 +3,16 @@ import type { Command } from '../command.js';
 export const predictCommand: Command = {
   name: 'predict',
   summary: 'detect objects in images with trained weights',
-  usage: 'yolor predict --weights CKPT --source FILE|DIR [--conf 0.25] [--iou 0.45] [--max-det 300] [--save-txt] [--save-json]',
+  usage: 'yolor predict --weights CKPT|model.onnx|WEB_MODEL_DIR --source FILE|DIR [--conf 0.25] [--iou 0.45] [--max-det 300] [--save-txt] [--save-json]',
   description:
-    'Runs a checkpoint (weights/best or weights/last of a run) on an image or a directory of images and\n' +
+    'Runs a checkpoint (weights/best or weights/last of a run), an exported ONNX model (onnxruntime-node)\n' +
+    'or an exported TF.js graph model on an image or a directory of images and\n' +
     'writes the images with boxes, class names and scores drawn under <project>/<name>/; --save-txt adds\n' +
     'YOLO label files (cls cx cy w h conf, normalised), --save-json a COCO results file.',
   options: [
-    { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory' },
+    { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory, .onnx file or TF.js export directory' },
     { name: 'source', type: 'string', valueName: 'PATH', description: 'image file or directory' },
-    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'inference size (default: the model\'s)' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'inference size (default: the training size recorded in the checkpoint; exports: their size)' },
     { name: 'conf', type: 'number', valueName: 'P', default: 0.25, description: 'confidence threshold' },
     { name: 'iou', type: 'number', valueName: 'IOU', default: 0.45, description: 'NMS IoU threshold' },
     { name: 'max-det', type: 'int', valueName: 'N', default: 300, description: 'maximum detections per image' },
@@ -28,23 +29,22 @@ export const predictCommand: Command = {
     const { existsSync, mkdirSync } = await import('node:fs');
     const { basename, extname, join, resolve } = await import('node:path');
     const { initBackend } = await import('../../engine/backend.js');
-    const { loadModel } = await import('../../models/checkpoint.js');
+    const { loadRunner } = await import('../../infer/load-runner.js');
     const { listImages, predictImage } = await import('../../train/predict.js');
     const { drawBoxesPng } = await import('../../plot/draw-boxes.js');
     const { writeFileAtomic } = await import('../../io/atomic-write.js');
     await initBackend(args.string('backend') as 'auto');
     const files = listImages(source);
-    const { model, metadata } = await loadModel(weights);
-    model.eval();
-    const names = (metadata['names'] as string[] | undefined) ?? model.config.names ?? Array.from({ length: model.config.nc }, (_, i) => `class${i}`);
+    const runner = await loadRunner(weights);
+    const names = runner.names;
     let out = resolve(args.string('project')!, args.string('name')!);
     for (let k = 2; existsSync(out); k++) out = resolve(args.string('project')!, `${args.string('name')}${k}`);
     mkdirSync(out, { recursive: true });
-    const opts = { imgsz: args.number('imgsz') ?? model.config.dims.imgsz, conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! };
+    const opts = { imgsz: args.number('imgsz') ?? runner.imgsz, conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! };
     const json: Array<{ image_id: string; category_id: number; bbox: number[]; score: number }> = [];
     for (const file of files) {
       const t = performance.now();
-      const p = await predictImage(model, file, opts);
+      const p = await predictImage(runner, file, opts);
       const stem = basename(file, extname(file));
       const d = p.detections;
       await writeFileAtomic(join(out, `${stem}.png`), drawBoxesPng(p.image, { boxes: d.flatMap((x) => x.box), cls: d.map((x) => x.cls), scores: d.map((x) => x.score) }, names));
@@ -60,8 +60,8 @@ export const predictCommand: Command = {
       process.stderr.write(`${basename(file)}: ${[...counts].map(([n, c]) => `${c} ${n}`).join(', ') || 'no detections'} (${(performance.now() - t).toFixed(0)} ms)\n`);
     }
     if (args.boolean('save-json')) await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(json));
-    model.dispose();
-    process.stdout.write(`results saved to ${out}\n`);
+    await runner.dispose();
+    process.stdout.write(`results saved to ${out} (engine: ${runner.engine})\n`);
     return 0;
   },
 };

@@ -3,15 +3,16 @@ import type { Command } from '../command.js';
 export const valCommand: Command = {
   name: 'val',
   summary: 'measure COCO mAP of trained weights on a dataset split',
-  usage: 'yolor val --weights CKPT [--data D] [--split val|test] [--imgsz S] [--conf 0.001] [--iou 0.6] [--json]',
+  usage: 'yolor val --weights CKPT|model.onnx|WEB_MODEL_DIR [--data D] [--split val|test] [--imgsz S] [--conf 0.001] [--iou 0.6] [--json]',
   description:
-    'Evaluates a checkpoint (a weights/best or weights/last directory) with the pycocotools-exact\n' +
-    'evaluator: the 12 COCO numbers, per-class AP, precision/recall at the best-F1 confidence, and speed.',
+    'Evaluates a checkpoint (a weights/best or weights/last directory), an exported ONNX model (run with\n' +
+    'onnxruntime-node) or an exported TF.js graph model with the pycocotools-exact evaluator: the 12 COCO\n' +
+    'numbers, per-class AP, precision/recall at the best-F1 confidence, and speed.',
   options: [
-    { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory' },
+    { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory, .onnx file or TF.js export directory' },
     { name: 'data', type: 'string', valueName: 'D', default: 'shapes-small', description: 'dataset' },
     { name: 'split', type: 'string', valueName: 'S', default: 'val', description: 'split to evaluate' },
-    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'image size (default: the model\'s)' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'image size (default: the training size recorded in the checkpoint; exports: their size)' },
     { name: 'batch', type: 'int', valueName: 'N', default: 8, description: 'images per batch' },
     { name: 'conf', type: 'number', valueName: 'X', default: 0.001, description: 'confidence threshold' },
     { name: 'iou', type: 'number', valueName: 'X', default: 0.6, description: 'NMS IoU threshold' },
@@ -23,27 +24,33 @@ export const valCommand: Command = {
     const weights = args.string('weights');
     if (!weights) throw new UsageError('--weights is required', true);
     const { initBackend } = await import('../../engine/backend.js');
-    const { loadModel } = await import('../../models/checkpoint.js');
+    const { loadRunner } = await import('../../infer/load-runner.js');
     const { loadDetectionDatasetAsync, datasetSplit } = await import('../../data/resolve.js');
-    const { validateDetector } = await import('../../train/validate.js');
+    const { validateRunner } = await import('../../train/validate.js');
     const { formatCocoSummary } = await import('../../eval/coco.js');
     await initBackend(args.string('backend') as 'auto');
-    const { model } = await loadModel(weights);
+    const runner = await loadRunner(weights);
     const ds = await loadDetectionDatasetAsync(args.string('data')!);
-    if (ds.names.length !== model.config.nc) {
-      throw new Error(`${weights}: the model has ${model.config.nc} classes but ${ds.source} has ${ds.names.length}`);
+    if (ds.names.length !== runner.nc) {
+      await runner.dispose();
+      throw new Error(`${weights}: the model has ${runner.nc} classes but ${ds.source} has ${ds.names.length}`);
     }
     const { verifyImages, applyImageReport } = await import('../../data/verify.js');
     const records = applyImageReport(args.string('split')!, await verifyImages(datasetSplit(ds, args.string('split')!)), args.boolean('skip-bad'),
       (line) => process.stderr.write(`${line}\n`));
-    const r = await validateDetector(model, records, ds.names, {
-      imgsz: args.number('imgsz') ?? model.config.dims.imgsz, batchSize: args.number('batch')!, conf: args.number('conf')!,
-      iou: args.number('iou')!, progress: !args.boolean('json'),
-    });
-    model.dispose();
+    let r;
+    try {
+      r = await validateRunner(runner, records, ds.names, {
+        imgsz: args.number('imgsz') ?? runner.imgsz, batchSize: args.number('batch')!, conf: args.number('conf')!,
+        iou: args.number('iou')!, progress: !args.boolean('json'),
+      });
+    } finally {
+      await runner.dispose();
+    }
+    if (!args.boolean('json')) process.stderr.write(`engine: ${runner.engine}\n`);
     if (args.boolean('json')) {
       process.stdout.write(`${JSON.stringify({ mAP50: r.mAP50, mAP50_95: r.mAP50_95, precision: r.precision, recall: r.recall, stats: r.stats,
-        per_class: r.perClass, speed_ms: r.speedMs })}\n`);
+        per_class: r.perClass, speed_ms: r.speedMs, engine: runner.engine })}\n`);
       return 0;
     }
     process.stdout.write(`${formatCocoSummary(r.stats)}\n\n`);

@@ -62,31 +62,47 @@ export function decodePredictions(
   });
 
   return tf.tidy(() => {
+    // Elementwise only (no split or slice of the 5-D map: slow on wasm and awkward to export):
+    //   scaled: out = σ(t)·A + σ(t)²·W + C    with per channel A = [2s, 2s, 0, 0, 1…], W = [0, 0, 4aw, 4ah, 0…],
+    //                                          C = [(gx − ½)·s, (gy − ½)·s, 0, 0, 0…]
+    //   v3:     out = σ(t)·A + exp(t·M)·W + C  with A = [s, s, 0, 0, 1…], W = [0, 0, aw, ah, 0…], M = [0, 0, 1, 1, 0…],
+    //                                          C = [gx·s, gy·s, 0, 0, 0…]   (M keeps exp away from the other channels)
     const levels = maps.map((map, l) => {
       const [b, h, w] = map.shape;
       const na = anchors[l]!.length;
       const s = strides[l]!;
-      const x = tf.reshape(tf.cast(map, 'float32'), [b, h, w, na, no]);
-      const [txy, twh, rest] = tf.split(x, [2, 2, no - 4], 4) as [tf.Tensor5D, tf.Tensor5D, tf.Tensor5D];
-      // meshgrid (xy indexing): both [H, W], gx varying along W.
-      const g = tf.meshgrid(tf.range(0, w, 1, 'float32'), tf.range(0, h, 1, 'float32'));
-      const grid = tf.reshape(tf.stack([g[0]!, g[1]!], -1), [1, h, w, 1, 2]);
-      const flatAnchors = new Float32Array(na * 2);
+      const scaled = rule === 'scaled';
+      const A = new Float32Array(no).fill(1);
+      A[0] = A[1] = scaled ? 2 * s : s;
+      A[2] = A[3] = 0;
+      const W = new Float32Array(na * no);
       anchors[l]!.forEach((a, i) => {
-        flatAnchors[2 * i] = a[0]!;
-        flatAnchors[2 * i + 1] = a[1]!;
+        W[i * no + 2] = (scaled ? 4 : 1) * a[0]!;
+        W[i * no + 3] = (scaled ? 4 : 1) * a[1]!;
       });
-      const anchorT = tf.tensor(flatAnchors, [1, 1, 1, na, 2]);
-      let xy: tf.Tensor;
-      let wh: tf.Tensor;
-      if (rule === 'v3') {
-        xy = tf.mul(tf.add(tf.sigmoid(txy), grid), s);
-        wh = tf.mul(tf.exp(twh), anchorT);
-      } else {
-        xy = tf.mul(tf.add(tf.sub(tf.mul(tf.sigmoid(txy), 2), 0.5), grid), s);
-        wh = tf.mul(tf.square(tf.mul(tf.sigmoid(twh), 2)), anchorT);
+      const C = new Float32Array(h * w * no);
+      const off = scaled ? -0.5 : 0;
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const o = (y * w + x) * no;
+          C[o] = (x + off) * s;
+          C[o + 1] = (y + off) * s;
+        }
       }
-      const out = tf.concat([xy, wh, tf.sigmoid(rest)], 4);
+      const t = tf.reshape(tf.cast(map, 'float32'), [b, h, w, na, no]);
+      const sig = tf.sigmoid(t);
+      const At = tf.tensor(A, [1, 1, 1, 1, no]);
+      const Wt = tf.tensor(W, [1, 1, 1, na, no]);
+      const Ct = tf.tensor(C, [1, h, w, 1, no]);
+      let wh: tf.Tensor;
+      if (scaled) {
+        wh = tf.mul(tf.square(sig), Wt);
+      } else {
+        const M = new Float32Array(no);
+        M[2] = M[3] = 1;
+        wh = tf.mul(tf.exp(tf.mul(t, tf.tensor(M, [1, 1, 1, 1, no]))), Wt);
+      }
+      const out = tf.add(tf.add(tf.mul(sig, At), wh), Ct);
       return tf.reshape(out, [b, h * w * na, no]);
     });
     return (levels.length === 1 ? levels[0]! : tf.concat(levels, 1)) as tf.Tensor3D;

@@ -1,0 +1,49 @@
+import type { Command } from '../command.js';
+
+export const serveDemoCommand: Command = {
+  name: 'serve-demo',
+  summary: 'serve the browser detection demo with a checkpoint',
+  usage: 'yolor serve-demo --weights CKPT [--format tfjs|onnx] [--port N] [--imgsz S] [--host H]',
+  description:
+    'Exports a checkpoint for the browser (TF.js graph model, or ONNX for onnxruntime-web) and serves\n' +
+    'the demo page built by `npm run build:demo` with it. The page detects objects in a picked image or\n' +
+    'camera frames on the best backend (WebGPU, WebGL, wasm; force one with ?backend=NAME) and shows\n' +
+    'boxes, scores and latency. Stop with Ctrl-C.',
+  options: [
+    { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory' },
+    { name: 'format', type: 'enum', choices: ['tfjs', 'onnx'], default: 'tfjs', description: 'model format the page runs' },
+    { name: 'port', type: 'int', valueName: 'N', default: 8080, description: 'TCP port (0: any free port)' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'inference size (default: the model\'s)' },
+    { name: 'host', type: 'string', valueName: 'HOST', default: '127.0.0.1', description: 'interface to listen on (0.0.0.0: all)' },
+  ],
+  async run(args) {
+    const { UsageError } = await import('../args.js');
+    const weights = args.string('weights');
+    if (!weights) throw new UsageError('--weights is required', true);
+    const port = args.number('port')!;
+    if (port < 0 || port > 65535) throw new UsageError(`--port must be in 0..65535; got ${port}`, true);
+    const imgsz = args.number('imgsz');
+    if (imgsz !== undefined && imgsz <= 0) throw new UsageError(`--imgsz must be positive; got ${imgsz}`, true);
+    const { checkDemoBuilt, serveDemo } = await import('../../export/demo/serve.js');
+    checkDemoBuilt(); // before the (slow) model export
+    const { initBackend } = await import('../../engine/backend.js');
+    await initBackend(args.string('backend') as 'auto');
+    const server = await serveDemo({
+      weights, format: args.string('format') as 'tfjs' | 'onnx', port, host: args.string('host')!, ...(imgsz !== undefined ? { imgsz } : {}),
+    });
+    const c = server.config;
+    process.stdout.write(`serving ${c.model} (${c.format}, ${c.imgsz} px) at ${server.url}\n`);
+    process.stderr.write('press Ctrl-C to stop\n');
+    await new Promise<void>((res) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        res();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await server.close();
+    return 0;
+  },
+};

@@ -1,0 +1,10 @@
+/**
+ * TF.js graph-model export of a detector: trace (../trace-detector.ts) →
+ * GraphDef JSON + weights (convert.ts, one rule per kernel in ops.ts) →
+ * model.json + group1-shard1of1.bin written atomically (export.ts), loadable
+ * with `tf.loadGraphModel` in Node (load.ts) and in browsers.
+ */
+export { graphToTfjs, TFJS_INPUT, TFJS_OUTPUT, TFJS_MODEL_JSON, TFJS_SHARD, type TfjsGraphOptions, type TfjsModelJson } from './convert.js';
+export { exportTfjs, readTfjsMetadata, type ExportTfjsOptions, type ExportTfjsResult } from './export.js';
+export { loadTfjsDetector, type TfjsDetector } from './load.js';
+export { RULES as TFJS_RULES } from './ops.js';

@@ -1,0 +1,57 @@
+/**
+ * Loading an exported TF.js graph model in Node and running it.
+ *
+ * `tf.loadGraphModel('file://<dir>/model.json')` works on its own once
+ * `initBackend()` has registered the file:// router (src/io/file-handler.ts);
+ * this helper reads the directory through the same handler without needing
+ * the router, and wraps the model with its metadata and a `run` that feeds
+ * letterboxed NHWC images and returns the decoded rows.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs';
+import { fileSystemHandler } from '../../io/file-handler.js';
+import type { DetectorExportMeta } from '../trace-detector.js';
+import { readTfjsMetadata, tfjsModelJsonPath } from './export.js';
+import { TFJS_INPUT } from './convert.js';
+
+export interface TfjsDetector {
+  model: GraphModel;
+  meta: DetectorExportMeta;
+  /** The batch size the model accepts, or null for any (a dynamic-batch export). */
+  batch: number | null;
+  /**
+   * Runs the model on letterboxed RGB images in [0, 1]: a [B, S, S, 3] tensor,
+   * or NHWC floats for `batch` images (S = meta.imgsz). Returns the decoded
+   * rows [B, N, 5 + nc]; the caller disposes them (inputs are not disposed).
+   */
+  run(images: tf.Tensor4D | Float32Array, batch?: number): tf.Tensor3D;
+  dispose(): void;
+}
+
+export async function loadTfjsDetector(dir: string): Promise<TfjsDetector> {
+  const jsonPath = await tfjsModelJsonPath(dir);
+  const meta = await readTfjsMetadata(jsonPath);
+  const model = await loadGraphModel(fileSystemHandler(jsonPath));
+  const dims = (model.modelSignature as { inputs?: Record<string, { tensorShape?: { dim?: { size: string }[] } }> } | undefined)
+    ?.inputs?.[TFJS_INPUT]?.tensorShape?.dim;
+  const b = dims ? Number(dims[0]!.size) : NaN;
+  const batch = Number.isInteger(b) && b > 0 ? b : null;
+  const s = meta.imgsz;
+  return {
+    model, meta, batch,
+    run(images, n = 1) {
+      if (meta.output !== 'xywh-obj-cls') throw new Error('this export outputs raw head maps; call model.execute() instead');
+      const x = images instanceof Float32Array ? tf.tensor4d(images, [n, s, s, 3]) : images;
+      try {
+        if (x.rank !== 4 || x.shape[1] !== s || x.shape[2] !== s || x.shape[3] !== 3) {
+          throw new Error(`expected images [B, ${s}, ${s}, 3]; got [${x.shape}]`);
+        }
+        if (batch !== null && x.shape[0] !== batch) throw new Error(`this export takes a batch of ${batch} (export with dynamicBatch for any); got ${x.shape[0]}`);
+        return model.execute(x) as tf.Tensor3D;
+      } finally {
+        if (x !== images) x.dispose();
+      }
+    },
+    dispose: () => model.dispose(),
+  };
+}

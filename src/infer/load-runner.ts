@@ -1,0 +1,76 @@
+/**
+ * Opens whatever `--weights` names as a DetectionRunner:
+ *   - `*.onnx`: an exported ONNX model, run with onnxruntime-node;
+ *   - a directory (or model.json) of a TF.js graph-model export, run with
+ *     tfjs-converter on the current tfjs backend;
+ *   - a yolor-ts checkpoint directory: the tfjs model itself.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadModel } from '../models/checkpoint.js';
+import { tfjsRunner, type DetectionRunner } from './runner.js';
+
+/** Runs a fixed-batch model image by image when a larger batch comes in. */
+async function inChunks(images: Float32Array, shape: [number, number, number, number], fixed: number | null,
+  run: (x: Float32Array, b: number) => Promise<Float32Array>): Promise<Float32Array> {
+  const [b, h, w, c] = shape;
+  if (fixed === null || fixed === b) return run(images, b);
+  if (fixed !== 1) throw new Error(`this export takes batches of exactly ${fixed} images; got ${b} (export with --dynamic or --batch 1)`);
+  const per = h * w * c;
+  const parts: Float32Array[] = [];
+  for (let i = 0; i < b; i++) parts.push(await run(images.subarray(i * per, (i + 1) * per), 1));
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export async function loadRunner(weights: string): Promise<DetectionRunner> {
+  const path = resolve(weights);
+  if (!existsSync(path)) throw new Error(`${weights}: no such file or directory`);
+  if (path.toLowerCase().endsWith('.onnx')) {
+    const { OnnxDetector } = await import('../export/onnx-runtime.js');
+    const det = await OnnxDetector.load(path);
+    return {
+      engine: 'onnxruntime-node', nc: det.meta.nc, names: det.meta.names, imgsz: det.meta.imgsz, anySize: false,
+      async decode(images, shape) {
+        return (await det.run(images, shape[0])).rows;
+      },
+      async dispose() {
+        await det.dispose();
+      },
+    };
+  }
+  const json = statSync(path).isDirectory() ? join(path, 'model.json') : path;
+  if (!existsSync(json)) throw new Error(`${weights}: not a checkpoint, TF.js export or .onnx file (no model.json)`);
+  let format: unknown;
+  try {
+    format = (JSON.parse(readFileSync(json, 'utf8')) as { format?: unknown }).format;
+  } catch (err) {
+    throw new Error(`${json}: malformed JSON (${(err as Error).message})`);
+  }
+  if (format === 'graph-model') {
+    const { loadTfjsDetector } = await import('../export/tfjs/index.js');
+    const det = await loadTfjsDetector(json);
+    return {
+      engine: `tfjs graph model (${tf.getBackend()})`, nc: det.meta.nc, names: det.meta.names, imgsz: det.meta.imgsz, anySize: false,
+      decode: (images, shape) => inChunks(images, shape, det.batch, async (x, b) => {
+        const t = det.run(x, b);
+        const out = t.dataSync() as Float32Array;
+        t.dispose();
+        return out;
+      }),
+      async dispose() {
+        det.dispose();
+      },
+    };
+  }
+  const { model, metadata } = await loadModel(statSync(path).isDirectory() ? path : resolve(path, '..'));
+  const runner = tfjsRunner(model, metadata['names'] as string[] | undefined, true);
+  const imgsz = typeof metadata['imgsz'] === 'number' ? metadata['imgsz'] : runner.imgsz;
+  return { ...runner, imgsz };
+}
