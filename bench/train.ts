@@ -3,7 +3,11 @@
  * the detection loss + optimiser update + EMA) of the smallest and the middle
  * zoo model at 320 and 640 on the selected backend, on synthetic batches
  * (data loading is measured by bench:data). Best of a few steps after a warm-up.
- * Options: --quick, --json, --batch N (default 4; the wasm heap limits batch × size).
+ * Then data-parallel training (issue: use every core): the same global batch at
+ * 320 with 1 worker and with N = the number of cores model replicas in worker
+ * threads (gradients summed through shared memory, one optimiser update), and
+ * the ratio. Options: --quick, --json, --batch N (default 4; the wasm heap limits
+ * batch × size), --replicas N.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/backend.js';
@@ -14,6 +18,8 @@ import { detectionLoss } from '../src/tasks/detect/loss.js';
 import { ModelEma } from '../src/train/ema.js';
 import { GroupedOptimizer } from '../src/train/optimizer.js';
 import { Rng } from '../src/util/rng.js';
+import { availableParallelism } from 'node:os';
+import { ReplicaPool } from '../src/train/parallel/replica-pool.js';
 
 interface Row { model: string; imgsz: number; batch: number; imagesPerSecond: number | null; note?: string }
 
@@ -55,6 +61,43 @@ function measure(name: string, imgsz: number, batch: number, steps: number): Row
   }
 }
 
+function syntheticBatch(nc: number, imgsz: number, batch: number): { images: Float32Array; targets: Float32Array } {
+  const rng = new Rng(1);
+  const rows: number[] = [];
+  for (let i = 0; i < batch; i++) {
+    for (let k = 0; k < 6; k++) rows.push(i, k % nc, imgsz * (0.2 + 0.1 * k), imgsz * (0.3 + 0.08 * k), imgsz * 0.1 + 4 * k, imgsz * 0.12);
+  }
+  return { images: rng.normalArray(batch * imgsz * imgsz * 3, 0.5), targets: Float32Array.from(rows) };
+}
+
+/** Images/s of full training steps (gradients, optimiser, EMA, weight publication) with `replicas` worker replicas. */
+async function measureParallel(name: string, imgsz: number, batch: number, steps: number, replicas: number): Promise<number> {
+  const cfg = resolveModelConfig(name);
+  const model = new Detector(cfg);
+  const opt = new GroupedOptimizer(model, { name: 'sgd', lr: 0.01, momentum: 0.937, weightDecay: 5e-4 });
+  const ema = new ModelEma(model);
+  const pool = await ReplicaPool.start(model, { replicas, backend: 'wasm' });
+  const { images, targets } = syntheticBatch(cfg.nc, imgsz, batch);
+  let best = Number.POSITIVE_INFINITY;
+  try {
+    for (let s = 0; s <= steps; s++) {
+      const t = performance.now();
+      pool.publish();
+      const { grads } = await pool.step(images, [batch, imgsz, imgsz, 3], targets);
+      opt.apply(grads);
+      ema.update();
+      tf.dispose(Object.values(grads));
+      if (s > 0) best = Math.min(best, performance.now() - t);
+    }
+    return batch / (best / 1000);
+  } finally {
+    await pool.close();
+    opt.dispose();
+    ema.dispose();
+    model.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const json = process.argv.includes('--json');
@@ -69,14 +112,31 @@ async function main(): Promise<void> {
       rows.push(measure(model, imgsz, b, quick ? 1 : 3));
     }
   }
+  const ri = process.argv.indexOf('--replicas');
+  const replicas = ri > 0 ? Number(process.argv[ri + 1]) : Math.max(2, availableParallelism());
+  const parallel: Array<{ model: string; imgsz: number; batch: number; one: number; many: number; replicas: number; ratio: number }> = [];
+  if (backend.name === 'wasm') {
+    for (const model of ['yolor-n', 'yolor-s']) {
+      const one = rows.find((r) => r.model === model && r.imgsz === 320)?.imagesPerSecond ?? measure(model, 320, batch, quick ? 1 : 3).imagesPerSecond ?? NaN;
+      const many = await measureParallel(model, 320, batch, quick ? 1 : 3, replicas);
+      parallel.push({ model, imgsz: 320, batch, one, many, replicas, ratio: many / one });
+    }
+  }
   if (json) {
-    console.log(JSON.stringify({ backend: backend.name, rows }, null, 2));
+    console.log(JSON.stringify({ backend: backend.name, rows, parallel }, null, 2));
     return;
   }
   console.log(`backend ${backend.name}; synthetic batches; best of ${quick ? 1 : 3} steps after a warm-up\n`);
   console.log('model     size  batch  train img/s');
   for (const r of rows) {
     console.log(`${r.model.padEnd(8)} ${String(r.imgsz).padStart(5)}  ${String(r.batch).padStart(5)}  ${r.imagesPerSecond === null ? `failed: ${r.note}` : r.imagesPerSecond.toFixed(2).padStart(11)}`);
+  }
+  if (parallel.length) {
+    console.log(`\ndata parallel (global batch ${batch}, ${availableParallelism()} cores): images/s with 1 worker and with N replicas`);
+    console.log('model     size  1 worker  N  N workers  ratio');
+    for (const p of parallel) {
+      console.log(`${p.model.padEnd(8)} ${String(p.imgsz).padStart(5)}  ${p.one.toFixed(2).padStart(8)}  ${p.replicas}  ${p.many.toFixed(2).padStart(9)}  ${p.ratio.toFixed(2).padStart(5)}`);
+    }
   }
 }
 

@@ -23,6 +23,9 @@ export interface DetectionRunner {
   /** The tfjs model, when the runner is one (validation adds the loss then). */
   readonly detector?: Detector;
   decode(images: Float32Array, shape: [number, number, number, number]): Promise<Float32Array>;
+  /** Decoded rows plus the loss items of a batch with targets (runners that can compute the loss). */
+  evaluate?(images: Float32Array, shape: [number, number, number, number], targets?: Float32Array):
+    Promise<{ rows: Float32Array; items: { box: number; obj: number; cls: number; total: number } }>;
   dispose(): Promise<void>;
 }
 

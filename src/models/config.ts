@@ -47,7 +47,12 @@ export interface ModelConfig {
   /** Scaled dimensions: from φ, then any explicit overrides in the file. */
   dims: ScaledDims;
   implicit: ImplicitConfig;
+  /** Normalisation after each conv: batch norm (default) or none (convs get biases instead). */
+  norm: NormType;
 }
+
+export type NormType = 'bn' | 'none';
+const NORMS: readonly string[] = ['bn', 'none'];
 
 export const DEFAULT_ANCHORS: Array<Array<[number, number]>> = [
   [[10, 13], [16, 30], [33, 23]],
@@ -58,7 +63,7 @@ export const DEFAULT_ANCHORS: Array<Array<[number, number]>> = [
 const BACKBONES: readonly string[] = ['csp-darknet'];
 const NECKS: readonly string[] = ['fpn', 'pan', 'bifpn'];
 const BLOCKS: readonly string[] = ['csp', 'c3'];
-const KNOWN_KEYS = new Set(['name', 'description', 'nc', 'names', 'phi', 'activation', 'backbone', 'block', 'neck',
+const KNOWN_KEYS = new Set(['name', 'description', 'nc', 'names', 'phi', 'activation', 'norm', 'backbone', 'block', 'neck',
   'anchors', 'width_multiple', 'depth_multiple', 'imgsz', 'bifpn_width', 'bifpn_repeats', 'bifpn_levels', 'head_depth',
   'implicit']);
 const IMPLICIT_KEYS = new Set(['align', 'refine', 'kind', 'sigma', 'concat_channels']);
@@ -159,6 +164,7 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
     anchors,
     dims,
     implicit: parseImplicit(r['implicit'], where),
+    norm: oneOf<NormType>(r, 'norm', where, NORMS, 'bn'),
   };
   if (names !== undefined) cfg.names = names as string[];
   return cfg;
@@ -184,7 +190,7 @@ export function readModelConfig(path: string): ModelConfig {
 /** The config as a plain object that parseModelConfig accepts back (for checkpoints). */
 export function serializeModelConfig(cfg: ModelConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    name: cfg.name, description: cfg.description, nc: cfg.nc, phi: cfg.phi, activation: cfg.activation,
+    name: cfg.name, description: cfg.description, nc: cfg.nc, phi: cfg.phi, activation: cfg.activation, norm: cfg.norm,
     backbone: cfg.backbone, block: cfg.block, neck: cfg.neck,
     anchors: cfg.anchors.map((l) => l.flat()),
     width_multiple: cfg.dims.widthMultiple, depth_multiple: cfg.dims.depthMultiple, imgsz: cfg.dims.imgsz,

@@ -35,6 +35,7 @@ export class Detector extends Module {
       inChannels: this.neck.outChannels, strides: this.strides, nc: config.nc, anchorsPerLevel: na,
       depth: config.neck === 'bifpn' ? config.dims.headDepth : 0, imgsz: config.dims.imgsz, implicit: config.implicit, ctx,
     }));
+    if (config.norm === 'none') this.dropBatchNorm();
   }
 
   /** True for a deploy model made by `fuse()` (batch norm folded: it cannot be trained). */

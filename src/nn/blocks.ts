@@ -107,6 +107,10 @@ export class BatchNormAct extends BatchNorm2d {
     });
   }
 
+  override dropBatchNorm(): void {
+    if (!this.activationOnly) this.dropNormalization();
+  }
+
   /** Drops the normalisation's parameters once folded; only the activation remains. */
   dropNormalization(): void {
     for (const n of ['gamma', 'beta', 'running_mean', 'running_var']) this.removeParam(n);

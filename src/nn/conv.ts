@@ -97,9 +97,9 @@ export class BatchNorm2d extends Module {
     if (!this.training) {
       return tf.batchNorm(y, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
     }
-    const n = y.size / y.shape[3];
-    // Running statistics from the op's own batch moments; assign() is not differentiated.
-    return batchNormTrain(y, this.gamma, this.beta, BN_EPS, (mean, variance) => tf.tidy(() => {
+    // Running statistics from the op's own batch moments (of the whole batch under
+    // synchronised batch norm, where n counts every replica's elements); assign() is not differentiated.
+    return batchNormTrain(y, this.gamma, this.beta, BN_EPS, (mean, variance, n) => tf.tidy(() => {
       const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
@@ -139,6 +139,13 @@ abstract class ConvBnBase extends Module {
     this.removeModule('bn');
     this.bn = null;
     report.folded.push(`${this.path}.bn → ${this.path}.conv`);
+  }
+
+  override dropBatchNorm(): void {
+    if (!this.bn) return;
+    this.bias = this.addParam('conv.bias', tf.zeros([this.bn.channels]), 'bias');
+    this.removeModule('bn');
+    this.bn = null;
   }
 
   /** Replaces the (folded) weight and bias, e.g. when implicit knowledge folds in. */

@@ -130,6 +130,15 @@ export abstract class Module {
     for (const [, c] of this.children) c.fuseInPlace(report);
   }
 
+  /**
+   * Removes batch normalisation from the subtree (a model config's `norm: none`):
+   * convolutions get a zero-initialised bias instead. Layers that own a batch
+   * norm override it.
+   */
+  dropBatchNorm(): void {
+    for (const [, c] of this.children) c.dropBatchNorm();
+  }
+
   private setPath(p: string): void {
     this.path = p;
     for (const [n, c] of this.children) c.setPath(`${p}.${n}`);

@@ -23,7 +23,7 @@ import { withTrace } from '../nn/module.js';
 import { resolveModelConfig } from '../models/zoo.js';
 import { autoAnchor } from '../tasks/detect/anchors.js';
 import { buildTargets, gridsOfMaps } from '../tasks/detect/assign.js';
-import { detectionLoss } from '../tasks/detect/loss.js';
+import { detectionLoss, type DetectionHyp } from '../tasks/detect/loss.js';
 import { ProgressBar } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { loadTrainState, saveTrainCheckpoint, type TrainMeta } from './checkpoint.js';
@@ -32,7 +32,8 @@ import { clipGradNorm, GroupedOptimizer, type OptimizerName } from './optimizer.
 import { writeTrainPlots } from './plots.js';
 import { fitness, writeResultsCsv, type EpochRow } from './results.js';
 import { scheduleAt } from './schedule.js';
-import { validateDetector, type ValidationResult } from './validate.js';
+import { validateDetector, validateRunner, type ValidationResult } from './validate.js';
+import { ReplicaPool } from './parallel/replica-pool.js';
 
 export interface TrainOptions {
   data: string;
@@ -46,7 +47,15 @@ export interface TrainOptions {
   project: string;
   name: string;
   seed: number;
+  /**
+   * Compute threads. 0: everything on the main thread; 1: the model on the main
+   * thread, data loading in one worker thread; N ≥ 2: N model replicas in worker
+   * threads (data parallel; capped by the batch) and data loading on the main
+   * thread, which is otherwise idle while they compute.
+   */
   workers: number;
+  /** With N ≥ 2 replicas: batch-norm statistics over the whole batch instead of each replica's shard. */
+  syncBn?: boolean;
   /** 'auto' (Ultralytics' rule): AdamW for short runs (≤ 10 000 optimiser steps), SGD for long ones. */
   optimizer: OptimizerName | 'auto';
   lr0?: number;
@@ -59,6 +68,8 @@ export interface TrainOptions {
   /** Nominal batch size: gradients are accumulated over round(nbs / batch) batches (default 64). */
   nbs?: number;
   hyp?: Partial<AugmentHyp>;
+  /** Loss hyper-parameters (gains box 0.05, obj 1.0, cls 0.5; box loss kind; label smoothing …). */
+  lossHyp?: Partial<DetectionHyp>;
   /** Stop after this many training batches in total (tests; simulating an interruption). */
   maxBatches?: number;
   quiet?: boolean;
@@ -148,8 +159,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     name: choice.name, lr: lr0, momentum: choice.momentum, weightDecay: 5e-4 * (opts.batch * accumulate) / nbs,
   });
   const ema = new ModelEma(model);
+  const replicas = Math.max(1, Math.min(opts.workers, opts.batch));
+  const loaderWorkers = replicas > 1 ? 0 : Math.min(opts.workers, 1);
   const loader = new DataLoader({
-    records: trainRecords, imgsz, batchSize: opts.batch, train: true, seed: opts.seed, workers: opts.workers, cache: opts.cache, hyp: opts.hyp ?? {},
+    records: trainRecords, imgsz, batchSize: opts.batch, train: true, seed: opts.seed, workers: loaderWorkers, cache: opts.cache, hyp: opts.hyp ?? {},
   });
   const nb = loader.batchesPerEpoch;
   const totalSteps = Math.ceil((opts.epochs * nb) / accumulate);
@@ -173,6 +186,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const names = ds.names;
   const evalModel = new Detector(cfg);
+  let pool: ReplicaPool | null = null;
+  if (replicas > 1) {
+    const backend = tf.getBackend() === 'tensorflow' ? 'node' : tf.getBackend() === 'cpu' ? 'cpu' : 'wasm';
+    pool = await ReplicaPool.start(model, { replicas, backend, syncBn: opts.syncBn ?? false, lossHyp: opts.lossHyp ?? {} });
+    log(opts.quiet, `data parallel: ${replicas} replicas (worker threads), ${opts.syncBn ? 'synchronised' : 'per-replica'} batch norm`);
+  }
+  let publishNeeded = true;
   let interrupted = false;
   const onSigint = (): void => {
     interrupted = true;
@@ -207,15 +227,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           continue;
         }
         let items = { box: 0, obj: 0, cls: 0, total: 0 };
-        const { value, grads } = tf.variableGrads(() => {
-          const x = tf.tensor4d(batch.images, batch.shape);
-          const maps = model.forward(x);
-          const assignment = buildTargets(batch.targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: batch.shape[0], nc: cfg.nc });
-          const l = detectionLoss(maps, assignment, cfg.anchors, model.strides, cfg.nc);
-          items = l.items;
-          return l.total;
-        }, optimizer.variables);
-        value.dispose();
+        let grads: Record<string, tf.Tensor>;
+        if (pool) {
+          if (publishNeeded) pool.publish();
+          publishNeeded = false;
+          ({ grads, items } = await pool.step(batch.images, batch.shape, batch.targets));
+        } else {
+          const r = tf.variableGrads(() => {
+            const x = tf.tensor4d(batch.images, batch.shape);
+            const maps = model.forward(x);
+            const assignment = buildTargets(batch.targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: batch.shape[0], nc: cfg.nc });
+            const l = detectionLoss(maps, assignment, cfg.anchors, model.strides, cfg.nc, opts.lossHyp);
+            items = l.items;
+            return l.total;
+          }, optimizer.variables);
+          r.value.dispose();
+          grads = r.grads;
+        }
         if (!Number.isFinite(items.total)) {
           tf.dispose(Object.values(grads));
           throw new NonFiniteLoss(`non-finite loss at epoch ${epoch + 1}, batch ${bi} (optimiser step ${optimizer.step}); ` +
@@ -245,6 +273,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           optimizer.momentum = s.momentum;
           clipGradNorm(acc!, 10);
           optimizer.apply(acc!);
+          publishNeeded = true;
           tf.dispose(Object.values(acc!));
           acc = null;
           inAcc = 0;
@@ -265,7 +294,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       // ---- validate the EMA weights
       ema.copyTo(evalModel);
-      lastVal = await validateDetector(evalModel, valRecords, names, { imgsz, batchSize: opts.batch, workers: Math.min(opts.workers, 1), progress: !opts.quiet, keepFirstBatch: true });
+      const valOpts = { imgsz, batchSize: opts.batch, workers: loaderWorkers, progress: !opts.quiet, keepFirstBatch: true };
+      if (pool) {
+        lastVal = await validateRunner(pool.runner(evalModel, names), valRecords, names, valOpts);
+        publishNeeded = true;
+      } else {
+        lastVal = await validateDetector(evalModel, valRecords, names, valOpts);
+      }
       const lr = optimizer.lr;
       const row: EpochRow = {
         epoch: epoch + 1,
@@ -316,6 +351,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     throw err;
   } finally {
     process.removeListener('SIGINT', onSigint);
+    await pool?.close();
     await loader.close();
     optimizer.dispose();
     ema.dispose();

@@ -106,6 +106,10 @@ async function validate(
         });
         rows = decoded.dataSync() as Float32Array;
         decoded.dispose();
+      } else if (what.runner!.evaluate) {
+        const r = await what.runner!.evaluate(batch.images, batch.shape, batch.targets);
+        rows = r.rows;
+        items = r.items;
       } else {
         rows = await what.runner!.decode(batch.images, batch.shape);
       }

@@ -22,7 +22,8 @@ export const trainCommand: Command = {
     { name: 'project', type: 'string', valueName: 'DIR', default: 'runs/train', description: 'parent directory of runs' },
     { name: 'name', type: 'string', valueName: 'NAME', default: 'exp', description: 'run directory name (exp, exp2, … if taken)' },
     { name: 'seed', type: 'int', valueName: 'N', default: 0, description: 'random seed (initialisation, data order, augmentation)' },
-    { name: 'workers', type: 'int', valueName: 'N', default: 1, description: 'data loading worker threads (0: main thread)' },
+    { name: 'workers', type: 'int', valueName: 'N', description: 'compute threads (default: the number of cores, capped by the batch): N ≥ 2 trains N model replicas in worker threads (data parallel, same run as one); 1: one model, data loading in a worker thread; 0: everything on the main thread' },
+    { name: 'sync-bn', type: 'boolean', default: false, description: 'with --workers ≥ 2: batch-norm statistics over the whole batch (the single-worker run, up to float rounding) instead of each replica\'s shard' },
     { name: 'optimizer', type: 'enum', choices: ['auto', 'sgd', 'adamw'], default: 'auto', description: 'optimizer; auto: AdamW (lr 0.002·5/(4+nc), β₁ 0.9) for runs of ≤ 10 000 optimiser steps, else SGD (lr 0.01, Nesterov momentum 0.937)' },
     { name: 'lr0', type: 'number', valueName: 'LR', description: 'initial learning rate (default: SGD 0.01; AdamW 0.001, or 0.002·5/(4+nc) chosen by auto)' },
     { name: 'patience', type: 'int', valueName: 'N', default: 50, description: 'stop after N epochs without fitness improvement' },
@@ -34,12 +35,13 @@ export const trainCommand: Command = {
   async run(args) {
     const { initBackend } = await import('../../engine/backend.js');
     const { train } = await import('../../train/trainer.js');
+    const { defaultReplicas } = await import('../../train/parallel/replica-pool.js');
     const backend = await initBackend(args.string('backend') as 'auto');
     process.stderr.write(`backend: ${backend.name} (${backend.reason})\n`);
     const resume = args.string('resume');
     const opts = {
       data: args.string('data')!, model: args.string('model')!, epochs: args.number('epochs')!, batch: args.number('batch')!,
-      project: args.string('project')!, name: args.string('name')!, seed: args.number('seed')!, workers: args.number('workers')!,
+      project: args.string('project')!, name: args.string('name')!, seed: args.number('seed')!, workers: args.number('workers') ?? defaultReplicas(args.number('batch')!), syncBn: args.boolean('sync-bn'),
       optimizer: args.string('optimizer') as 'auto' | 'sgd' | 'adamw', patience: args.number('patience')!, cache: args.boolean('cache'),
       valSplit: args.string('val-split')!, nbs: args.number('nbs')!, skipBad: args.boolean('skip-bad'),
       ...(args.number('imgsz') !== undefined ? { imgsz: args.number('imgsz')! } : {}),

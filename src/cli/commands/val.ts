@@ -16,6 +16,7 @@ export const valCommand: Command = {
     { name: 'batch', type: 'int', valueName: 'N', default: 8, description: 'images per batch' },
     { name: 'conf', type: 'number', valueName: 'X', default: 0.001, description: 'confidence threshold' },
     { name: 'iou', type: 'number', valueName: 'X', default: 0.6, description: 'NMS IoU threshold' },
+    { name: 'workers', type: 'int', valueName: 'N', description: 'checkpoints: N ≥ 2 splits each batch across N model replicas in worker threads (default: the number of cores, capped by the batch)' },
     { name: 'skip-bad', type: 'boolean', default: false, description: 'skip (and count) missing or corrupt images instead of aborting' },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
@@ -38,19 +39,30 @@ export const valCommand: Command = {
     const { verifyImages, applyImageReport } = await import('../../data/verify.js');
     const records = applyImageReport(args.string('split')!, await verifyImages(datasetSplit(ds, args.string('split')!)), args.boolean('skip-bad'),
       (line) => process.stderr.write(`${line}\n`));
+    const { defaultReplicas, ReplicaPool } = await import('../../train/parallel/replica-pool.js');
+    const replicas = Math.min(args.number('workers') ?? defaultReplicas(args.number('batch')!), args.number('batch')!);
+    let pool: Awaited<ReturnType<typeof ReplicaPool.start>> | null = null;
+    let use = runner;
+    if (runner.detector && replicas > 1) {
+      const { currentBackend } = await import('../../engine/backend.js');
+      const name = currentBackend()?.name;
+      pool = await ReplicaPool.start(runner.detector, { replicas, backend: name === 'tensorflow' ? 'node' : name === 'cpu' ? 'cpu' : 'wasm' });
+      use = { ...pool.runner(runner.detector, runner.names), imgsz: runner.imgsz };
+    }
     let r;
     try {
-      r = await validateRunner(runner, records, ds.names, {
+      r = await validateRunner(use, records, ds.names, {
         imgsz: args.number('imgsz') ?? runner.imgsz, batchSize: args.number('batch')!, conf: args.number('conf')!,
         iou: args.number('iou')!, progress: !args.boolean('json'),
       });
     } finally {
+      await pool?.close();
       await runner.dispose();
     }
-    if (!args.boolean('json')) process.stderr.write(`engine: ${runner.engine}\n`);
+    if (!args.boolean('json')) process.stderr.write(`engine: ${use.engine}\n`);
     if (args.boolean('json')) {
       process.stdout.write(`${JSON.stringify({ mAP50: r.mAP50, mAP50_95: r.mAP50_95, precision: r.precision, recall: r.recall, stats: r.stats,
-        per_class: r.perClass, speed_ms: r.speedMs, engine: runner.engine })}\n`);
+        per_class: r.perClass, speed_ms: r.speedMs, engine: use.engine })}\n`);
       return 0;
     }
     process.stdout.write(`${formatCocoSummary(r.stats)}\n\n`);

@@ -53,6 +53,13 @@ export interface DetectionHyp {
   labelSmoothing: number;
   /** Objectness weight per level; default by level count (YOLOv5: [4.0, 1.0, 0.4] for 3). */
   balance?: number[];
+  /**
+   * Data-parallel shards: the batch size and positives per level of the *whole*
+   * batch this shard belongs to. Means then become sums divided by the global
+   * counts (and total = B_global · (…)), so the shards' losses and gradients add
+   * up exactly to the whole batch's. Absent: this batch is the whole batch.
+   */
+  global?: { batch: number; positives: number[] };
 }
 
 export const DEFAULT_DETECTION_HYP: Readonly<DetectionHyp> = Object.freeze({
@@ -192,6 +199,11 @@ export function detectionLoss(
   const balance = h.balance ?? defaultBalance(nl);
   if (balance.length !== nl) throw new Error(`detectionLoss: balance has ${balance.length} entries for ${nl} levels`);
   const B = maps[0]!.shape[0];
+  const G = h.global;
+  if (G && (G.positives.length !== nl || !(G.batch >= B))) {
+    throw new Error(`detectionLoss: global counts must give positives for ${nl} levels and a batch ≥ ${B}`);
+  }
+  const Bg = G ? G.batch : B;
   const no = 5 + nc;
   const iouKind: IouKind = h.boxLoss === 'mse' ? 'iou' : h.boxLoss;
   const levels: LevelLossInfo[] = [];
@@ -225,11 +237,11 @@ export function detectionLoss(
         const tbox = tf.tensor2d(lt.tbox, [n, 4]);
         let iou: tf.Tensor;
         if (h.boxLoss === 'mse') {
-          boxTerms.push(tf.div(tf.sum(tf.square(tf.sub(pbox, tbox))), n));
+          boxTerms.push(tf.div(tf.sum(tf.square(tf.sub(pbox, tbox))), G ? G.positives[i]! : n));
           iou = bboxIou(stopGradient(pbox), tbox, { format: 'xywh', kind: 'iou' });
         } else {
           iou = bboxIou(pbox, tbox, { format: 'xywh', kind: iouKind });
-          boxTerms.push(tf.mean(tf.sub(1, iou)));
+          boxTerms.push(G ? tf.div(tf.sum(tf.sub(1, iou)), G.positives[i]!) : tf.mean(tf.sub(1, iou)));
         }
         // The objectness targets: the IoU's values, so no gradient flows through them.
         const iv = iou.dataSync();
@@ -244,11 +256,13 @@ export function detectionLoss(
         positives += n;
         if (nc > 1) {
           const tc = tf.tensor2d(classTargets(lt.cls, nc, h.labelSmoothing), [n, nc]);
-          clsTerms.push(tf.mean(bceWithLogits(tf.slice(ps, [0, 5], [n, nc]), tc)));
+          const bce = bceWithLogits(tf.slice(ps, [0, 5], [n, nc]), tc);
+          clsTerms.push(G ? tf.div(tf.sum(bce), G.positives[i]! * nc) : tf.mean(bce));
         }
       }
       const objLogits = tf.reshape(tf.slice(p, [0, 4], [M, 1]), [M]);
-      const lobj = tf.mean(bceWithLogits(objLogits, tf.tensor1d(tobj)));
+      const objBce = bceWithLogits(objLogits, tf.tensor1d(tobj));
+      const lobj = G ? tf.div(tf.sum(objBce), Bg * ny * nx * na) : tf.mean(objBce);
       levelObj.push(lobj);
       objTerms.push(tf.mul(lobj, balance[i]!));
       levels.push({ positives: n, meanIou, obj: 0 });
@@ -257,7 +271,7 @@ export function detectionLoss(
     const box = tf.mul(sum(boxTerms), h.box) as tf.Scalar;
     const obj = tf.mul(sum(objTerms), h.obj) as tf.Scalar;
     const cls = tf.mul(sum(clsTerms), h.cls) as tf.Scalar;
-    const total = tf.mul(tf.add(tf.add(box, obj), cls), B) as tf.Scalar;
+    const total = tf.mul(tf.add(tf.add(box, obj), cls), Bg) as tf.Scalar;
     return { total, box, obj, cls, levelObj: tf.stack(levelObj) };
   });
 
