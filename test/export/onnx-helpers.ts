@@ -14,17 +14,8 @@ export function smallConfig(name: string): ModelConfig {
   return parseModelConfig({ ...serializeModelConfig(resolveModelConfig(name)), nc: NAMES.length, names: NAMES }, `test ${name}`);
 }
 
-/** Moves implicit tensors and BN parameters/statistics well away from their initial values (as fuse-zoo.test.ts). */
-export function perturb(model: Detector, seed: number): void {
-  const rng = new Rng(seed);
-  for (const p of model.parameters()) {
-    if (p.group === 'weight' || p.group === 'bias') continue;
-    const noise = tf.tensor(rng.normalArray(p.variable.size, 0.5), p.variable.shape);
-    const next = p.name.endsWith('running_var') ? tf.add(p.variable, tf.abs(noise)) : tf.add(p.variable, noise);
-    p.variable.assign(next);
-    tf.dispose([noise, next]);
-  }
-}
+export { perturb } from '../helpers/perturb.js';
+import { perturb } from '../helpers/perturb.js';
 
 /** A perturbed detector in eval mode. */
 export function testModel(cfg: ModelConfig, seed = 3): Detector {

@@ -27,6 +27,7 @@ import {
 import type { DetectorExportMeta } from '../../src/export/trace-detector.js';
 import { Rng } from '../../src/util/rng.js';
 import { tmp } from '../helpers/tmp.js';
+import { perturb } from '../helpers/perturb.js';
 
 before(async () => {
   await initBackend('wasm');
@@ -38,15 +39,8 @@ const NAMES = ['a', 'b', 'c'];
 function buildModel(name: string, seed = 3): Detector {
   const cfg = parseModelConfig({ ...serializeModelConfig(resolveModelConfig(name)), nc: 3, names: NAMES }, name);
   const model = new Detector(cfg, seed);
-  // Implicit tensors and BN parameters/statistics far from their initial values (as in fuse-zoo.test.ts).
-  const rng = new Rng(seed + 100);
-  for (const p of model.parameters()) {
-    if (p.group === 'weight' || p.group === 'bias') continue;
-    const noise = tf.tensor(rng.normalArray(p.variable.size, 0.5), p.variable.shape);
-    const next = p.name.endsWith('running_var') ? tf.add(p.variable, tf.abs(noise)) : tf.add(p.variable, noise);
-    p.variable.assign(next);
-    tf.dispose([noise, next]);
-  }
+  // Implicit tensors and BN parameters/statistics far from their initial values.
+  perturb(model, seed + 100);
   model.eval();
   return model;
 }

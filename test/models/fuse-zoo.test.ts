@@ -13,23 +13,11 @@ import { Detector } from '../../src/models/detector.js';
 import { summarizeModel } from '../../src/models/summary.js';
 import { listZoo } from '../../src/models/zoo.js';
 import { Rng } from '../../src/util/rng.js';
+import { perturb } from '../helpers/perturb.js';
 
 before(async () => {
   await initBackend('wasm');
 });
-
-/** Moves implicit tensors and BN parameters/statistics well away from their initial values. */
-function perturb(model: Detector, seed: number): void {
-  const rng = new Rng(seed);
-  for (const p of model.parameters()) {
-    if (p.group === 'weight' || p.group === 'bias') continue;
-    const noise = tf.tensor(rng.normalArray(p.variable.size, 0.5), p.variable.shape);
-    // Variances must stay positive; everything else may move either way.
-    const next = p.name.endsWith('running_var') ? tf.add(p.variable, tf.abs(noise)) : tf.add(p.variable, noise);
-    p.variable.assign(next);
-    tf.dispose([noise, next]);
-  }
-}
 
 function maxRelativeDifference(a: tf.Tensor[], b: tf.Tensor[]): number {
   return tf.tidy(() => Math.max(...a.map((t, i) =>
