@@ -18,6 +18,7 @@ export const predictCommand: Command = {
     { name: 'max-det', type: 'int', valueName: 'N', default: 300, description: 'maximum detections per image' },
     { name: 'save-txt', type: 'boolean', default: false, description: 'save YOLO-format label files' },
     { name: 'save-json', type: 'boolean', default: false, description: 'save detections as COCO-format JSON' },
+    { name: 'workers', type: 'int', valueName: 'N', description: 'checkpoints: N ≥ 2 model replicas in worker threads, N images at a time (default: the number of cores)' },
     { name: 'project', type: 'string', valueName: 'DIR', default: 'runs/predict', description: 'parent directory of outputs' },
     { name: 'name', type: 'string', valueName: 'NAME', default: 'exp', description: 'output directory name (exp, exp2, … if taken)' },
   ],
@@ -30,37 +31,55 @@ export const predictCommand: Command = {
     const { basename, extname, join, resolve } = await import('node:path');
     const { initBackend } = await import('../../engine/backend.js');
     const { loadRunner } = await import('../../infer/load-runner.js');
-    const { listImages, predictImage } = await import('../../train/predict.js');
+    const { listImages, predictImages } = await import('../../train/predict.js');
+    const { defaultReplicas, ReplicaPool } = await import('../../train/parallel/replica-pool.js');
     const { drawBoxesPng } = await import('../../plot/draw-boxes.js');
     const { writeFileAtomic } = await import('../../io/atomic-write.js');
     await initBackend(args.string('backend') as 'auto');
     const files = listImages(source);
-    const runner = await loadRunner(weights);
-    const names = runner.names;
+    const loaded = await loadRunner(weights);
+    const names = loaded.names;
+    const replicas = Math.min(args.number('workers') ?? defaultReplicas(Number.MAX_SAFE_INTEGER), files.length);
+    let pool: Awaited<ReturnType<typeof ReplicaPool.start>> | null = null;
+    let runner = loaded;
+    if (loaded.detector && replicas > 1) {
+      const { currentBackend } = await import('../../engine/backend.js');
+      const name = currentBackend()?.name;
+      pool = await ReplicaPool.start(loaded.detector, { replicas, backend: name === 'tensorflow' ? 'node' : name === 'cpu' ? 'cpu' : 'wasm' });
+      runner = { ...pool.runner(loaded.detector, loaded.names), imgsz: loaded.imgsz };
+    }
     let out = resolve(args.string('project')!, args.string('name')!);
     for (let k = 2; existsSync(out); k++) out = resolve(args.string('project')!, `${args.string('name')}${k}`);
     mkdirSync(out, { recursive: true });
     const opts = { imgsz: args.number('imgsz') ?? runner.imgsz, conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! };
     const json: Array<{ image_id: string; category_id: number; bbox: number[]; score: number }> = [];
-    for (const file of files) {
-      const t = performance.now();
-      const p = await predictImage(runner, file, opts);
-      const stem = basename(file, extname(file));
-      const d = p.detections;
-      await writeFileAtomic(join(out, `${stem}.png`), drawBoxesPng(p.image, { boxes: d.flatMap((x) => x.box), cls: d.map((x) => x.cls), scores: d.map((x) => x.score) }, names));
-      if (args.boolean('save-txt')) {
-        const { width: w, height: h } = p.image;
-        const lines = d.map((x) => [x.cls, (x.box[0] + x.box[2]) / 2 / w, (x.box[1] + x.box[3]) / 2 / h, (x.box[2] - x.box[0]) / w, (x.box[3] - x.box[1]) / h, x.score]
-          .map((v, i) => (i === 0 ? String(v) : v.toFixed(6))).join(' '));
-        await writeFileAtomic(join(out, 'labels', `${stem}.txt`), lines.length ? `${lines.join('\n')}\n` : '');
+    const step = pool ? pool.replicas : 1;
+    try {
+      for (let s = 0; s < files.length; s += step) {
+        const t = performance.now();
+        const preds = await predictImages(runner, files.slice(s, s + step), { ...opts, batch: step });
+        for (const p of preds) {
+          const file = p.file;
+          const stem = basename(file, extname(file));
+          const d = p.detections;
+          await writeFileAtomic(join(out, `${stem}.png`), drawBoxesPng(p.image, { boxes: d.flatMap((x) => x.box), cls: d.map((x) => x.cls), scores: d.map((x) => x.score) }, names));
+          if (args.boolean('save-txt')) {
+            const { width: w, height: h } = p.image;
+            const lines = d.map((x) => [x.cls, (x.box[0] + x.box[2]) / 2 / w, (x.box[1] + x.box[3]) / 2 / h, (x.box[2] - x.box[0]) / w, (x.box[3] - x.box[1]) / h, x.score]
+              .map((v, i) => (i === 0 ? String(v) : v.toFixed(6))).join(' '));
+            await writeFileAtomic(join(out, 'labels', `${stem}.txt`), lines.length ? `${lines.join('\n')}\n` : '');
+          }
+          for (const x of d) json.push({ image_id: stem, category_id: x.cls, bbox: [x.box[0], x.box[1], x.box[2] - x.box[0], x.box[3] - x.box[1]], score: x.score });
+          const counts = new Map<string, number>();
+          for (const x of d) counts.set(names[x.cls] ?? String(x.cls), (counts.get(names[x.cls] ?? String(x.cls)) ?? 0) + 1);
+          process.stderr.write(`${basename(file)}: ${[...counts].map(([n, c]) => `${c} ${n}`).join(', ') || 'no detections'} (${((performance.now() - t) / preds.length).toFixed(0)} ms)\n`);
+        }
       }
-      for (const x of d) json.push({ image_id: stem, category_id: x.cls, bbox: [x.box[0], x.box[1], x.box[2] - x.box[0], x.box[3] - x.box[1]], score: x.score });
-      const counts = new Map<string, number>();
-      for (const x of d) counts.set(names[x.cls] ?? String(x.cls), (counts.get(names[x.cls] ?? String(x.cls)) ?? 0) + 1);
-      process.stderr.write(`${basename(file)}: ${[...counts].map(([n, c]) => `${c} ${n}`).join(', ') || 'no detections'} (${(performance.now() - t).toFixed(0)} ms)\n`);
+    } finally {
+      await pool?.close();
     }
     if (args.boolean('save-json')) await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(json));
-    await runner.dispose();
+    await loaded.dispose();
     process.stdout.write(`results saved to ${out} (engine: ${runner.engine})\n`);
     return 0;
   },
