@@ -125,7 +125,13 @@ export class DataLoader {
   }
 
   private request(indices: number[], seeds: number[]): Promise<EncodedSample[]> {
-    if (this.local) return Promise.all(indices.map((i, k) => this.local!(i, seeds[k]!)));
+    if (this.local) {
+      // On the main thread: start the work on a later turn of the event loop, so that a
+      // prefetched batch is prepared while the consumer awaits (e.g. data-parallel
+      // replicas computing the current step), not before the consumer gets control back.
+      const local = this.local;
+      return new Promise<void>((r) => setImmediate(r)).then(() => Promise.all(indices.map((i, k) => local(i, seeds[k]!))));
+    }
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const worker = this.workers[id % this.workers.length]!;

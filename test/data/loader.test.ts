@@ -1,0 +1,63 @@
+/**
+ * The data loader: an epoch's batches (order, augmentation, targets) depend only
+ * on (seed, epoch) — the same on the main thread and in worker threads — and a
+ * batch prepared on the main thread is prefetched while the consumer awaits.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { shapesDataset } from '../../src/data/datasets/shapes.js';
+import { DataLoader, type Batch } from '../../src/data/loader.js';
+import type { ImageRecord } from '../../src/data/types.js';
+import { datasetSplit } from '../../src/data/resolve.js';
+import { tmp } from '../helpers/tmp.js';
+
+let records: ImageRecord[] = [];
+
+before(async () => {
+  const ds = await shapesDataset(join(tmp('loader'), 'shapes'), { train: 10, val: 2, test: 2, size: 64, minObjects: 1, maxObjects: 3, minSize: 12, maxSize: 40, seed: 9 });
+  records = datasetSplit(ds, 'train');
+});
+
+async function epochBatches(workers: number, epoch: number): Promise<Batch[]> {
+  const loader = new DataLoader({ records, imgsz: 64, batchSize: 4, train: true, seed: 11, workers, cache: true });
+  const out: Batch[] = [];
+  try {
+    for await (const b of loader.epoch(epoch)) out.push(b);
+  } finally {
+    await loader.close();
+  }
+  return out;
+}
+
+describe('DataLoader', () => {
+  it('gives the same batches on the main thread and in a worker thread; epochs differ', async () => {
+    const a = await epochBatches(0, 1);
+    const b = await epochBatches(1, 1);
+    assert.equal(a.length, 3);
+    assert.deepEqual(a.map((x) => x.indices), b.map((x) => x.indices));
+    a.forEach((x, i) => {
+      assert.deepEqual(x.shape, b[i]!.shape);
+      assert.deepEqual(Array.from(x.targets), Array.from(b[i]!.targets));
+      assert.deepEqual(x.images, b[i]!.images);
+    });
+    const c = await epochBatches(0, 2);
+    assert.notDeepEqual(a.map((x) => x.indices), c.map((x) => x.indices));
+  });
+
+  it('prepares main-thread batches on a later turn of the event loop', async () => {
+    const loader = new DataLoader({ records, imgsz: 64, batchSize: 4, train: false, workers: 0 });
+    const it = loader.epoch(0)[Symbol.asyncIterator]();
+    let ticked = false;
+    setImmediate(() => (ticked = true));
+    const first = await it.next();
+    assert.equal(first.done, false);
+    assert.ok(ticked, 'the event loop turned before the first batch was prepared');
+    await it.return?.(undefined);
+    await loader.close();
+  });
+
+  it('refuses an empty split with a clear error', () => {
+    assert.throws(() => new DataLoader({ records: [], imgsz: 64, batchSize: 4, train: true }), /no images/);
+  });
+});
