@@ -13,7 +13,7 @@ export const serveDemoCommand: Command = {
     { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory' },
     { name: 'format', type: 'enum', choices: ['tfjs', 'onnx'], default: 'tfjs', description: 'model format the page runs' },
     { name: 'port', type: 'int', valueName: 'N', default: 8080, description: 'TCP port (0: any free port)' },
-    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'inference size (default: the model\'s)' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'inference size (default: the training size recorded in the checkpoint)' },
     { name: 'host', type: 'string', valueName: 'HOST', default: '127.0.0.1', description: 'interface to listen on (0.0.0.0: all)' },
   ],
   async run(args) {

@@ -108,7 +108,7 @@ export async function serveDemo(opts: ServeDemoOptions): Promise<DemoServer> {
   const modelDir = await mkdtemp(join(tmpdir(), 'yolor-demo-'));
   let config: DemoModelConfig;
   try {
-    const imgsz = opts.imgsz ?? model.config.dims.imgsz;
+    const imgsz = opts.imgsz ?? (typeof metadata['imgsz'] === 'number' ? metadata['imgsz'] : model.config.dims.imgsz);
     const nc = model.config.nc;
     const names = ((metadata['names'] as string[] | undefined) ?? model.config.names ?? []).slice(0, nc).map(String);
     for (let i = names.length; i < nc; i++) names.push(`class${i}`);
