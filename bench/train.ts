@@ -76,7 +76,7 @@ async function measureParallel(name: string, imgsz: number, batch: number, steps
   const model = new Detector(cfg);
   const opt = new GroupedOptimizer(model, { name: 'sgd', lr: 0.01, momentum: 0.937, weightDecay: 5e-4 });
   const ema = new ModelEma(model);
-  const pool = await ReplicaPool.start(model, { replicas, backend: 'wasm' });
+  const pool = await ReplicaPool.start(model, { replicas });
   const { images, targets } = syntheticBatch(cfg.nc, imgsz, batch);
   let best = Number.POSITIVE_INFINITY;
   try {

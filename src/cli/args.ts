@@ -36,11 +36,6 @@ export class UsageError extends Error {
   }
 }
 
-/** Planned commands throw this; exit 2 because the invocation cannot succeed in this build. */
-export function notAvailableYet(): never {
-  throw new UsageError('not available in this version yet (planned; see README roadmap)', false);
-}
-
 /** The parse result; typed getters catch spec/usage mismatches in our own code early. */
 export class ParsedArgs {
   constructor(

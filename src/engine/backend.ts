@@ -102,3 +102,9 @@ export async function initBackend(requested: BackendRequest = 'auto'): Promise<B
 export function currentBackend(): BackendInfo | null {
   return current;
 }
+
+/** The request that selects the backend in use now (for another thread's engine, say): node, cpu or wasm. */
+export function currentBackendRequest(): Exclude<BackendRequest, 'auto'> {
+  const name = tf.getBackend();
+  return name === 'tensorflow' ? 'node' : name === 'cpu' ? 'cpu' : 'wasm';
+}

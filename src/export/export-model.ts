@@ -6,11 +6,10 @@
  * model's. The check's figure is max |export − tfjs| / max |tfjs| over the
  * whole output (boxes in pixels and scores together).
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { loadModel } from '../models/checkpoint.js';
 import type { Detector } from '../models/detector.js';
 import type { FuseReport } from '../nn/fuse.js';
-import { decodePredictions } from '../tasks/detect/decode.js';
+import { tfjsRunner } from '../infer/runner.js';
 import { Rng } from '../util/rng.js';
 
 export interface ExportOptions {
@@ -65,16 +64,6 @@ export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / Math.max(scale, 1e-12);
 }
 
-function reference(model: Detector, x: Float32Array, imgsz: number): Float32Array {
-  const wasTraining = model.training;
-  model.eval();
-  const t = tf.tidy(() => decodePredictions(model.forward(tf.tensor4d(x, [1, imgsz, imgsz, 3])), model.config.anchors, model.strides, { rule: 'scaled' }));
-  const out = t.dataSync() as Float32Array;
-  t.dispose();
-  model.train(wasTraining);
-  return out;
-}
-
 /** Exports a loaded model. `names` and `imgsz` default to the config's. */
 export async function exportDetector(model: Detector, output: string, opts: ExportOptions & { names?: string[] }): Promise<ExportResult> {
   const imgsz = opts.imgsz ?? model.config.dims.imgsz;
@@ -97,7 +86,7 @@ export async function exportDetector(model: Detector, output: string, opts: Expo
   }
   if (opts.check ?? true) {
     const x = testImage(imgsz);
-    const ref = reference(model, x, imgsz);
+    const ref = await tfjsRunner(model).decode(x, [1, imgsz, imgsz, 3]);
     const { loadRunner } = await import('../infer/load-runner.js');
     const runner = await loadRunner(result.path);
     try {

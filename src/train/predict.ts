@@ -9,6 +9,7 @@ import { decodeImage } from '../data/image-io.js';
 import type { RgbImage } from '../data/types.js';
 import { Detector } from '../models/detector.js';
 import { tfjsRunner, type DetectionRunner } from '../infer/runner.js';
+import { unletterboxBoxes } from '../tasks/detect/letterbox.js';
 import { postprocess, type Detection } from '../tasks/detect/nms.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'];
@@ -67,12 +68,10 @@ export async function predictImages(model: Detector | DetectionRunner, files: st
       const image = images[i]!;
       const o = boxes[i]!.original!;
       const dets = postprocess(decoded.subarray(i * rowsPer, (i + 1) * rowsPer), runner.nc, { confThres: opts.conf, iouThres: opts.iou, maxDet: opts.maxDet });
-      const clip = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
-      const detections = dets.map((d) => ({
-        ...d,
-        box: [clip((d.box[0] - o.padX) / o.scale, image.width), clip((d.box[1] - o.padY) / o.scale, image.height),
-          clip((d.box[2] - o.padX) / o.scale, image.width), clip((d.box[3] - o.padY) / o.scale, image.height)] as [number, number, number, number],
-      }));
+      const detections = dets.map((d) => {
+        const [x1 = 0, y1 = 0, x2 = 0, y2 = 0] = unletterboxBoxes(d.box, o, image.width, image.height);
+        return { ...d, box: [x1, y1, x2, y2] as [number, number, number, number] };
+      });
       out.push({ file, image, detections });
     });
   }

@@ -188,8 +188,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const evalModel = new Detector(cfg);
   let pool: ReplicaPool | null = null;
   if (replicas > 1) {
-    const backend = tf.getBackend() === 'tensorflow' ? 'node' : tf.getBackend() === 'cpu' ? 'cpu' : 'wasm';
-    pool = await ReplicaPool.start(model, { replicas, backend, syncBn: opts.syncBn ?? false, lossHyp: opts.lossHyp ?? {} });
+    pool = await ReplicaPool.start(model, { replicas, syncBn: opts.syncBn ?? false, lossHyp: opts.lossHyp ?? {} });
     log(opts.quiet, `data parallel: ${replicas} replicas (worker threads), ${opts.syncBn ? 'synchronised' : 'per-replica'} batch norm`);
   }
   let publishNeeded = true;

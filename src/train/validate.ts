@@ -15,6 +15,7 @@ import type { DetectionRunner } from '../infer/runner.js';
 import { buildTargets, gridsOfMaps } from '../tasks/detect/assign.js';
 import { decodePredictions } from '../tasks/detect/decode.js';
 import { detectionLoss } from '../tasks/detect/loss.js';
+import { unletterboxBoxes } from '../tasks/detect/letterbox.js';
 import { postprocessBatch, type Detection } from '../tasks/detect/nms.js';
 import { ProgressBar } from '../util/progress.js';
 
@@ -124,10 +125,7 @@ async function validate(
         const rec = records[batch.indices[i]!]!;
         const o = batch.originals[i]!;
         for (const d of list) {
-          const x1 = Math.min(Math.max((d.box[0] - o.padX) / o.scale, 0), rec.width);
-          const y1 = Math.min(Math.max((d.box[1] - o.padY) / o.scale, 0), rec.height);
-          const x2 = Math.min(Math.max((d.box[2] - o.padX) / o.scale, 0), rec.width);
-          const y2 = Math.min(Math.max((d.box[3] - o.padY) / o.scale, 0), rec.height);
+          const [x1 = 0, y1 = 0, x2 = 0, y2 = 0] = unletterboxBoxes(d.box, o, rec.width, rec.height);
           detections.push({ image_id: rec.id, category_id: d.cls, bbox: [x1, y1, x2 - x1, y2 - y1], score: d.score });
         }
       });

@@ -43,9 +43,7 @@ export const predictCommand: Command = {
     let pool: Awaited<ReturnType<typeof ReplicaPool.start>> | null = null;
     let runner = loaded;
     if (loaded.detector && replicas > 1) {
-      const { currentBackend } = await import('../../engine/backend.js');
-      const name = currentBackend()?.name;
-      pool = await ReplicaPool.start(loaded.detector, { replicas, backend: name === 'tensorflow' ? 'node' : name === 'cpu' ? 'cpu' : 'wasm' });
+      pool = await ReplicaPool.start(loaded.detector, { replicas });
       runner = { ...pool.runner(loaded.detector, loaded.names), imgsz: loaded.imgsz };
     }
     let out = resolve(args.string('project')!, args.string('name')!);

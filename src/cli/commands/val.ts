@@ -44,9 +44,7 @@ export const valCommand: Command = {
     let pool: Awaited<ReturnType<typeof ReplicaPool.start>> | null = null;
     let use = runner;
     if (runner.detector && replicas > 1) {
-      const { currentBackend } = await import('../../engine/backend.js');
-      const name = currentBackend()?.name;
-      pool = await ReplicaPool.start(runner.detector, { replicas, backend: name === 'tensorflow' ? 'node' : name === 'cpu' ? 'cpu' : 'wasm' });
+      pool = await ReplicaPool.start(runner.detector, { replicas });
       use = { ...pool.runner(runner.detector, runner.names), imgsz: runner.imgsz };
     }
     let r;

@@ -87,7 +87,7 @@ export function letterboxBoxes(boxes: ArrayLike<number>, params: LetterboxParams
  * Maps xyxy boxes (flat, 4 per box) from the letterboxed image back to the
  * srcW×srcH original: subtract the padding, divide by the scale, clip.
  */
-export function unletterboxBoxes(boxes: ArrayLike<number>, params: LetterboxParams, srcW: number, srcH: number): Float32Array {
+export function unletterboxBoxes(boxes: ArrayLike<number>, params: Pick<LetterboxParams, 'scale' | 'padX' | 'padY'>, srcW: number, srcH: number): Float32Array {
   const out = new Float32Array(boxes.length);
   const { scale, padX, padY } = params;
   const clip = (v: number, hi: number): number => (v < 0 ? 0 : v > hi ? hi : v);

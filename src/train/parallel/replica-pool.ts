@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { BackendRequest } from '../../engine/backend.js';
+import { currentBackendRequest, type BackendRequest } from '../../engine/backend.js';
 import type { DetectionRunner } from '../../infer/runner.js';
 import { serializeModelConfig } from '../../models/config.js';
 import type { Detector } from '../../models/detector.js';
@@ -31,7 +31,8 @@ import type { ReplicaInit, ReplicaReply, ShardMessage } from './replica-worker.j
 
 export interface ReplicaPoolOptions {
   replicas: number;
-  backend: BackendRequest;
+  /** The replicas' backend (default: the one the main thread uses). */
+  backend?: BackendRequest;
   syncBn?: boolean;
   lossHyp?: Partial<DetectionHyp>;
 }
@@ -63,6 +64,18 @@ export function shardBatch(b: number, n: number): Shard[] {
     start += count;
   }
   return out;
+}
+
+/** The shards' loss items added up (each shard's loss is already normalised by the whole batch). */
+function sumItems(done: ReadonlyArray<{ items: StepItems }>): StepItems {
+  const items = { box: 0, obj: 0, cls: 0, total: 0 };
+  for (const d of done) {
+    items.box += d.items.box;
+    items.obj += d.items.obj;
+    items.cls += d.items.cls;
+    items.total += d.items.total;
+  }
+  return items;
 }
 
 /** The target rows of images [start, start + count), re-indexed from 0. */
@@ -106,7 +119,7 @@ export class ReplicaPool {
     const ready: Promise<void>[] = [];
     for (let rank = 0; rank < opts.replicas; rank++) {
       const init: ReplicaInit = {
-        config: serializeModelConfig(master.config), backend: opts.backend, rank, world: opts.replicas, syncBn: opts.syncBn ?? false,
+        config: serializeModelConfig(master.config), backend: opts.backend ?? currentBackendRequest(), rank, world: opts.replicas, syncBn: opts.syncBn ?? false,
         shared: pool.shared, layout: pool.layout, lossHyp: opts.lossHyp ?? {},
       };
       const w = new Worker(new URL('./replica-worker.js', import.meta.url), { workerData: init });
@@ -212,13 +225,7 @@ export class ReplicaPool {
   async step(images: Float32Array, shape: [number, number, number, number], targets: Float32Array): Promise<{ grads: Record<string, tf.Tensor>; items: StepItems }> {
     const { shards, replies } = this.dispatch('train', images, shape, targets);
     const done = await replies;
-    const items = { box: 0, obj: 0, cls: 0, total: 0 };
-    for (const d of done) {
-      items.box += d.items.box;
-      items.obj += d.items.obj;
-      items.cls += d.items.cls;
-      items.total += d.items.total;
-    }
+    const items = sumItems(done);
     const L = this.layout;
     const n = shards.length;
     const rows = Array.from({ length: n }, (_, r) => new Float32Array(this.shared.grads, r * L.trainable * 4, L.trainable));
@@ -258,16 +265,11 @@ export class ReplicaPool {
     const total = done.reduce((s, d) => s + d.rows!.length, 0);
     const rows = new Float32Array(total);
     let o = 0;
-    const items = { box: 0, obj: 0, cls: 0, total: 0 };
     for (const d of done) {
       rows.set(d.rows!, o);
       o += d.rows!.length;
-      items.box += d.items.box;
-      items.obj += d.items.obj;
-      items.cls += d.items.cls;
-      items.total += d.items.total;
     }
-    return { rows, items };
+    return { rows, items: sumItems(done) };
   }
 
   /** The pool as a DetectionRunner over `weightsFrom`'s weights (published now). */
