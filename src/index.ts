@@ -77,6 +77,11 @@ export { loadCocoGt, loadCocoDetections } from './eval/coco-json.js';
 export { evaluateVoc } from './eval/voc.js';
 export { detectionMetrics } from './eval/detection-metrics.js';
 
+// Evaluation for multi-label classification, semantic segmentation and cross-image retrieval.
+export { multiLabelAP, multiLabelF1 } from './eval/multilabel-metrics.js';
+export { SegmentationConfusion } from './eval/segmentation-metrics.js';
+export { retrievalMetrics, type RetrievalResult } from './eval/retrieval-metrics.js';
+
 // Training.
 export { train, chooseOptimizer, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { validateDetector, validateRunner, type ValidationResult } from './train/validate.js';
@@ -105,3 +110,9 @@ export { writeFileAtomic, writeFilesAtomic, recoverAtomicDir } from './io/atomic
 // Utilities.
 export { ProgressBar, type ProgressBarOptions } from './util/progress.js';
 export { Rng } from './util/rng.js';
+
+// Ablation studies: per-variant mean ± std over seeds as Markdown, JSON and a bar chart.
+export {
+  meanStd, formatMeanStd, formatCount, lowerIsBetter, suiteMarkdown, writeSuiteReport,
+  type VariantResult, type SuiteReport, type MeanStd, type SuiteResultsJson,
+} from './ablate/report.js';

@@ -5,6 +5,7 @@
 import type { BackendRequest } from '../engine/backend.js';
 import type { OptionSpec, ParsedArgs, PositionalSpec } from './args.js';
 import { formatTable } from './table.js';
+import { ablateCommand } from './commands/ablate.js';
 import { cocoevalCommand } from './commands/cocoeval.js';
 import { dataCommand } from './commands/data.js';
 import { envCommand } from './commands/env.js';
@@ -56,6 +57,7 @@ export const COMMANDS: readonly Command[] = [
   trainCommand,
   valCommand,
   predictCommand,
+  ablateCommand,
   exportCommand,
   serveDemoCommand,
   cocoevalCommand,

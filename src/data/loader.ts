@@ -25,6 +25,18 @@ export interface LoaderOptions {
   prefetch?: number;
   /** Keep decoded images in memory (per worker). */
   cache?: boolean;
+  /**
+   * Also deliver the labels of the other tasks: image-level multi-hot labels,
+   * semantic class maps (samples with masks) and per-box identities (see
+   * `Batch`). Default false: detection only, no masks decoded.
+   */
+  extras?: boolean;
+  /**
+   * Number of detection classes, for the image-level labels of datasets whose
+   * records do not say (VOC / COCO / YOLO); generated datasets' records carry
+   * theirs (and their attribute count). Without either, no labels.
+   */
+  numClasses?: number;
 }
 
 export interface Batch {
@@ -39,6 +51,21 @@ export interface Batch {
   indices: number[];
   /** Boxes removed by augmentation in this batch. */
   dropped: number;
+  /** extras: [B × L] image-level multi-hot labels (L = classes + attributes) of the instances left after augmentation. */
+  labels?: Float32Array;
+  /** extras, datasets with masks: [B × H × W] class maps, 0 background, c + 1 for class c. */
+  semantic?: Uint8Array;
+  /** extras: identity per row of `targets` (−1 unknown). */
+  identity?: Int32Array;
+}
+
+/** Whether every sample has `key` (true) or none (false); throws naming a sample without it when they are mixed. */
+function allOrNone(samples: readonly EncodedSample[], key: 'labels' | 'semantic' | 'identity'): boolean {
+  const without = samples.find((s) => s[key] === undefined);
+  if (!without) return true;
+  const withIt = samples.find((s) => s[key] !== undefined);
+  if (withIt) throw new Error(`batch mixes samples with and without ${key}: ${without.file} has none, ${withIt.file} has`);
+  return false;
 }
 
 export function collate(samples: EncodedSample[], indices: number[]): Batch {
@@ -48,6 +75,13 @@ export function collate(samples: EncodedSample[], indices: number[]): Batch {
   const images = new Float32Array(b * h * w * 3);
   const rows: number[] = [];
   let dropped = 0;
+  const hasLabels = allOrNone(samples, 'labels');
+  const hasSemantic = allOrNone(samples, 'semantic');
+  const hasIdentity = allOrNone(samples, 'identity');
+  const L = hasLabels ? samples[0]!.labels!.length : 0;
+  const labels = hasLabels ? new Float32Array(b * L) : undefined;
+  const semantic = hasSemantic ? new Uint8Array(b * h * w) : undefined;
+  const ids: number[] = [];
   samples.forEach((s, i) => {
     if (s.width !== w || s.height !== h) throw new Error(`batch mixes image sizes: ${s.file} is ${s.width}x${s.height}, expected ${w}x${h}`);
     const off = i * h * w * 3;
@@ -56,12 +90,28 @@ export function collate(samples: EncodedSample[], indices: number[]): Batch {
       const [x1, y1, x2, y2] = [s.boxes[4 * j]!, s.boxes[4 * j + 1]!, s.boxes[4 * j + 2]!, s.boxes[4 * j + 3]!];
       rows.push(i, s.cls[j]!, (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1);
     }
+    if (labels) {
+      if (s.labels!.length !== L) throw new Error(`batch mixes label lengths: ${s.file} has ${s.labels!.length}, expected ${L}`);
+      labels.set(s.labels!, i * L);
+    }
+    if (semantic) {
+      if (s.semantic!.length !== h * w) throw new Error(`${s.file}: semantic map has ${s.semantic!.length} pixels; expected ${w}x${h}`);
+      semantic.set(s.semantic!, i * h * w);
+    }
+    if (hasIdentity) {
+      if (s.identity!.length !== s.cls.length) throw new Error(`${s.file}: ${s.identity!.length} identities but ${s.cls.length} boxes`);
+      for (let j = 0; j < s.identity!.length; j++) ids.push(s.identity![j]!);
+    }
     dropped += s.dropped;
   });
-  return {
+  const batch: Batch = {
     images, shape: [b, h, w, 3], targets: Float32Array.from(rows), files: samples.map((s) => s.file),
     originals: samples.map((s) => s.original), indices, dropped,
   };
+  if (labels) batch.labels = labels;
+  if (semantic) batch.semantic = semantic;
+  if (hasIdentity) batch.identity = Int32Array.from(ids);
+  return batch;
 }
 
 /** Image i of a batch back as 8-bit RGB with its boxes (xyxy) and classes, for drawing. */
@@ -93,7 +143,14 @@ export class DataLoader {
 
   constructor(readonly opts: LoaderOptions) {
     if (opts.records.length === 0) throw new Error('data loader: the dataset split has no images');
-    const init: WorkerInit = { records: opts.records, imgsz: opts.imgsz, train: opts.train, hyp: opts.hyp ?? {}, cacheImages: opts.cache ?? false };
+    const init: WorkerInit = {
+      records: opts.records, imgsz: opts.imgsz, train: opts.train, hyp: opts.hyp ?? {}, cacheImages: opts.cache ?? false,
+      extras: opts.extras ?? false,
+    };
+    if (opts.numClasses !== undefined) {
+      if (!(Number.isInteger(opts.numClasses) && opts.numClasses > 0)) throw new Error(`data loader: numClasses must be a positive integer; got ${opts.numClasses}`);
+      init.numClasses = opts.numClasses;
+    }
     const n = opts.workers ?? 0;
     this.local = n === 0 ? makeSampleLoader(init) : null;
     for (let i = 0; i < n; i++) {

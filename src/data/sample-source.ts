@@ -1,8 +1,41 @@
-/** Turns a dataset record into a decoded Sample (labels in the image's pixel coordinates). */
+/**
+ * Turns a dataset record into a decoded Sample (labels in the image's pixel coordinates).
+ *
+ * Records reach the loader's worker threads structured-cloned (plain data, no
+ * methods or classes), so the kind of record is recognised by its fields: a
+ * generated-dataset record (`InstanceImageRecord`: `rle`, `colors`,
+ * `numClasses`, `numAttributes`) can also give masks, identities, colour
+ * attributes and image-level labels.
+ */
+import { loadShapesSample, type InstanceImageRecord } from './datasets/shapes.js';
 import { decodeImage } from './image-io.js';
 import type { ImageRecord, Sample } from './types.js';
 
-export async function recordToSample(record: ImageRecord): Promise<Sample> {
+export interface RecordToSampleOptions {
+  /**
+   * Also read the per-instance labels of the other tasks: masks (decoded RLE),
+   * identities, attributes and image-level labels for a generated-dataset
+   * record; identities (−1 when unknown) for any other record. Default true;
+   * detection-only loading passes false and gets boxes and classes only.
+   */
+  instances?: boolean;
+}
+
+/** Whether a (possibly structured-cloned) record is a generated dataset's `InstanceImageRecord`. */
+export function isInstanceRecord(record: ImageRecord): record is InstanceImageRecord {
+  const r = record as Partial<InstanceImageRecord>;
+  return Array.isArray(r.rle) && Array.isArray(r.colors) && typeof r.numClasses === 'number' && typeof r.numAttributes === 'number';
+}
+
+export async function recordToSample(record: ImageRecord, opts: RecordToSampleOptions = {}): Promise<Sample> {
+  const instances = opts.instances ?? true;
+  if (instances && isInstanceRecord(record)) {
+    const n = record.annotations.length;
+    if (record.rle.length !== n || record.colors.length !== n) {
+      throw new Error(`${record.file}: ${n} annotations but ${record.rle.length} masks and ${record.colors.length} colours`);
+    }
+    return loadShapesSample(record);
+  }
   const image = await decodeImage(record.file);
   if (image.width !== record.width || image.height !== record.height) {
     // Annotations are in the annotated size; a differently sized file would misplace every box.
@@ -19,5 +52,7 @@ export async function recordToSample(record: ImageRecord): Promise<Sample> {
     boxes.set(a.box, i * 4);
     cls[i] = a.cls;
   });
-  return { image, boxes, cls, file: record.file };
+  const sample: Sample = { image, boxes, cls, file: record.file };
+  if (instances) sample.identity = Int32Array.from(record.annotations, (a) => a.identity ?? -1);
+  return sample;
 }

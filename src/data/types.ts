@@ -80,7 +80,14 @@ export interface Sample {
   masks?: Uint8Array[];
   /** Optional identity id per instance (−1 when unknown). */
   identity?: Int32Array;
-  /** Optional image-level multi-label targets (classes + attributes), 0/1. */
+  /** Optional attribute index per instance (e.g. colour; −1 when unknown), aligned with boxes. */
+  attrs?: Int32Array;
+  /**
+   * Optional image-level multi-label targets (classes + attributes), 0/1. The
+   * augmentations keep a union of their inputs' labels (an upper bound once a
+   * crop removes objects): the data loader recomputes them from the surviving
+   * instances (`cls`, `attrs`).
+   */
   labels?: Float32Array;
   /** Source image file, for error messages and plots. */
   file: string;

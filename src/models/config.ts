@@ -20,8 +20,11 @@ export type AlignOp = 'none' | 'add' | 'mul' | 'concat';
 export interface ImplicitConfig {
   /** Implicit feature alignment on each neck output, before the head. */
   align: AlignOp;
-  /** Implicit prediction refinement: ImplicitAdd before and ImplicitMul after each head output conv. */
-  refine: boolean;
+  /**
+   * Implicit prediction refinement in the detection head: ImplicitAdd before ('add'),
+   * ImplicitMul after ('mul') each prediction conv, or both ('both'; `true` in YAML).
+   */
+  refine: RefineMode;
   /** How z is modelled: a vector, a small network g(z₀), or a matrix factorisation Zᵀc. */
   kind: ImplicitKind;
   sigma: number;
@@ -29,7 +32,16 @@ export interface ImplicitConfig {
   concatChannels: number;
 }
 
-export const NO_IMPLICIT: ImplicitConfig = { align: 'none', refine: false, kind: 'vector', sigma: 0.02, concatChannels: 8 };
+/** The tasks a model can serve from its one shared backbone and neck. */
+export type TaskName = 'detect' | 'classify' | 'segment' | 'embed';
+export const TASK_NAMES: readonly TaskName[] = ['detect', 'classify', 'segment', 'embed'];
+
+/** How the multi-task loss weighs the tasks: fixed weights, or learned homoscedastic uncertainty (Kendall et al.). */
+export type TaskWeighting = 'fixed' | 'uncertainty';
+
+export type RefineMode = 'none' | 'add' | 'mul' | 'both';
+
+export const NO_IMPLICIT: ImplicitConfig = { align: 'none', refine: 'none', kind: 'vector', sigma: 0.02, concatChannels: 8 };
 
 export interface ModelConfig {
   name: string;
@@ -49,6 +61,21 @@ export interface ModelConfig {
   implicit: ImplicitConfig;
   /** Normalisation after each conv: batch norm (default) or none (convs get biases instead). */
   norm: NormType;
+  /** Task heads on the shared representation (default: detect only). */
+  tasks: TaskName[];
+  /**
+   * Task-specific implicit knowledge: how each non-detection head's own code z_T is
+   * combined with the shared features at its input ('none' for a plain multi-task
+   * network). The detection head's code is `implicit.align`. Modelled as `implicit.kind`.
+   */
+  taskImplicit: AlignOp;
+  /** Outputs of the classify head: classes, then attributes (e.g. colours). Default nc. */
+  numLabels: number;
+  /** Identities the embed head's training classifier distinguishes (0 without an embed task). */
+  numIdentities: number;
+  /** Embedding size. */
+  embedDim: number;
+  taskWeighting: TaskWeighting;
 }
 
 export type NormType = 'bn' | 'none';
@@ -65,7 +92,7 @@ const NECKS: readonly string[] = ['fpn', 'pan', 'bifpn'];
 const BLOCKS: readonly string[] = ['csp', 'c3'];
 const KNOWN_KEYS = new Set(['name', 'description', 'nc', 'names', 'phi', 'activation', 'norm', 'backbone', 'block', 'neck',
   'anchors', 'width_multiple', 'depth_multiple', 'imgsz', 'bifpn_width', 'bifpn_repeats', 'bifpn_levels', 'head_depth',
-  'implicit']);
+  'implicit', 'tasks', 'task_implicit', 'num_labels', 'num_identities', 'embed_dim', 'task_weighting']);
 const IMPLICIT_KEYS = new Set(['align', 'refine', 'kind', 'sigma', 'concat_channels']);
 
 class ConfigError extends Error {}
@@ -108,8 +135,10 @@ function parseImplicit(v: unknown, where: string): ImplicitConfig {
   if (typeof v !== 'object' || Array.isArray(v)) fail(where, 'implicit', 'must be a mapping (align, refine, kind, sigma, concat_channels)');
   const r = v as Record<string, unknown>;
   for (const k of Object.keys(r)) if (!IMPLICIT_KEYS.has(k)) fail(where, `implicit.${k}`, `is not an implicit field (known: ${[...IMPLICIT_KEYS].join(', ')})`);
-  const refine = r['refine'] ?? false;
-  if (typeof refine !== 'boolean') fail(where, 'implicit.refine', `must be true or false, got ${JSON.stringify(refine)}`);
+  const rawRefine = r['refine'] ?? false;
+  const refine: RefineMode | undefined = rawRefine === true ? 'both' : rawRefine === false ? 'none'
+    : (['none', 'add', 'mul', 'both'] as const).find((m) => m === rawRefine);
+  if (refine === undefined) fail(where, 'implicit.refine', `must be true, false, none, add, mul or both, got ${JSON.stringify(rawRefine)}`);
   const sigma = num(r, 'sigma', where, { min: 0 }) ?? NO_IMPLICIT.sigma;
   return {
     align: oneOf<AlignOp>(r, 'align', `${where} (implicit)`, ['none', 'add', 'mul', 'concat'], 'none'),
@@ -165,9 +194,35 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
     dims,
     implicit: parseImplicit(r['implicit'], where),
     norm: oneOf<NormType>(r, 'norm', where, NORMS, 'bn'),
+    tasks: parseTasks(r['tasks'], where),
+    taskImplicit: oneOf<AlignOp>(r, 'task_implicit', where, ['none', 'add', 'mul', 'concat'], 'none'),
+    numLabels: num(r, 'num_labels', where, { int: true, min: 1 }) ?? nc,
+    numIdentities: num(r, 'num_identities', where, { int: true, min: 0 }) ?? 0,
+    embedDim: num(r, 'embed_dim', where, { int: true, min: 2 }) ?? 32,
+    taskWeighting: oneOf<TaskWeighting>(r, 'task_weighting', where, ['fixed', 'uncertainty'], 'fixed'),
   };
+  if (cfg.tasks.includes('embed') && !cfg.tasks.includes('detect')) {
+    fail(where, 'tasks', 'lists embed without detect (embeddings are taken at the detected objects\' cells)');
+  }
+  if (cfg.tasks.includes('embed') && cfg.numIdentities < 2) {
+    fail(where, 'num_identities', `must be at least 2 for the embed task (the identities of the training data), got ${cfg.numIdentities}`);
+  }
   if (names !== undefined) cfg.names = names as string[];
   return cfg;
+}
+
+function parseTasks(v: unknown, where: string): TaskName[] {
+  if (v === undefined) return ['detect'];
+  const list = typeof v === 'string' ? v.split(',').map((t) => t.trim()) : v;
+  if (!Array.isArray(list) || list.length === 0) fail(where, 'tasks', `must be a non-empty list of tasks (${TASK_NAMES.join(', ')})`);
+  const out: TaskName[] = [];
+  for (const t of list) {
+    if (typeof t !== 'string' || !TASK_NAMES.includes(t as TaskName)) fail(where, 'tasks', `has unknown task ${JSON.stringify(t)} (known: ${TASK_NAMES.join(', ')})`);
+    if (out.includes(t as TaskName)) fail(where, 'tasks', `lists ${t} twice`);
+    out.push(t as TaskName);
+  }
+  // Canonical order, so that two configs with the same tasks are the same model.
+  return TASK_NAMES.filter((t) => out.includes(t));
 }
 
 /** Reads and validates a YAML model config file. */
@@ -198,6 +253,8 @@ export function serializeModelConfig(cfg: ModelConfig): Record<string, unknown> 
     head_depth: cfg.dims.headDepth,
     implicit: { align: cfg.implicit.align, refine: cfg.implicit.refine, kind: cfg.implicit.kind, sigma: cfg.implicit.sigma,
       concat_channels: cfg.implicit.concatChannels },
+    tasks: [...cfg.tasks], task_implicit: cfg.taskImplicit, num_labels: cfg.numLabels, num_identities: cfg.numIdentities,
+    embed_dim: cfg.embedDim, task_weighting: cfg.taskWeighting,
   };
   if (cfg.names) out['names'] = cfg.names;
   return out;

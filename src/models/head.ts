@@ -72,7 +72,7 @@ export class DetectHead extends Module {
         convs.push(this.addModule(`l${i}.conv${d}`,
           new DWSeparableConv(c, c, { k: 3, stride: 1, act: opts.ctx.act, dwAct: 'linear', rng: opts.ctx.rng })));
       }
-      const refineAdd = imp.refine ? this.addModule(`l${i}.refine_add`, new ImplicitAdd(c, iopts)) : null;
+      const refineAdd = imp.refine === 'add' || imp.refine === 'both' ? this.addModule(`l${i}.refine_add`, new ImplicitAdd(c, iopts)) : null;
       const bias = new Float32Array(na * this.outputsPerAnchor);
       const cells = (opts.imgsz / opts.strides[i]!) ** 2;
       for (let a = 0; a < na; a++) {
@@ -81,7 +81,7 @@ export class DetectHead extends Module {
         for (let k = 0; k < opts.nc; k++) bias[o + 5 + k] = Math.log(0.6 / (opts.nc - 0.99));
       }
       const pred = this.addModule(`l${i}.pred`, new Conv2d(c, na * this.outputsPerAnchor, { k: 1, rng: opts.ctx.rng, biasInit: bias }));
-      const refineMul = imp.refine ? this.addModule(`l${i}.refine_mul`, new ImplicitMul(na * this.outputsPerAnchor, iopts)) : null;
+      const refineMul = imp.refine === 'mul' || imp.refine === 'both' ? this.addModule(`l${i}.refine_mul`, new ImplicitMul(na * this.outputsPerAnchor, iopts)) : null;
       this.levels.push({ align, convs, refineAdd, pred, refineMul });
     });
   }

@@ -1,6 +1,6 @@
 /**
  * Model inspection: a traced forward pass at a given image size gives every
- * layer's output shape, parameters and multiply-adds; GFLOPs = 2 × MACs / 1e9
+ * layer's output shape, parameters and multiply-adds (every task head); GFLOPs = 2 × MACs / 1e9
  * for one image.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,7 +20,7 @@ export function summarizeModel(model: Detector, imgsz: number): ModelSummary {
   const wasTraining = model.training;
   model.eval(); // no running-statistics updates while inspecting
   const { layers } = withTrace(() => tf.tidy(() => {
-    model.forward(tf.zeros([1, imgsz, imgsz, 3]) as tf.Tensor4D);
+    model.forwardTasks(tf.zeros([1, imgsz, imgsz, 3]) as tf.Tensor4D);
   }));
   model.train(wasTraining);
   const macs = layers.reduce((s, l) => s + l.macs, 0);

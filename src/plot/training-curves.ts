@@ -1,5 +1,5 @@
 /** results.png: one small panel per loss and metric, over epochs. */
-import type { EpochRow } from '../train/results.js';
+import { TASK_COLUMNS, type EpochRow } from '../train/results.js';
 import { drawAxes, font, newCanvas, savePng } from './canvas.js';
 
 const PANELS: Array<keyof EpochRow> = [
@@ -21,12 +21,15 @@ export async function writeTrainingCurvesPng(path: string, rows: readonly EpochR
   const cols = 5;
   const pw = 300;
   const ph = 230;
-  const { canvas, ctx } = newCanvas(cols * pw, 2 * ph);
-  PANELS.forEach((key, i) => {
+  // Detection panels (when the model detects), then the other tasks' losses and metrics.
+  const has = (k: keyof EpochRow): boolean => rows.some((r) => r[k] !== undefined && Number.isFinite(r[k]));
+  const panels: Array<keyof EpochRow> = [...(has('train/box_loss') || rows.length === 0 ? PANELS : []), ...TASK_COLUMNS.filter(has)];
+  const { canvas, ctx } = newCanvas(cols * pw, Math.max(1, Math.ceil(panels.length / cols)) * ph);
+  panels.forEach((key, i) => {
     const x0 = (i % cols) * pw;
     const y0 = Math.floor(i / cols) * ph;
     const xs = rows.map((r) => r.epoch);
-    const ys = rows.map((r) => r[key]).filter((v) => Number.isFinite(v));
+    const ys = rows.map((r) => r[key] ?? Number.NaN).filter((v) => Number.isFinite(v));
     const xmax = Math.max(1, ...xs);
     let lo = ys.length ? Math.min(...ys) : 0;
     let hi = ys.length ? Math.max(...ys) : 1;
@@ -41,15 +44,18 @@ export async function writeTrainingCurvesPng(path: string, rows: readonly EpochR
     ctx.fillStyle = '#1f77b4';
     ctx.lineWidth = 2;
     ctx.beginPath();
-    rows.forEach((r, k) => {
-      const v = r[key];
-      if (!Number.isFinite(v)) return;
-      if (k === 0) ctx.moveTo(axes.px(r.epoch), axes.py(v));
+    let started = false;
+    for (const r of rows) {
+      const v = r[key] ?? Number.NaN;
+      if (!Number.isFinite(v)) continue;
+      if (!started) ctx.moveTo(axes.px(r.epoch), axes.py(v));
       else ctx.lineTo(axes.px(r.epoch), axes.py(v));
-    });
+      started = true;
+    }
     ctx.stroke();
     for (const r of rows) {
-      if (Number.isFinite(r[key])) ctx.fillRect(axes.px(r.epoch) - 2, axes.py(r[key]) - 2, 4, 4);
+      const v = r[key] ?? Number.NaN;
+      if (Number.isFinite(v)) ctx.fillRect(axes.px(r.epoch) - 2, axes.py(v) - 2, 4, 4);
     }
   });
   ctx.fillStyle = '#000';

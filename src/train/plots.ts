@@ -26,9 +26,9 @@ export function validationBatchPng(val: NonNullable<ValidationResult['firstBatch
   return drawSamplesGrid(items, names, 4);
 }
 
-export async function writeTrainPlots(runDir: string, rows: readonly EpochRow[], val: ValidationResult, names: readonly string[], final: boolean): Promise<void> {
+export async function writeTrainPlots(runDir: string, rows: readonly EpochRow[], val: ValidationResult | null, names: readonly string[], final: boolean): Promise<void> {
   await writeTrainingCurvesPng(join(runDir, 'results.png'), rows);
-  if (!final) return;
+  if (!final || !val) return;
   await writePrCurvePng(join(runDir, 'PR_curve.png'), val.metrics.prCurves, names);
   await writeConfusionMatrixPng(join(runDir, 'confusion_matrix.png'), val.metrics.confusion, names, { normalize: true });
   if (val.firstBatch) await writeFileAtomic(join(runDir, 'val_batch0.png'), validationBatchPng(val.firstBatch, names));

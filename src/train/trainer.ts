@@ -12,7 +12,7 @@ import { stringify as toYaml, parse as parseYaml } from 'yaml';
 import type { AugmentHyp } from '../data/augment/pipeline.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import { datasetSplit, loadDetectionDatasetAsync } from '../data/resolve.js';
-import { boxSizesAtImageSize } from '../data/types.js';
+import { boxSizesAtImageSize, type ImageRecord } from '../data/types.js';
 import { computeDatasetStats } from '../data/stats.js';
 import { applyImageReport, verifyImages } from '../data/verify.js';
 import { plotDatasetStats } from '../plot/data-stats.js';
@@ -24,6 +24,9 @@ import { resolveModelConfig } from '../models/zoo.js';
 import { autoAnchor } from '../tasks/detect/anchors.js';
 import { buildTargets, gridsOfMaps } from '../tasks/detect/assign.js';
 import { detectionLoss, type DetectionHyp } from '../tasks/detect/loss.js';
+import { checkTaskLabels, datasetLabelInfo, isMultiTask, multiTaskLoss, type TaskLossItems } from '../tasks/multitask.js';
+import type { TaskName } from '../models/config.js';
+import { validateTasks, type TaskValidationResult } from './validate-tasks.js';
 import { ProgressBar } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { loadTrainState, saveTrainCheckpoint, type TrainMeta } from './checkpoint.js';
@@ -70,6 +73,19 @@ export interface TrainOptions {
   hyp?: Partial<AugmentHyp>;
   /** Loss hyper-parameters (gains box 0.05, obj 1.0, cls 0.5; box loss kind; label smoothing …). */
   lossHyp?: Partial<DetectionHyp>;
+  /** Task heads to train (default: the model config's, detect for the zoo). */
+  tasks?: TaskName[];
+  /** Fixed loss weight per task (defaults: tasks/multitask.ts DEFAULT_TASK_WEIGHTS). */
+  taskWeights?: Partial<Record<TaskName, number>>;
+  /** Learn the task weights by homoscedastic uncertainty instead of fixed weights. */
+  uncertainty?: boolean;
+  /** Dice weight added to the segmentation cross-entropy (default 0). */
+  dice?: number;
+  /** Model config fields to override (config file keys, e.g. { implicit: { align: 'mul' } }): ablations. */
+  modelOverrides?: Record<string, unknown>;
+  /** Use only the first N training / validation images (quick runs, ablation smoke tests). */
+  limitTrain?: number;
+  limitVal?: number;
   /** Stop after this many training batches in total (tests; simulating an interruption). */
   maxBatches?: number;
   quiet?: boolean;
@@ -100,13 +116,50 @@ class NonFiniteLoss extends Error {}
 function diagnoseNonFinite(model: Detector, batch: Batch): string {
   const x = tf.tensor4d(batch.images, batch.shape);
   const { layers } = withTrace(() => tf.tidy(() => {
-    model.forward(x);
+    model.forwardTasks(x);
   }), { checkFinite: true });
   x.dispose();
   const bad = layers.find((l) => l.finite === false);
   if (bad) return `first non-finite activation: ${bad.name} (${bad.type})`;
   const p = model.parameters().find((q) => q.group !== 'buffer' && !tf.tidy(() => tf.all(tf.isFinite(q.variable)).dataSync()[0]));
   return p ? `first non-finite parameter: ${p.name}` : 'activations and parameters are finite: the loss itself overflowed';
+}
+
+const zeroSums = { box: 0, obj: 0, cls: 0, classify: 0, segment: 0, embed: 0, n: 0 };
+
+/** The running losses shown on the progress bar: detection's components and each other task's loss. */
+function progressLosses(tasks: readonly TaskName[], s: typeof zeroSums): Record<string, string> {
+  const n = Math.max(s.n, 1);
+  const out: Record<string, string> = {};
+  if (tasks.includes('detect')) Object.assign(out, { box: (s.box / n).toFixed(4), obj: (s.obj / n).toFixed(4), cls: (s.cls / n).toFixed(4) });
+  if (tasks.includes('classify')) out['mlc'] = (s.classify / n).toFixed(4);
+  if (tasks.includes('segment')) out['seg'] = (s.segment / n).toFixed(4);
+  if (tasks.includes('embed')) out['emb'] = (s.embed / n).toFixed(4);
+  return out;
+}
+
+/** results.csv columns of the non-detection tasks (training loss means and validation metrics). */
+function taskColumns(v: TaskValidationResult, s: typeof zeroSums): Partial<EpochRow> {
+  const n = Math.max(s.n, 1);
+  const out: Partial<EpochRow> = {};
+  if (v.classify) Object.assign(out, { 'train/classify_loss': s.classify / n, 'val/classify_loss': v.classify.loss, 'metrics/mAP(C)': v.classify.mAP, 'metrics/F1(C)': v.classify.f1 });
+  if (v.segment) Object.assign(out, { 'train/seg_loss': s.segment / n, 'val/seg_loss': v.segment.loss, 'metrics/mIoU(S)': v.segment.mIoU });
+  if (v.embed) Object.assign(out, { 'train/emb_loss': s.embed / n, 'val/emb_loss': v.embed.loss, 'metrics/top1(E)': v.embed.top1, 'metrics/mAP(E)': v.embed.mAP });
+  return out;
+}
+
+/** The one-line per-epoch summary: every task's losses and main metrics. */
+function epochSummary(r: EpochRow, tasks: readonly TaskName[]): string {
+  const f = (v: number | undefined, d = 3): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+  const parts: string[] = [];
+  if (tasks.includes('detect')) {
+    parts.push(`box ${f(r['train/box_loss'], 4)} obj ${f(r['train/obj_loss'], 4)} cls ${f(r['train/cls_loss'], 4)} | P ${f(r['metrics/precision(B)'])} ` +
+      `R ${f(r['metrics/recall(B)'])} mAP50 ${f(r['metrics/mAP50(B)'])} mAP50-95 ${f(r['metrics/mAP50-95(B)'])}`);
+  }
+  if (tasks.includes('classify')) parts.push(`classify loss ${f(r['train/classify_loss'], 4)} mAP ${f(r['metrics/mAP(C)'])} F1 ${f(r['metrics/F1(C)'])}`);
+  if (tasks.includes('segment')) parts.push(`segment loss ${f(r['train/seg_loss'], 4)} mIoU ${f(r['metrics/mIoU(S)'])}`);
+  if (tasks.includes('embed')) parts.push(`embed loss ${f(r['train/emb_loss'], 4)} top-1 ${f(r['metrics/top1(E)'])} mAP ${f(r['metrics/mAP(E)'])}`);
+  return parts.join(' | ');
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
@@ -120,13 +173,22 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // ---- data
   const ds = await loadDetectionDatasetAsync(opts.data);
   const say = (line: string): void => log(opts.quiet, line);
-  const trainRecords = applyImageReport('train', await verifyImages(datasetSplit(ds, 'train')), opts.skipBad ?? false, say);
-  const valRecords = applyImageReport(opts.valSplit, await verifyImages(datasetSplit(ds, opts.valSplit)), opts.skipBad ?? false, say);
+  const first = (records: ImageRecord[], n: number | undefined): ImageRecord[] => (n === undefined ? records : records.slice(0, n));
+  const trainRecords = applyImageReport('train', await verifyImages(first(datasetSplit(ds, 'train'), opts.limitTrain)), opts.skipBad ?? false, say);
+  const valRecords = applyImageReport(opts.valSplit, await verifyImages(first(datasetSplit(ds, opts.valSplit), opts.limitVal)), opts.skipBad ?? false, say);
   const fatal = ds.bad.filter((b) => b.action === 'fatal');
   if (fatal.length) throw new Error(`${ds.source}: ${fatal.length} unusable inputs, first: ${fatal[0]!.file}: ${fatal[0]!.problem}`);
   // ---- model config: classes from the data; anchors checked against its boxes
   let cfg: ModelConfig = resolveModelConfig(opts.model);
-  cfg = parseModelConfig({ ...serializeModelConfig(cfg), nc: ds.names.length, names: ds.names }, cfg.name);
+  const labelInfo = datasetLabelInfo(ds as Parameters<typeof datasetLabelInfo>[0]);
+  const tasks = opts.tasks ?? cfg.tasks;
+  checkTaskLabels(tasks, labelInfo, ds.source);
+  cfg = parseModelConfig({
+    ...serializeModelConfig(cfg), ...opts.modelOverrides, nc: ds.names.length, names: ds.names, tasks,
+    num_labels: ds.names.length + labelInfo.attributes.length, num_identities: tasks.includes('embed') ? labelInfo.numIdentities : 0,
+    task_weighting: opts.uncertainty ? 'uncertainty' : 'fixed',
+  }, cfg.name);
+  const multi = isMultiTask(cfg.tasks);
   const imgsz = opts.imgsz ?? cfg.dims.imgsz;
   const runDir = resumeDir ?? uniqueRunDir(opts.project, opts.name);
   mkdirSync(join(runDir, 'weights'), { recursive: true });
@@ -159,10 +221,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     name: choice.name, lr: lr0, momentum: choice.momentum, weightDecay: 5e-4 * (opts.batch * accumulate) / nbs,
   });
   const ema = new ModelEma(model);
-  const replicas = Math.max(1, Math.min(opts.workers, opts.batch));
+  let replicas = Math.max(1, Math.min(opts.workers, opts.batch));
+  if (multi && replicas > 1) {
+    log(opts.quiet, `tasks ${cfg.tasks.join(', ')}: multi-task training runs one model replica (data-parallel replicas train detection only)`);
+    replicas = 1;
+  }
   const loaderWorkers = replicas > 1 ? 0 : Math.min(opts.workers, 1);
   const loader = new DataLoader({
     records: trainRecords, imgsz, batchSize: opts.batch, train: true, seed: opts.seed, workers: loaderWorkers, cache: opts.cache, hyp: opts.hyp ?? {},
+    extras: multi, numClasses: cfg.nc,
   });
   const nb = loader.batchesPerEpoch;
   const totalSteps = Math.ceil((opts.epochs * nb) / accumulate);
@@ -206,6 +273,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let stoppedEarly = false;
   let batchesRun = 0;
   let lastVal: ValidationResult | null = null;
+  let taskVal: TaskValidationResult = {};
+  const taskLossOpts = { lossHyp: opts.lossHyp ?? {}, weights: opts.taskWeights ?? {}, dice: opts.dice ?? 0 };
   try {
     for (let epoch = meta.epoch; epoch < opts.epochs; epoch++) {
       const startBatch = epoch === meta.epoch ? meta.batch : 0;
@@ -213,8 +282,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       const bar = opts.quiet ? null : new ProgressBar({ total: nb, label: `epoch ${epoch + 1}/${opts.epochs}`, unit: 'batch' });
       // Running loss sums of the epoch; restored when resuming inside it so that its row is complete.
-      const sums = startBatch > 0 && meta['partial'] ? { ...(meta['partial'] as { box: number; obj: number; cls: number; n: number }) }
-        : { box: 0, obj: 0, cls: 0, n: 0 };
+      const sums = startBatch > 0 && meta['partial'] ? { ...(meta['partial'] as typeof zeroSums) } : { ...zeroSums };
       let acc: Record<string, tf.Tensor> | null = null;
       let inAcc = 0;
       let bi = 0;
@@ -225,12 +293,21 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           bi++;
           continue;
         }
-        let items = { box: 0, obj: 0, cls: 0, total: 0 };
+        let items: TaskLossItems = { box: 0, obj: 0, cls: 0, total: 0 };
         let grads: Record<string, tf.Tensor>;
         if (pool) {
           if (publishNeeded) pool.publish();
           publishNeeded = false;
           ({ grads, items } = await pool.step(batch.images, batch.shape, batch.targets));
+        } else if (multi) {
+          const r = tf.variableGrads(() => {
+            const out = model.forwardTasks(tf.tensor4d(batch.images, batch.shape));
+            const l = multiTaskLoss(model, out, batch, taskLossOpts);
+            items = l.items;
+            return l.total;
+          }, optimizer.variables);
+          r.value.dispose();
+          grads = r.grads;
         } else {
           const r = tf.variableGrads(() => {
             const x = tf.tensor4d(batch.images, batch.shape);
@@ -264,6 +341,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         sums.box += items.box;
         sums.obj += items.obj;
         sums.cls += items.cls;
+        sums.classify += items.classify ?? 0;
+        sums.segment += items.segment ?? 0;
+        sums.embed += items.embed ?? 0;
         sums.n++;
         const lastOfEpoch = bi === nb;
         if (inAcc >= accumulate || lastOfEpoch) {
@@ -283,7 +363,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             break;
           }
         }
-        bar?.tick(1, { box: (sums.box / sums.n).toFixed(4), obj: (sums.obj / sums.n).toFixed(4), cls: (sums.cls / sums.n).toFixed(4) });
+        bar?.tick(1, progressLosses(cfg.tasks, sums));
       }
       bar?.finish();
       if (acc) tf.dispose(Object.values(acc));
@@ -294,20 +374,26 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       // ---- validate the EMA weights
       ema.copyTo(evalModel);
       const valOpts = { imgsz, batchSize: opts.batch, workers: loaderWorkers, progress: !opts.quiet, keepFirstBatch: true };
-      if (pool) {
+      if (!evalModel.head) {
+        lastVal = null;
+      } else if (pool) {
         lastVal = await validateRunner(pool.runner(evalModel, names), valRecords, names, valOpts);
         publishNeeded = true;
       } else {
         lastVal = await validateDetector(evalModel, valRecords, names, valOpts);
       }
+      if (multi) taskVal = await validateTasks(evalModel, valRecords, valOpts);
       const lr = optimizer.lr;
+      const nb1 = Math.max(sums.n, 1);
+      const det = cfg.tasks.includes('detect');
       const row: EpochRow = {
         epoch: epoch + 1,
-        'train/box_loss': sums.box / Math.max(sums.n, 1), 'train/obj_loss': sums.obj / Math.max(sums.n, 1), 'train/cls_loss': sums.cls / Math.max(sums.n, 1),
-        'metrics/precision(B)': lastVal.precision, 'metrics/recall(B)': lastVal.recall,
-        'metrics/mAP50(B)': lastVal.mAP50, 'metrics/mAP50-95(B)': lastVal.mAP50_95,
-        'val/box_loss': lastVal.loss.box, 'val/obj_loss': lastVal.loss.obj, 'val/cls_loss': lastVal.loss.cls,
+        'train/box_loss': det ? sums.box / nb1 : Number.NaN, 'train/obj_loss': det ? sums.obj / nb1 : Number.NaN, 'train/cls_loss': det ? sums.cls / nb1 : Number.NaN,
+        'metrics/precision(B)': lastVal?.precision ?? Number.NaN, 'metrics/recall(B)': lastVal?.recall ?? Number.NaN,
+        'metrics/mAP50(B)': lastVal?.mAP50 ?? Number.NaN, 'metrics/mAP50-95(B)': lastVal?.mAP50_95 ?? Number.NaN,
+        'val/box_loss': lastVal?.loss.box ?? Number.NaN, 'val/obj_loss': lastVal?.loss.obj ?? Number.NaN, 'val/cls_loss': lastVal?.loss.cls ?? Number.NaN,
         'lr/pg0': lr.weight, 'lr/pg1': lr.bn, 'lr/pg2': lr.bias, time: (performance.now() - t0) / 1000,
+        ...taskColumns(taskVal, sums),
       };
       rows.push(row);
       const fit = fitness(row);
@@ -327,9 +413,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       await writeResultsCsv(join(runDir, 'results.csv'), rows);
       await writeTrainPlots(runDir, rows, lastVal, names, false);
-      log(opts.quiet, `epoch ${epoch + 1}/${opts.epochs}: box ${row['train/box_loss'].toFixed(4)} obj ${row['train/obj_loss'].toFixed(4)} ` +
-        `cls ${row['train/cls_loss'].toFixed(4)} | P ${row['metrics/precision(B)'].toFixed(3)} R ${row['metrics/recall(B)'].toFixed(3)} ` +
-        `mAP50 ${row['metrics/mAP50(B)'].toFixed(3)} mAP50-95 ${row['metrics/mAP50-95(B)'].toFixed(3)} | ` +
+      log(opts.quiet, `epoch ${epoch + 1}/${opts.epochs}: ${epochSummary(row, cfg.tasks)} | ` +
         `${(images / ((performance.now() - t0) / 1000)).toFixed(1)} img/s, ${row.time.toFixed(0)} s`);
       if (epoch - meta.bestEpoch >= opts.patience) {
         stoppedEarly = true;
@@ -337,7 +421,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         break;
       }
     }
-    if (!interrupted && lastVal) await writeTrainPlots(runDir, rows, lastVal, names, true);
+    if (!interrupted && rows.length) await writeTrainPlots(runDir, rows, lastVal, names, true);
   } catch (err) {
     if (err instanceof NonFiniteLoss) {
       log(opts.quiet, `stopped: ${err.message}; the last good checkpoint is ${join(runDir, 'weights', 'last')}`);

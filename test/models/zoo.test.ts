@@ -70,11 +70,11 @@ test('summary: FLOPs are 2 × the traced MACs and the head has its closed-form p
   assert.ok(Math.abs(s.gflops - s.layers.reduce((a, l) => a + l.flops, 0) / 1e9) < 1e-12);
   const no = 3 * (5 + cfg.nc);
   const headParams = model.neck.outChannels.reduce((a, c) => a + c * no + no, 0);
-  assert.equal(model.head.numParams(), headParams);
+  assert.equal(model.head!.numParams(), headParams);
   // The implicit variant adds, per level, z for alignment (c), refine_add (c) and refine_mul (outputs).
   const implicit = new Detector(resolveModelConfig('yolor-n'));
-  assert.equal(implicit.head.numParams(), headParams + model.neck.outChannels.reduce((a, c) => a + 2 * c + no, 0));
-  assert.equal(implicit.numParams() - model.numParams(), implicit.head.numParams() - headParams);
+  assert.equal(implicit.head!.numParams(), headParams + model.neck.outChannels.reduce((a, c) => a + 2 * c + no, 0));
+  assert.equal(implicit.numParams() - model.numParams(), implicit.head!.numParams() - headParams);
   implicit.dispose();
   // Prediction conv at stride 8 on a 64×64 image: 8×8 cells × cin × outputs multiply-adds.
   const p3 = s.layers.find((l) => l.name === 'head.l0.pred')!;

@@ -30,6 +30,13 @@ export const trainCommand: Command = {
     { name: 'cache', type: 'boolean', default: false, description: 'cache decoded images in memory' },
     { name: 'val-split', type: 'string', valueName: 'S', default: 'val', description: 'split to validate on (e.g. test for BCCD)' },
     { name: 'skip-bad', type: 'boolean', default: false, description: 'skip (and count) missing or corrupt images instead of aborting' },
+    { name: 'tasks', type: 'string', valueName: 'LIST', description: 'task heads to train on the shared representation: any of detect,classify,segment,embed (default: the model config\'s, detect)' },
+    { name: 'task-weights', type: 'string', valueName: 'T=W,…', description: 'fixed loss weight per task (defaults detect=1,classify=1,segment=0.5,embed=0.1)' },
+    { name: 'uncertainty', type: 'boolean', default: false, description: 'learn the task weights by homoscedastic uncertainty (½·exp(−s)·L + ½·s per task) instead of fixed weights' },
+    { name: 'task-implicit', type: 'enum', choices: ['none', 'add', 'mul', 'concat'], description: 'task-specific implicit codes at the input of each non-detection head (default: the model config\'s)' },
+    { name: 'dice', type: 'number', valueName: 'W', default: 0, description: 'weight of a Dice term added to the segmentation cross-entropy' },
+    { name: 'limit-train', type: 'int', valueName: 'N', description: 'use only the first N training images (quick runs)' },
+    { name: 'limit-val', type: 'int', valueName: 'N', description: 'validate on the first N images of the split only' },
     { name: 'nbs', type: 'int', valueName: 'N', default: 8, description: 'nominal batch: gradients accumulate over round(nbs / batch) batches (YOLOv5: 64; 8 gives short runs enough optimiser steps)' },
   ],
   async run(args) {
@@ -39,6 +46,9 @@ export const trainCommand: Command = {
     const backend = await initBackend(args.string('backend') as 'auto');
     process.stderr.write(`backend: ${backend.name} (${backend.reason})\n`);
     const resume = args.string('resume');
+    const { parseTaskList, parseTaskWeights } = await import('../../tasks/multitask.js');
+    const tasks = args.string('tasks') ? parseTaskList(args.string('tasks')!) : undefined;
+    const taskImplicit = args.string('task-implicit');
     const opts = {
       data: args.string('data')!, model: args.string('model')!, epochs: args.number('epochs')!, batch: args.number('batch')!,
       project: args.string('project')!, name: args.string('name')!, seed: args.number('seed')!, workers: args.number('workers') ?? defaultReplicas(args.number('batch')!), syncBn: args.boolean('sync-bn'),
@@ -48,11 +58,16 @@ export const trainCommand: Command = {
       ...(args.number('lr0') !== undefined ? { lr0: args.number('lr0')! } : {}),
       ...(args.string('weights') ? { weights: args.string('weights')! } : {}),
       ...(resume ? { resume: resume === 'last' ? (true as const) : resume } : {}),
+      ...(tasks ? { tasks } : {}),
+      ...(args.number('limit-train') !== undefined ? { limitTrain: args.number('limit-train')! } : {}),
+      ...(args.number('limit-val') !== undefined ? { limitVal: args.number('limit-val')! } : {}),
+      taskWeights: parseTaskWeights(args.string('task-weights')), uncertainty: args.boolean('uncertainty'), dice: args.number('dice')!,
+      ...(taskImplicit ? { modelOverrides: { task_implicit: taskImplicit } } : {}),
     };
     const r = await train(opts);
     const last = r.rows.at(-1);
     process.stdout.write(`${r.interrupted ? 'stopped' : 'done'}: ${r.runDir}\n`);
-    if (last) {
+    if (last && Number.isFinite(last['metrics/mAP50(B)'])) {
       process.stdout.write(`  last epoch ${last.epoch}: mAP50 ${last['metrics/mAP50(B)'].toFixed(3)}, mAP50-95 ${last['metrics/mAP50-95(B)'].toFixed(3)}; ` +
         `best epoch ${r.best.epoch} (fitness ${r.best.fitness.toFixed(3)})\n`);
     }

@@ -2,12 +2,14 @@ import type { Command } from '../command.js';
 
 export const valCommand: Command = {
   name: 'val',
-  summary: 'measure COCO mAP of trained weights on a dataset split',
+  summary: 'measure COCO mAP (and every other task\'s metrics) of trained weights on a dataset split',
   usage: 'yolor val --weights CKPT|model.onnx|WEB_MODEL_DIR [--data D] [--split val|test] [--imgsz S] [--conf 0.001] [--iou 0.6] [--json]',
   description:
     'Evaluates a checkpoint (a weights/best or weights/last directory), an exported ONNX model (run with\n' +
     'onnxruntime-node) or an exported TF.js graph model with the pycocotools-exact evaluator: the 12 COCO\n' +
-    'numbers, per-class AP, precision/recall at the best-F1 confidence, and speed.',
+    'numbers, per-class AP, precision/recall at the best-F1 confidence, and speed. A multi-task checkpoint\n' +
+    'also reports its other tasks: classify (label mAP, F1 at 0.5), segment (mIoU, pixel accuracy) and embed\n' +
+    '(retrieval top-1 and mAP across images).',
   options: [
     { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory, .onnx file or TF.js export directory' },
     { name: 'data', type: 'string', valueName: 'D', default: 'shapes-small', description: 'dataset' },
@@ -47,22 +49,40 @@ export const valCommand: Command = {
       pool = await ReplicaPool.start(runner.detector, { replicas });
       use = { ...pool.runner(runner.detector, runner.names), imgsz: runner.imgsz };
     }
-    let r;
+    let r = null;
+    let tasks: import('../../train/validate-tasks.js').TaskValidationResult = {};
+    const imgsz = args.number('imgsz') ?? runner.imgsz;
     try {
-      r = await validateRunner(use, records, ds.names, {
-        imgsz: args.number('imgsz') ?? runner.imgsz, batchSize: args.number('batch')!, conf: args.number('conf')!,
-        iou: args.number('iou')!, progress: !args.boolean('json'),
-      });
+      if (!runner.detector || runner.detector.head) {
+        r = await validateRunner(use, records, ds.names, {
+          imgsz, batchSize: args.number('batch')!, conf: args.number('conf')!, iou: args.number('iou')!, progress: !args.boolean('json'),
+        });
+      }
+      if (runner.detector) {
+        const { validateTasks } = await import('../../train/validate-tasks.js');
+        tasks = await validateTasks(runner.detector, records, { imgsz, batchSize: args.number('batch')!, progress: !args.boolean('json') });
+      }
     } finally {
       await pool?.close();
       await runner.dispose();
     }
     if (!args.boolean('json')) process.stderr.write(`engine: ${use.engine}\n`);
+    const taskJson = {
+      ...(tasks.classify ? { classify: { mAP: tasks.classify.mAP, f1: tasks.classify.f1, precision: tasks.classify.precision, recall: tasks.classify.recall, loss: tasks.classify.loss } } : {}),
+      ...(tasks.segment ? { segment: { mIoU: tasks.segment.mIoU, pixel_accuracy: tasks.segment.pixelAccuracy, iou: tasks.segment.iou, loss: tasks.segment.loss } } : {}),
+      ...(tasks.embed ? { embed: { top1: tasks.embed.top1, mAP: tasks.embed.mAP, queries: tasks.embed.queries, loss: tasks.embed.loss } } : {}),
+    };
     if (args.boolean('json')) {
-      process.stdout.write(`${JSON.stringify({ mAP50: r.mAP50, mAP50_95: r.mAP50_95, precision: r.precision, recall: r.recall, stats: r.stats,
-        per_class: r.perClass, speed_ms: r.speedMs, engine: use.engine })}\n`);
+      const detJson = r ? { mAP50: r.mAP50, mAP50_95: r.mAP50_95, precision: r.precision, recall: r.recall, stats: r.stats, per_class: r.perClass, speed_ms: r.speedMs } : {};
+      process.stdout.write(`${JSON.stringify({ ...detJson, ...(Object.keys(taskJson).length ? { tasks: taskJson } : {}), engine: use.engine })}\n`);
       return 0;
     }
+    const t = tasks;
+    const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : '—');
+    if (t.classify) process.stdout.write(`classify: mAP ${f(t.classify.mAP)}  F1 ${f(t.classify.f1)}  precision ${f(t.classify.precision)}  recall ${f(t.classify.recall)}\n`);
+    if (t.segment) process.stdout.write(`segment: mIoU ${f(t.segment.mIoU)}  pixel accuracy ${f(t.segment.pixelAccuracy)}  IoU per class ${t.segment.iou.map(f).join(' ')} (background first)\n`);
+    if (t.embed) process.stdout.write(`embed: retrieval top-1 ${f(t.embed.top1)}  mAP ${f(t.embed.mAP)}  (${t.embed.queries} queries)\n`);
+    if (!r) return 0;
     process.stdout.write(`${formatCocoSummary(r.stats)}\n\n`);
     process.stdout.write(`precision ${r.precision.toFixed(3)}  recall ${r.recall.toFixed(3)}  mAP50 ${r.mAP50.toFixed(3)}  mAP50-95 ${r.mAP50_95.toFixed(3)}\n`);
     for (const [name, c] of Object.entries(r.perClass)) {

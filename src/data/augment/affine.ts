@@ -176,7 +176,11 @@ export function boxCandidates(before: ArrayLike<number>, after: ArrayLike<number
   return keep;
 }
 
-/** Keeps the instances (boxes, classes, masks, identities) whose `keep` flag is set; `boxes` replaces the sample's. */
+/**
+ * Keeps the instances (boxes, classes, masks, identities, attributes) whose
+ * `keep` flag is set; `boxes` replaces the sample's. Image-level `labels` are
+ * left as they were (the loader recomputes them from the kept instances).
+ */
 export function selectInstances(sample: Sample, boxes: Float32Array, keep: Uint8Array): Sample {
   const n = keep.length;
   let m = 0;
@@ -184,17 +188,20 @@ export function selectInstances(sample: Sample, boxes: Float32Array, keep: Uint8
   const nb = new Float32Array(m * 4);
   const nc = new Int32Array(m);
   const nid = sample.identity ? new Int32Array(m) : undefined;
+  const nat = sample.attrs ? new Int32Array(m) : undefined;
   const nm: Uint8Array[] | undefined = sample.masks ? [] : undefined;
   for (let i = 0, j = 0; i < n; i++) {
     if (!keep[i]) continue;
     nb.set(boxes.subarray(i * 4, i * 4 + 4), j * 4);
     nc[j] = sample.cls[i]!;
     if (nid) nid[j] = sample.identity![i]!;
+    if (nat) nat[j] = sample.attrs![i]!;
     if (nm) nm.push(sample.masks![i]!);
     j++;
   }
   const out: Sample = { ...sample, boxes: nb, cls: nc };
   if (nid) out.identity = nid;
+  if (nat) out.attrs = nat;
   if (nm) out.masks = nm;
   return out;
 }

@@ -1,5 +1,6 @@
 /**
- * Resizing and letterboxing of samples (image + boxes + masks together).
+ * Resizing and letterboxing of samples (image + boxes + masks together;
+ * per-instance identities / attributes and image labels are carried unchanged).
  *
  * Pixel geometry: a pixel i covers the continuous interval [i, i + 1) and
  * boxes live in that continuous frame. Resizing maps pixel centres
@@ -198,6 +199,8 @@ function checkSample(sample: Sample): void {
   const n = sample.cls.length;
   if (sample.boxes.length !== n * 4) throw new Error(`${sample.file}: ${sample.boxes.length / 4} boxes but ${n} classes`);
   if (sample.masks && sample.masks.length !== n) throw new Error(`${sample.file}: ${sample.masks.length} masks but ${n} boxes`);
+  if (sample.identity && sample.identity.length !== n) throw new Error(`${sample.file}: ${sample.identity.length} identities but ${n} boxes`);
+  if (sample.attrs && sample.attrs.length !== n) throw new Error(`${sample.file}: ${sample.attrs.length} attributes but ${n} boxes`);
   if (sample.masks) {
     for (const m of sample.masks) {
       if (m.length !== width * height) throw new Error(`${sample.file}: mask has ${m.length} pixels; expected ${width}×${height}`);

@@ -47,8 +47,9 @@ export interface MixupOptions {
 
 /**
  * Blends two samples of the same size. Masks are concatenated (both samples
- * must have them or neither); identities are concatenated (−1 for a sample
- * without); image-level labels are the element-wise maximum (union). Returns
+ * must have them or neither); identities and attributes are concatenated (−1
+ * for a sample without); image-level labels are the element-wise maximum
+ * (union; the loader recomputes them from the instances). Returns
  * the mixed sample (file of `a`) and the ratio r used.
  */
 export function mixup(a: Sample, b: Sample, rng: Rng, opts: MixupOptions = {}): { sample: Sample; r: number } {
@@ -80,6 +81,12 @@ export function mixup(a: Sample, b: Sample, rng: Rng, opts: MixupOptions = {}): 
     if (a.identity) id.set(a.identity, 0);
     if (b.identity) id.set(b.identity, a.cls.length);
     sample.identity = id;
+  }
+  if (a.attrs || b.attrs) {
+    const at = new Int32Array(cls.length).fill(-1);
+    if (a.attrs) at.set(a.attrs, 0);
+    if (b.attrs) at.set(b.attrs, a.cls.length);
+    sample.attrs = at;
   }
   if (a.labels || b.labels) {
     const la = a.labels ?? new Float32Array(b.labels!.length);

@@ -8,7 +8,10 @@
  * Boxes are shifted with their image and clipped to the part of the image
  * that is visible on the canvas (YOLOv5 only clips to the canvas, so a box cut
  * off by the tile edge could extend over a neighbouring tile); boxes with
- * nothing left are dropped and counted. Masks are placed like the pixels.
+ * nothing left are dropped and counted. Masks are placed like the pixels;
+ * identities and attributes follow their boxes (−1 for a sample without).
+ * Image-level labels become the union of the four images' labels — an upper
+ * bound once the crop removes objects (the loader recomputes them).
  * The pipeline then applies `randomAffine` with border [−s/2, −s/2] to crop
  * the canvas back to s×s. Random draws: 2 (xc, yc).
  */
@@ -34,11 +37,13 @@ export function mosaic4(samples: readonly Sample[], rng: Rng, size: number, opts
     throw new Error('mosaic4: either all or none of the samples must have masks');
   }
   const withIdentity = samples.some((x) => x.identity !== undefined);
+  const withAttrs = samples.some((x) => x.attrs !== undefined);
 
   const canvas = new Uint8Array(S * S * 3).fill(opts.padValue ?? PAD_VALUE);
   const boxes: number[] = [];
   const cls: number[] = [];
   const ids: number[] = [];
+  const attrs: number[] = [];
   const masks: Uint8Array[] = [];
   let dropped = 0;
 
@@ -81,6 +86,7 @@ export function mosaic4(samples: readonly Sample[], rng: Rng, size: number, opts
       boxes.push(bx1, by1, bx2, by2);
       cls.push(smp.cls[k]!);
       if (withIdentity) ids.push(smp.identity ? smp.identity[k]! : -1);
+      if (withAttrs) attrs.push(smp.attrs ? smp.attrs[k]! : -1);
       if (withMasks) {
         const src = smp.masks![k]!;
         const m = new Uint8Array(S * S);
@@ -102,6 +108,7 @@ export function mosaic4(samples: readonly Sample[], rng: Rng, size: number, opts
   };
   if (withMasks) sample.masks = masks;
   if (withIdentity) sample.identity = Int32Array.from(ids);
+  if (withAttrs) sample.attrs = Int32Array.from(attrs);
   // Image-level labels: union of the four images' labels.
   const labelled = samples.filter((x) => x.labels !== undefined);
   if (labelled.length > 0) {

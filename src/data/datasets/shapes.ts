@@ -690,6 +690,7 @@ export function instanceImageToSample(img: InstanceImage, numClasses: number, nu
     cls: Int32Array.from(img.objects, (o) => o.cls),
     masks: img.objects.map((o) => decodeRle(o.rle, W, H)),
     identity: Int32Array.from(img.objects, (o) => o.identity),
+    attrs: Int32Array.from(img.objects, (o) => o.color),
     labels: multiHot(img.objects.map((o) => o.cls), img.objects.map((o) => o.color), numClasses, numAttributes),
     file,
   };
@@ -707,8 +708,9 @@ export function recordLabels(record: InstanceImageRecord): Float32Array {
 
 /**
  * Loads one record of a generated dataset (shapes or fashion) as a Sample:
- * the image decoded, boxes, classes, masks, identities and multi-hot labels
- * over classes + colours.
+ * the image decoded, boxes, classes, masks, identities, colour attributes
+ * (`attrs`) and multi-hot labels over classes + colours. The data loader reads
+ * such records through `recordToSample` (../sample-source.ts), which calls this.
  */
 export async function loadShapesSample(record: InstanceImageRecord): Promise<Sample> {
   const image = await decodeImage(record.file);
@@ -724,6 +726,7 @@ export async function loadShapesSample(record: InstanceImageRecord): Promise<Sam
     cls: Int32Array.from(record.annotations, (a) => a.cls),
     masks: recordMasks(record),
     identity: Int32Array.from(record.annotations, (a) => a.identity ?? -1),
+    attrs: Int32Array.from(record.colors),
     labels: recordLabels(record),
     file: record.file,
   };
