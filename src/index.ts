@@ -30,8 +30,14 @@ export { FpnNeck } from './models/necks/fpn.js';
 export { PanNeck } from './models/necks/pan.js';
 export { BiFpnNeck, BiFpnLayer, FastNormalizedFusion, bifpnScaling } from './models/necks/bifpn.js';
 export { DetectHead } from './models/head.js';
-export { Detector } from './models/detector.js';
-export { parseModelConfig, readModelConfig, serializeModelConfig, DEFAULT_ANCHORS, type ModelConfig } from './models/config.js';
+export { Detector, type TaskOutputs } from './models/detector.js';
+export { ClassifyHead } from './models/heads/classify-head.js';
+export { SegmentHead } from './models/heads/segment-head.js';
+export { EmbedHead, IdentityClassifier } from './models/heads/embed-head.js';
+export { TaskBalance } from './models/heads/task-balance.js';
+export { makeTaskCode, foldTaskCode, type TaskCodeLayer } from './models/heads/task-code.js';
+export { resizeBilinearHalfPixel, bilinearMatrix } from './nn/resize.js';
+export { parseModelConfig, readModelConfig, serializeModelConfig, DEFAULT_ANCHORS, TASK_NAMES, type ModelConfig, type TaskName, type TaskWeighting, type RefineMode } from './models/config.js';
 export { compoundScale, type ScaledDims } from './models/scaling.js';
 export { listZoo, resolveModelConfig, ZOO_DIR } from './models/zoo.js';
 export { summarizeModel, type ModelSummary } from './models/summary.js';
@@ -55,7 +61,7 @@ export { readCoco, cocoMask } from './data/formats/coco.js';
 export { readYolo } from './data/formats/yolo.js';
 export { writeDataset } from './data/formats/writers.js';
 export { readIdxImages, readIdxLabels } from './data/formats/idx.js';
-export { shapesDataset } from './data/datasets/shapes.js';
+export { shapesDataset, readInstanceCache, isInstanceCacheDir } from './data/datasets/shapes.js';
 export { fashionDataset } from './data/datasets/fashion.js';
 export { decodeImage, encodePng, encodeJpeg, writeImage } from './data/image-io.js';
 export { trainTransform, evalTransform, DEFAULT_HYP, type AugmentHyp } from './data/augment/pipeline.js';
@@ -66,6 +72,14 @@ export { computeDatasetStats } from './data/stats.js';
 export { autoAnchor, anchorFitness, kmeansAnchors, evolveAnchors } from './tasks/detect/anchors.js';
 export { buildTargets, gridsOfMaps, type Assignment } from './tasks/detect/assign.js';
 export { detectionLoss, DEFAULT_DETECTION_HYP, type DetectionHyp } from './tasks/detect/loss.js';
+// The other tasks of the unified network and the multi-task loss.
+export { classifyLoss } from './tasks/classify/loss.js';
+export { segmentLoss, segmentArgmax, type SegmentLossOptions } from './tasks/segment/loss.js';
+export { embedLoss, positiveEmbeddingCells, gtEmbeddingCells, gatherEmbeddings, type EmbeddingPicks } from './tasks/embed/loss.js';
+export {
+  multiTaskLoss, checkTaskLabels, datasetLabelInfo, parseTaskList, parseTaskWeights, isMultiTask, TASK_LABELS, DEFAULT_TASK_WEIGHTS,
+  type DatasetLabelInfo, type TaskBatch, type TaskLossItems, type MultiTaskLossOptions,
+} from './tasks/multitask.js';
 export { bboxIou } from './tasks/detect/bbox-iou.js';
 export { decodePredictions } from './tasks/detect/decode.js';
 export { postprocess, postprocessBatch, nonMaxSuppression, type Detection } from './tasks/detect/nms.js';
@@ -85,6 +99,7 @@ export { retrievalMetrics, type RetrievalResult } from './eval/retrieval-metrics
 // Training.
 export { train, chooseOptimizer, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { validateDetector, validateRunner, type ValidationResult } from './train/validate.js';
+export { validateTasks, type TaskValidationResult, type TaskValidationOptions } from './train/validate-tasks.js';
 export { predictImage, listImages, type ImagePrediction, type PredictOptions } from './train/predict.js';
 export { GroupedOptimizer, clipGradNorm } from './train/optimizer.js';
 export { scheduleAt } from './train/schedule.js';
@@ -116,3 +131,5 @@ export {
   meanStd, formatMeanStd, formatCount, lowerIsBetter, suiteMarkdown, writeSuiteReport,
   type VariantResult, type SuiteReport, type MeanStd, type SuiteResultsJson,
 } from './ablate/report.js';
+export { SUITES, findSuite, METRIC_COLUMNS, type AblationSuite, type AblationVariant, type AblationRun } from './ablate/suites.js';
+export { runAblation, runConfig, matchWidth, type AblateOptions, type AblateResult } from './ablate/run-suite.js';

@@ -5,7 +5,9 @@
  *   - a COCO instances .json file, or a folder of instances_<split>.json files
  *     (in it or in its annotations/);
  *   - an Ultralytics dataset .yaml, or a folder with data.yaml / dataset.yaml;
- *   - a built-in name: 'shapes', 'fashion' (when no such path exists).
+ *   - a generated dataset folder (labels.json written by the shapes / fashion
+ *     generators, e.g. with custom options): boxes, masks, attributes, identities;
+ *   - a built-in name: 'shapes', 'shapes-small', 'fashion' (when no such path exists).
  * A path that exists but matches no known format, or a file of the right kind
  * with the wrong content (a JSON that is not COCO instances, a YAML that is not
  * a dataset), gets a message saying what was looked for.
@@ -21,6 +23,7 @@ import { extname, join, resolve } from 'node:path';
 import { checkCocoInstances, cocoDirFiles, readCoco, readCocoSync, readJsonFile } from './formats/coco.js';
 import { isVocRoot, readVoc } from './formats/voc.js';
 import { checkDatasetYaml, readYamlFile, readYolo } from './formats/yolo.js';
+import { isInstanceCacheDir, readInstanceCache } from './datasets/shapes.js';
 import type { DetectionDataset, ImageRecord } from './types.js';
 
 export type DatasetFormatRequest = 'auto' | 'voc' | 'coco' | 'yolo';
@@ -46,7 +49,9 @@ export type DetectedDataset =
   | { format: 'voc' | 'yolo'; path: string }
   /** `json`: the parsed file when `path` is a JSON file (read once, not twice). */
   | { format: 'coco'; path: string; json?: unknown }
-  | { format: 'builtin'; name: (typeof BUILTIN_DATASETS)[number] };
+  | { format: 'builtin'; name: (typeof BUILTIN_DATASETS)[number] }
+  /** A generated dataset folder (shapes/fashion with any options). */
+  | { format: 'generated'; path: string };
 
 const EXPECTED = 'expected a Pascal VOC root folder, a COCO instances .json, an Ultralytics dataset .yaml ' +
   `or a built-in dataset name: ${BUILTIN_DATASETS.join(', ')}`;
@@ -77,6 +82,7 @@ export function detectDatasetFormat(spec: string, format: DatasetFormatRequest =
         if (yaml) return { format: 'yolo', path: yaml };
         throw new Error(`${spec}: a folder without data.yaml or dataset.yaml: pass the Ultralytics dataset YAML`);
       case 'auto':
+        if (isInstanceCacheDir(path)) return { format: 'generated', path };
         if (isVocRoot(path)) return { format: 'voc', path };
         if (cocoFiles.length > 0) return { format: 'coco', path };
         if (yaml) return { format: 'yolo', path: yaml };
@@ -129,6 +135,8 @@ export async function loadDetectionDatasetAsync(spec: string, opts: LoadDatasetO
   switch (d.format) {
     case 'builtin':
       return loadBuiltin(d.name);
+    case 'generated':
+      return readInstanceCache(d.path);
     case 'voc':
       return readVocRoot(d.path);
     case 'coco':
@@ -144,6 +152,8 @@ export function loadDetectionDataset(spec: string, opts: LoadDatasetOptions = {}
   switch (d.format) {
     case 'builtin':
       throw new Error(`built-in dataset '${d.name}' is generated asynchronously: load it with loadDetectionDatasetAsync`);
+    case 'generated':
+      return readInstanceCache(d.path);
     case 'voc':
       return readVocRoot(d.path);
     case 'coco':

@@ -66,9 +66,9 @@ export function parseTaskWeights(spec: string | undefined): Partial<Record<TaskN
   const out: Partial<Record<TaskName, number>> = {};
   if (!spec) return out;
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [k, v] = part.split('=');
+    const [k, v, ...rest] = part.split('=');
     const w = Number(v);
-    if (!k || !TASK_NAMES.includes(k as TaskName) || v === undefined || !Number.isFinite(w) || w < 0) {
+    if (!k || !TASK_NAMES.includes(k as TaskName) || v === undefined || v.trim() === '' || rest.length > 0 || !Number.isFinite(w) || w < 0) {
       throw new Error(`--task-weights: '${part}' is not task=weight with a task among ${TASK_NAMES.join(', ')} and a weight ≥ 0`);
     }
     out[k as TaskName] = w;

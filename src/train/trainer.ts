@@ -267,7 +267,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const saveLast = async (extra: Partial<TrainMeta>): Promise<void> => {
     await saveTrainCheckpoint(join(runDir, 'weights', 'last'), {
       model, ema: ema.state(), optimizer: optimizer.state(), meta: { ...meta, ...extra, emaUpdates: ema.updates, step: optimizer.step, rows },
-      modelMeta: { names, epoch: meta.epoch, imgsz },
+      modelMeta: { names, attributes: labelInfo.attributes, epoch: meta.epoch, imgsz },
     });
   };
   let stoppedEarly = false;
@@ -408,7 +408,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (improved) {
         await saveTrainCheckpoint(join(runDir, 'weights', 'best'), {
           model, ema: ema.state(), optimizer: optimizer.state(), meta: { ...meta, emaUpdates: ema.updates, step: optimizer.step, rows },
-          modelMeta: { names, epoch: epoch + 1, fitness: fit, imgsz },
+          modelMeta: { names, attributes: labelInfo.attributes, epoch: epoch + 1, fitness: fit, imgsz },
         });
       }
       await writeResultsCsv(join(runDir, 'results.csv'), rows);

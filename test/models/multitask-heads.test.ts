@@ -105,7 +105,7 @@ test('forwardTasks: every head of a 4-task model from one pass, with the documen
     assert.deepEqual(out.classify!.shape, [1, NUM_LABELS]);
     out.embed!.forEach((t, i) => assert.deepEqual(t.shape, [1, 64 / m.strides[i]!, 96 / m.strides[i]!, EMBED]));
   });
-  assert.throws(() => m.forwardTasks(tf.zeros([1, 48, 48, 3]) as tf.Tensor4D), /not a multiple of the largest stride/);
+  assert.throws(() => tf.tidy(() => { m.forwardTasks(tf.zeros([1, 48, 48, 3]) as tf.Tensor4D); }), /not a multiple of the largest stride/);
   tf.dispose([x, r]);
   m.dispose();
   plain.dispose();
@@ -172,7 +172,7 @@ test('config: implicit.refine accepts true/false/none/add/mul/both and rejects a
   assert.equal(refine(false), 'none');
   assert.equal(refine(undefined), 'none');
   for (const m of ['none', 'add', 'mul', 'both'] as const) assert.equal(refine(m), m);
-  for (const bad of ['yes', 'ADD', 1, 'concat', null]) {
+  for (const bad of ['yes', 'ADD', 1, 0, 'concat', '']) {
     assert.throws(() => refine(bad), /'implicit\.refine' must be true, false, none, add, mul or both/, `refine ${String(bad)}`);
   }
   // The refine modes build different detection heads.

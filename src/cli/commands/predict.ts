@@ -8,7 +8,9 @@ export const predictCommand: Command = {
     'Runs a checkpoint (weights/best or weights/last of a run), an exported ONNX model (onnxruntime-node)\n' +
     'or an exported TF.js graph model on an image or a directory of images and\n' +
     'writes the images with boxes, class names and scores drawn under <project>/<name>/; --save-txt adds\n' +
-    'YOLO label files (cls cx cy w h conf, normalised), --save-json a COCO results file.',
+    'YOLO label files (cls cx cy w h conf, normalised), --save-json a COCO results file. A multi-task\n' +
+    'checkpoint also writes tasks.json (the labels present, an embedding per detection) and <image>_seg.png\n' +
+    '(the predicted class map over the image).',
   options: [
     { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory, .onnx file or TF.js export directory' },
     { name: 'source', type: 'string', valueName: 'PATH', description: 'image file or directory' },
@@ -52,11 +54,44 @@ export const predictCommand: Command = {
     const opts = { imgsz: args.number('imgsz') ?? runner.imgsz, conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! };
     const json: Array<{ image_id: string; category_id: number; bbox: number[]; score: number }> = [];
     const step = pool ? pool.replicas : 1;
+    // A multi-task checkpoint: its other heads predict too (labels, a class map, an embedding per detection).
+    const model = loaded.detector;
+    const multi = !!model && (!!model.classifyHead || !!model.segmentHead || !!model.embedHead);
+    const detects = !model || !!model.head;
+    const taskJson: Array<Record<string, unknown>> = [];
+    const { predictTasks } = await import('../../train/predict-tasks.js');
+    const { imageCanvas } = await import('../../plot/draw-boxes.js');
+    const { decodeImage } = await import('../../data/image-io.js');
+    const { readFileSync } = await import('node:fs');
+    const attributes = multi
+      ? ((JSON.parse(readFileSync(join(weights, 'model.json'), 'utf8')) as { userDefinedMetadata?: { attributes?: string[] } }).userDefinedMetadata?.attributes ?? [])
+      : [];
+    const labelNames = [...names, ...attributes];
     try {
       for (let s = 0; s < files.length; s += step) {
         const t = performance.now();
-        const preds = await predictImages(runner, files.slice(s, s + step), { ...opts, batch: step });
+        const chunk = files.slice(s, s + step);
+        const preds = detects ? await predictImages(runner, chunk, { ...opts, batch: step })
+          : await Promise.all(chunk.map(async (file) => ({ file, image: await decodeImage(file), detections: [] })));
         for (const p of preds) {
+          if (multi) {
+            const tp = predictTasks(model!, p.image, { imgsz: opts.imgsz, labelNames, detections: p.detections });
+            const stem = basename(p.file, extname(p.file));
+            if (tp.semantic) {
+              const present = [...new Set(tp.semantic)].filter((c) => c > 0).sort((a, b) => a - b);
+              const masks = present.map((c) => Uint8Array.from(tp.semantic!, (v) => (v === c ? 1 : 0)));
+              const png = imageCanvas(p.image, { boxes: [], cls: present.map((c) => c - 1), masks }, 0.55).toBuffer('image/png');
+              await writeFileAtomic(join(out, `${stem}_seg.png`), png);
+            }
+            taskJson.push({
+              image: basename(p.file),
+              ...(tp.labels ? { labels: tp.labels.map((l) => ({ name: l.name, score: Number(l.score.toFixed(4)) })) } : {}),
+              ...(tp.semantic ? { segmentation: `${stem}_seg.png` } : {}),
+              ...(tp.embeddings ? { embeddings: tp.embeddings.map((e) => Array.from(e, (v) => Number(v.toFixed(5)))) } : {}),
+            });
+            if (tp.labels) process.stderr.write(`${basename(p.file)}: labels ${tp.labels.map((l) => `${l.name} ${l.score.toFixed(2)}`).join(', ') || '(none)'}\n`);
+          }
+          if (!detects) continue;
           const file = p.file;
           const stem = basename(file, extname(file));
           const d = p.detections;
@@ -76,7 +111,8 @@ export const predictCommand: Command = {
     } finally {
       await pool?.close();
     }
-    if (args.boolean('save-json')) await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(json));
+    if (args.boolean('save-json') && detects) await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(json));
+    if (multi) await writeFileAtomic(join(out, 'tasks.json'), `${JSON.stringify(taskJson, null, 1)}\n`);
     await loaded.dispose();
     process.stdout.write(`results saved to ${out} (engine: ${runner.engine})\n`);
     return 0;

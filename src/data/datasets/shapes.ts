@@ -856,6 +856,41 @@ function toDataset(dir: string, labels: CacheLabels, generated: boolean): Instan
   };
 }
 
+/** Whether `dir` holds a generated dataset (shapes or fashion, any options): its labels.json in the cache format. */
+export function isInstanceCacheDir(dir: string): boolean {
+  const file = join(dir, LABELS_FILE);
+  if (!existsSync(file)) return false;
+  try {
+    const head = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown };
+    return head.format === CACHE_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads a generated dataset folder as it is (e.g. made with custom options by
+ * `shapesDataset(dir, opts)`), with masks, attributes and identities. Errors name
+ * the folder and what is wrong.
+ */
+export function readInstanceCache(dir: string): InstanceDataset {
+  const file = join(dir, LABELS_FILE);
+  let labels: CacheLabels;
+  try {
+    labels = JSON.parse(readFileSync(file, 'utf8')) as CacheLabels;
+  } catch (err) {
+    throw new Error(`${file}: cannot read the generated dataset's labels (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (labels.format !== CACHE_FORMAT) throw new Error(`${file}: not a generated yolor-ts dataset (format ${JSON.stringify(labels.format)})`);
+  if (labels.formatVersion !== CACHE_FORMAT_VERSION) {
+    throw new Error(`${file}: generated-dataset format version ${labels.formatVersion}, this version reads ${CACHE_FORMAT_VERSION}: generate it again`);
+  }
+  for (const images of Object.values(labels.splits ?? {})) {
+    for (const im of images) if (!existsSync(join(dir, im.file))) throw new Error(`${dir}: image ${im.file} listed in ${LABELS_FILE} is missing`);
+  }
+  return toDataset(dir, labels, false);
+}
+
 function progressStream(p: InstanceCacheSpec['progress']): NodeJS.WritableStream | null {
   if (p === false) return null;
   if (p === undefined || p === true) return process.stderr;

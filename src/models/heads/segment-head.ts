@@ -2,12 +2,13 @@
  * Semantic segmentation head: a light head on the finest shared feature map —
  * task code → 1×1 conv → 3×3 conv (BN, activation each) → 1×1 conv to
  * (classes + 1) logits (channel 0 is background) — upsampled bilinearly to the
- * input size. Trained with per-pixel softmax cross-entropy (optionally + Dice).
+ * input size (half-pixel centres, with the exact gradient: nn/resize.ts). Trained with per-pixel softmax cross-entropy (optionally + Dice).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, ConvBnAct } from '../../nn/conv.js';
 import type { FuseReport } from '../../nn/fuse.js';
 import { Module } from '../../nn/module.js';
+import { resizeBilinearHalfPixel } from '../../nn/resize.js';
 import type { BuildContext } from '../types.js';
 import { foldTaskCode, makeTaskCode, type TaskCodeLayer, type TaskCodeOptions } from './task-code.js';
 
@@ -50,7 +51,7 @@ export class SegmentHead extends Module {
     const h = this.conv.forward(this.reduce.forward(this.code ? this.code.forward(f) : f));
     const logits = this.pred.forward(h);
     if (logits.shape[1] === inputSize[0] && logits.shape[2] === inputSize[1]) return logits;
-    return tf.image.resizeBilinear(logits, inputSize, false, true);
+    return resizeBilinearHalfPixel(logits, inputSize);
   }
 
   override fuseInPlace(report: FuseReport): void {

@@ -32,7 +32,10 @@ export function segmentLoss(logits: tf.Tensor4D, semantic: Uint8Array, opts: Seg
     const inter = tf.sum(tf.mul(p, target), [0, 1, 2]);
     const denom = tf.add(tf.sum(p, [0, 1, 2]), tf.sum(target, [0, 1, 2]));
     const perClass = tf.sub(1, tf.div(tf.mul(2, inter), tf.add(denom, 1e-6)));
-    loss = tf.add(loss, tf.mul(dice, tf.mean(perClass))) as tf.Scalar;
+    // Only the classes present in the batch or predicted (argmax) somewhere count: a class absent from both
+    // would score 1 (0 / ε), so that even a perfect prediction would not reach 0.
+    const counted = tf.minimum(tf.add(tf.sum(target, [0, 1, 2]), tf.sum(tf.oneHot(tf.argMax(logits, -1), k), [0, 1, 2])), 1);
+    loss = tf.add(loss, tf.mul(dice, tf.div(tf.sum(tf.mul(perClass, counted)), tf.sum(counted)))) as tf.Scalar;
   }
   return loss;
 }
