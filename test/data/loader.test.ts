@@ -11,6 +11,7 @@ import { DataLoader, type Batch } from '../../src/data/loader.js';
 import type { ImageRecord } from '../../src/data/types.js';
 import { datasetSplit } from '../../src/data/resolve.js';
 import { tmp } from '../helpers/tmp.js';
+import { epochOf } from '../helpers/scope.js';
 
 let records: ImageRecord[] = [];
 
@@ -20,14 +21,7 @@ before(async () => {
 });
 
 async function epochBatches(workers: number, epoch: number): Promise<Batch[]> {
-  const loader = new DataLoader({ records, imgsz: 64, batchSize: 4, train: true, seed: 11, workers, cache: true });
-  const out: Batch[] = [];
-  try {
-    for await (const b of loader.epoch(epoch)) out.push(b);
-  } finally {
-    await loader.close();
-  }
-  return out;
+  return epochOf({ records, imgsz: 64, batchSize: 4, train: true, seed: 11, workers, cache: true }, epoch);
 }
 
 describe('DataLoader', () => {

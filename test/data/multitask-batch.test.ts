@@ -23,6 +23,7 @@ import { recordToSample } from '../../src/data/sample-source.js';
 import type { ImageRecord, Sample } from '../../src/data/types.js';
 import { Rng } from '../../src/util/rng.js';
 import { tmp } from '../helpers/tmp.js';
+import { epochOf } from '../helpers/scope.js';
 
 const SHAPES: ShapesOptions = { train: 8, val: 2, test: 2, size: 64, minObjects: 1, maxObjects: 3, minSize: 12, maxSize: 40, seed: 9 };
 const NC = SHAPE_NAMES.length;
@@ -40,14 +41,7 @@ before(async () => {
 });
 
 async function batches(opts: Partial<LoaderOptions>, epoch = 0): Promise<Batch[]> {
-  const loader = new DataLoader({ records, imgsz: IMGSZ, batchSize: 4, train: true, seed: 5, workers: 0, ...opts });
-  const out: Batch[] = [];
-  try {
-    for await (const b of loader.epoch(epoch)) out.push(b);
-  } finally {
-    await loader.close();
-  }
-  return out;
+  return epochOf({ records, imgsz: IMGSZ, batchSize: 4, train: true, seed: 5, workers: 0, ...opts }, epoch);
 }
 
 type Row = { cls: number; box: [number, number, number, number]; id: number };

@@ -25,6 +25,7 @@ import {
 } from '../../src/tasks/multitask.js';
 import { segmentArgmax, segmentLoss } from '../../src/tasks/segment/loss.js';
 import { Rng } from '../../src/util/rng.js';
+import { scoped } from '../helpers/scope.js';
 
 before(async () => {
   await initBackend('wasm');
@@ -38,15 +39,6 @@ function value(fn: () => tf.Tensor): number {
   return tf.tidy(() => fn().dataSync()[0]!);
 }
 
-/** Runs fn in a tensor scope that disposes everything it made; for results that are plain values. */
-function scoped<T>(fn: () => T): T {
-  tf.engine().startScope();
-  try {
-    return fn();
-  } finally {
-    tf.engine().endScope();
-  }
-}
 
 /** Runs fn on the cpu backend (the reference, for gradient checks), then returns to wasm. */
 async function onCpu(fn: () => void): Promise<void> {

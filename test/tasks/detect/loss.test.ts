@@ -10,6 +10,7 @@ import { bboxIou, ciouAlpha, stopGradient, type BboxIouOptions, type IouKind } f
 import {
   bceWithLogits, classTargets, DEFAULT_DETECTION_HYP, detectionLoss, scaleDetectionHyp, smoothBce, type DetectionHyp,
 } from '../../../src/tasks/detect/loss.js';
+import { scoped } from '../../helpers/scope.js';
 
 const TOL = 1e-2;
 
@@ -21,15 +22,6 @@ function iouOf(b1: number[], b2: number[], opts: BboxIouOptions): number {
   return tf.tidy(() => bboxIou(tf.tensor2d(b1, [1, 4]), tf.tensor2d(b2, [1, 4]), opts).dataSync()[0]!);
 }
 
-/** Runs fn in a tensor scope that disposes everything it made; for results that are plain values. */
-function scoped<T>(fn: () => T): T {
-  tf.engine().startScope();
-  try {
-    return fn();
-  } finally {
-    tf.engine().endScope();
-  }
-}
 
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 const KINDS: IouKind[] = ['iou', 'giou', 'diou', 'ciou'];
