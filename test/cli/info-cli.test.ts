@@ -36,3 +36,15 @@ test('yolor info prints a table and totals; a bad size or model is a one-line er
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /unknown model 'nope'/);
 });
+
+test('yolor info --tasks counts the heads of a multi-task network and their task codes', () => {
+  const base = JSON.parse(yolor('info', '--model', 'yolor-n', '--imgsz', '64', '--json', '--backend', 'wasm').stdout) as { params: number; deploy: { params: number } };
+  const r = yolor('info', '--model', 'yolor-n', '--imgsz', '64', '--tasks', 'detect,classify,segment,embed', '--task-implicit', 'add', '--json', '--backend', 'wasm');
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as { params: number; layers: Array<{ name: string }>; deploy: { params: number }; plain: { params: number } };
+  assert.ok(s.params > base.params);
+  for (const head of ['classify_head', 'segment_head', 'embed_head']) assert.ok(s.layers.some((l) => l.name.startsWith(head)), head);
+  // Codes fold and the identity classifier is dropped: the deploy model is no larger than the plain one.
+  assert.ok(s.deploy.params <= s.plain.params);
+  assert.match(yolor('info', '--model', 'yolor-n', '--tasks', 'depth').stderr, /unknown task 'depth'/);
+});

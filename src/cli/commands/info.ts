@@ -9,16 +9,19 @@ function fmtInt(n: number): string {
 export const infoCommand: Command = {
   name: 'info',
   summary: 'describe model architectures: layers, parameters, FLOPs',
-  usage: 'yolor info --list | --model <NAME|FILE> [--imgsz PX] [--json]',
+  usage: 'yolor info --list | --model <NAME|FILE> [--imgsz PX] [--tasks LIST] [--json]',
   description:
     'Lists the model zoo, or prints a model\'s per-layer table (name, type, output shape, params,\n' +
     'FLOPs) and totals at an image size, with the totals of its deploy form (batch norm and implicit\n' +
     'knowledge folded) and of the same architecture without implicit knowledge. GFLOPs = 2 x\n' +
-    'multiply-adds for one image; --imgsz defaults to the model\'s own resolution.',
+    'multiply-adds for one image; --imgsz defaults to the model\'s own resolution. --tasks adds the\n' +
+    'heads of a multi-task network (with their task codes when the config sets task_implicit).',
   options: [
     { name: 'list', type: 'boolean', default: false, description: 'list the built-in model configurations' },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', description: 'built-in model name or model config file' },
     { name: 'imgsz', type: 'int', valueName: 'PX', description: 'image size for shapes and FLOPs (default: the model\'s)' },
+    { name: 'tasks', type: 'string', valueName: 'LIST', description: 'task heads, e.g. detect,classify,segment,embed (default: the config\'s)' },
+    { name: 'task-implicit', type: 'enum', choices: ['none', 'add', 'mul', 'concat'], description: 'task-specific implicit codes of the non-detection heads' },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
   async run(args) {
@@ -35,7 +38,18 @@ export const infoCommand: Command = {
     }
     const name = args.string('model');
     if (!name) throw new UsageError('give --list or --model NAME|FILE', true);
-    const cfg = resolveModelConfig(name);
+    let cfg = resolveModelConfig(name);
+    if (args.string('tasks') || args.string('task-implicit')) {
+      const { parseTaskList } = await import('../../tasks/multitask.js');
+      const { parseModelConfig, serializeModelConfig } = await import('../../models/config.js');
+      const tasks = args.string('tasks') ? parseTaskList(args.string('tasks')!) : cfg.tasks;
+      // Label spaces as the config sets them (classify: num_labels, default nc); the embed head's identity
+      // classifier is training-only, so it is absent from the deploy numbers whatever its size.
+      cfg = parseModelConfig({
+        ...serializeModelConfig(cfg), tasks, ...(args.string('task-implicit') ? { task_implicit: args.string('task-implicit') } : {}),
+        num_identities: tasks.includes('embed') ? Math.max(cfg.numIdentities, 2) : cfg.numIdentities,
+      }, name);
+    }
     const imgsz = args.number('imgsz') ?? cfg.dims.imgsz;
     const { initBackend } = await import('../../engine/backend.js');
     await initBackend(args.string('backend') as 'auto');
@@ -44,7 +58,7 @@ export const infoCommand: Command = {
     const { NO_IMPLICIT } = await import('../../models/config.js');
     const model = new Detector(cfg);
     const { model: deploy, report } = model.fuse();
-    const plain = new Detector({ ...cfg, implicit: { ...NO_IMPLICIT } });
+    const plain = new Detector({ ...cfg, implicit: { ...NO_IMPLICIT }, taskImplicit: 'none' });
     try {
       const s = summarizeModel(model, imgsz);
       const d = summarizeModel(deploy, imgsz);
