@@ -16,7 +16,14 @@ import { writeDataset } from '../../src/data/formats/writers.js';
 import { loadModel } from '../../src/models/checkpoint.js';
 import { serializeModelConfig } from '../../src/models/config.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
-import { shardBatch } from '../../src/train/parallel/replica-pool.js';
+import { ReplicaPool, shardBatch } from '../../src/train/parallel/replica-pool.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { DataLoader, type Batch } from '../../src/data/loader.js';
+import { datasetSplit, loadDetectionDatasetAsync } from '../../src/data/resolve.js';
+import { Detector } from '../../src/models/detector.js';
+import { parseModelConfig } from '../../src/models/config.js';
+import { buildTargets, gridsOfMaps } from '../../src/tasks/detect/assign.js';
+import { detectionLoss } from '../../src/tasks/detect/loss.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { tmp } from '../helpers/tmp.js';
 
@@ -112,12 +119,68 @@ describe('data-parallel training', () => {
     const d = await weightDifference(join(one.runDir, 'weights', 'last'), join(two.runDir, 'weights', 'last'));
     // Float32 rounding differs (sums over shards vs over the batch) and batch norm's backward pass
     // amplifies it (dy − mean(dy) − x̂·mean(dy·x̂) cancels): measured ≈ 1.4e-5 after two steps here,
-    // against ≤ 1e-6 without batch norm. A real mismatch (per-replica statistics) gives ≈ 1e-2.
+    // against ≤ 1e-6 without batch norm. A real mismatch (per-replica statistics) gives ≈ 1e-2; the
+    // all-reduce itself is checked exactly below, where the shard sums cannot round differently.
     assert.ok(d <= 1e-4, `relative weight difference ${d}`);
     const local = await train(options('bn-local', 'yolor-n', { workers: 2 }));
     const dl = await weightDifference(join(one.runDir, 'weights', 'last'), join(local.runDir, 'weights', 'last'));
     assert.ok(dl > 10 * d, `per-replica batch norm is a different run: ${dl} vs synchronised ${d}`);
     console.log(`synchronised batch norm: ${d.toExponential(2)}; per-replica: ${dl.toExponential(2)}`);
+  });
+
+  it('synchronised batch norm is exact where the shard sums are: a batch of two identical halves gives one model\'s gradient', async () => {
+    // With identical halves every shard sum is exactly half the batch sum, so float32 rounding cannot differ
+    // between 1 and 2 replicas: what remains is the all-reduce itself, which must then agree to float noise.
+    // (With distinct halves the shard sums round differently by ~1e-7, and batch norm's backward amplifies
+    // that: perturbing the reduced sums by ±1e-7 moves the gradient by ~9e-5 relative, the size of the
+    // 1-vs-2-replica difference above.)
+    const cfg = parseModelConfig({ ...serializeModelConfig(resolveModelConfig('yolor-n')), nc: 6 }, 'sync-bn');
+    const model = new Detector(cfg, 2);
+    const ds = await loadDetectionDatasetAsync(data);
+    const loader = new DataLoader({ records: datasetSplit(ds, 'train'), imgsz: 64, batchSize: 2, train: true, seed: 2, workers: 0 });
+    let half: Batch | undefined;
+    for await (const b of loader.epoch(0)) {
+      half = b;
+      break;
+    }
+    await loader.close();
+    const per = half!.images.length;
+    const images = new Float32Array(2 * per);
+    images.set(half!.images);
+    images.set(half!.images, per);
+    const rows = half!.targets;
+    const targets = new Float32Array(2 * rows.length);
+    targets.set(rows);
+    targets.set(rows, rows.length);
+    for (let r = rows.length; r < targets.length; r += 6) targets[r]! += 2;
+    const shape: [number, number, number, number] = [4, half!.shape[1], half!.shape[2], 3];
+    const single = tf.variableGrads(() => {
+      const maps = model.forward(tf.tensor4d(images, shape));
+      const a = buildTargets(targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: 4, nc: cfg.nc });
+      return detectionLoss(maps, a, cfg.anchors, model.strides, cfg.nc).total;
+    });
+    single.value.dispose();
+    const pool = await ReplicaPool.start(model, { replicas: 2, syncBn: true, lossHyp: {} });
+    try {
+      pool.publish();
+      const { grads } = await pool.step(images, shape, targets);
+      let num = 0;
+      let den = 0;
+      for (const [k, g] of Object.entries(single.grads)) {
+        const a = g.dataSync();
+        const b = grads[k]!.dataSync();
+        for (let i = 0; i < a.length; i++) {
+          num += (a[i]! - b[i]!) ** 2;
+          den += a[i]! ** 2;
+        }
+      }
+      const d = Math.sqrt(num / den);
+      assert.ok(d <= 1e-5, `relative gradient difference ${d}`);
+      tf.dispose([...Object.values(single.grads), ...Object.values(grads)]);
+    } finally {
+      await pool.close();
+      model.dispose();
+    }
   });
 
   it('a replica that fails stops the run with its message', async () => {
