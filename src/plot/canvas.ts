@@ -2,7 +2,7 @@
  * Small drawing helpers shared by the PNG plots: canvas creation, a colour
  * palette, axes with ticks and labels, and atomic PNG output.
  */
-import { createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { createCanvas, GlobalFonts, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { writeFileAtomic } from '../io/atomic-write.js';
 
 export type Ctx = SKRSContext2D;
@@ -24,7 +24,23 @@ export function paletteColor(i: number): string {
   return PALETTE[((i % PALETTE.length) + PALETTE.length) % PALETTE.length]!;
 }
 
+let fontWarningShown = false;
+
+/**
+ * Warns once on stderr when the system has no fonts at all (a bare container):
+ * the plots are still written, but without any text.
+ */
+function warnIfNoFonts(): void {
+  if (fontWarningShown) return;
+  fontWarningShown = true;
+  if (GlobalFonts.families.length === 0) {
+    process.stderr.write('warning: no system fonts found, so plots are drawn without text ' +
+      '(install a font package, e.g. fonts-dejavu-core on Debian/Ubuntu)\n');
+  }
+}
+
 export function newCanvas(width: number, height: number): { canvas: Canvas; ctx: Ctx } {
+  warnIfNoFonts();
   const canvas = createCanvas(Math.round(width), Math.round(height));
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#ffffff';
