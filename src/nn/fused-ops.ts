@@ -25,50 +25,72 @@ export const silu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
  *   x̂ = (x − μ)/√(σ² + ε),  y = γ·x̂ + β
  *   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = (γ/√(σ² + ε))·(dy − mean(dy) − x̂·mean(dy·x̂))
  * (sums and means over batch and space).
+ *
+ * Every per-channel sum is taken the same way whatever the batch and however it
+ * is sharded: per image over space (one reduction kernel per image), then over the
+ * images in float64 (sums of a few float32 values are exact there). One replica
+ * with the whole batch and N replicas with its shards therefore compute bit-equal
+ * statistics, and batch norm's backward pass, whose cancellation would amplify a
+ * float32 rounding difference of the sums ~1000-fold, gives the same activation
+ * gradients.
  */
 /**
  * Synchronised batch norm across data-parallel replicas: while set, every
  * training-mode batch norm sums its per-channel statistics over all replicas
- * with `allReduce` (element-wise sum of a Float32Array, identical on every
- * replica and called in the same order on each): the mean (Σx and the element
- * count), then the variance (Σ(x − μ)², two passes for accuracy), and in the
- * backward pass Σdy and Σdy·x̂. The replicas then normalise with the statistics
- * of the whole batch, exactly as one replica with the whole batch would.
+ * with `allReduce` (element-wise float64 sum, identical on every replica and
+ * called in the same order on each): the mean (Σx and the element count), then
+ * the variance (Σ(x − μ)², two passes for accuracy), and in the backward pass
+ * Σdy and Σdy·x̂. The replicas then normalise with the statistics of the whole
+ * batch, exactly as one replica with the whole batch would.
  */
-let allReduce: ((v: Float32Array) => Float32Array) | null = null;
+let allReduce: ((v: Float64Array) => Float64Array) | null = null;
 
-export function setBatchNormAllReduce(fn: ((v: Float32Array) => Float32Array) | null): void {
+export function setBatchNormAllReduce(fn: ((v: Float64Array) => Float64Array) | null): void {
   allReduce = fn;
 }
 
-function reduceChannels(t: tf.Tensor, extra?: number): { sum: tf.Tensor1D; extra: number } {
-  const local = t.dataSync() as Float32Array;
-  const v = new Float32Array(local.length + (extra === undefined ? 0 : 1));
-  v.set(local);
-  if (extra !== undefined) v[local.length] = extra;
-  const r = allReduce!(v);
-  return { sum: tf.tensor1d(r.subarray(0, local.length)), extra: extra === undefined ? 0 : r[local.length]! };
+/** Per-channel sums of NHWC t: per image over space, then over the images in float64. */
+export function channelSums(t: tf.Tensor): Float64Array {
+  const c = t.shape[t.rank - 1]!;
+  const perImage = tf.sum(t, [1, 2]);
+  const v = perImage.dataSync();
+  perImage.dispose();
+  const out = new Float64Array(c);
+  for (let i = 0; i < v.length; i += c) for (let k = 0; k < c; k++) out[k]! += v[i + k]!;
+  return out;
 }
+
+/** Sums `parts` (concatenated) over the replicas when synchronised; unchanged otherwise. */
+function reduceAll(parts: readonly Float64Array[]): Float64Array[] {
+  if (!allReduce) return parts.slice();
+  const v = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    v.set(p, o);
+    o += p.length;
+  }
+  const r = allReduce(v);
+  o = 0;
+  return parts.map((p) => {
+    const out = r.slice(o, o + p.length);
+    o += p.length;
+    return out;
+  });
+}
+
+const f32 = (v: Float64Array, scale = 1): tf.Tensor1D => tf.tensor1d(Float32Array.from(v, (x) => x * scale));
 
 export function batchNormTrain(
   x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
   /** Receives the batch mean, the (biased) variance and the element count per channel, e.g. for running statistics. */
   onStats?: (mean: tf.Tensor, variance: tf.Tensor, count: number) => void,
 ): tf.Tensor4D {
-  const sync = allReduce !== null;
   const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    let mean: tf.Tensor;
-    let variance: tf.Tensor;
-    let count = xi.size / xi.shape[xi.rank - 1]!;
-    if (sync) {
-      const s1 = reduceChannels(tf.sum(xi, [0, 1, 2]), count);
-      count = s1.extra;
-      mean = tf.div(s1.sum, count);
-      const s2 = reduceChannels(tf.sum(tf.square(tf.sub(xi, mean)), [0, 1, 2]));
-      variance = tf.div(s2.sum, count);
-    } else {
-      ({ mean, variance } = tf.moments(xi, [0, 1, 2]));
-    }
+    const [sx, n] = reduceAll([channelSums(xi), Float64Array.of(xi.size / xi.shape[xi.rank - 1]!)]) as [Float64Array, Float64Array];
+    const count = n[0]!;
+    const mean = f32(sx, 1 / count);
+    const [sq] = reduceAll([channelSums(tf.square(tf.sub(xi, mean)))]) as [Float64Array];
+    const variance = f32(sq, 1 / count);
     onStats?.(mean, variance, count);
     const rstd = tf.rsqrt(tf.add(variance, eps));
     const xhat = tf.mul(tf.sub(xi, mean), rstd);
@@ -77,23 +99,15 @@ export function batchNormTrain(
       value: tf.add(tf.mul(xhat, g), b),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xh, rs, gg] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const dBeta = tf.sum(dy, [0, 1, 2]);
-        const dGamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
         // The parameter gradients stay local (the replicas' gradients are summed later);
         // dx needs the whole batch's Σdy and Σdy·x̂.
-        let sBeta = dBeta;
-        let sGamma = dGamma;
-        if (sync) {
-          const both = reduceChannels(tf.concat([dBeta, dGamma]));
-          const c = dBeta.size;
-          sBeta = tf.slice(both.sum, [0], [c]);
-          sGamma = tf.slice(both.sum, [c], [c]);
-        }
-        const n = count;
+        const localBeta = channelSums(dy);
+        const localGamma = channelSums(tf.mul(dy, xh));
+        const [sBeta, sGamma] = reduceAll([localBeta, localGamma]) as [Float64Array, Float64Array];
         // mean(dy·γ) = γ·Σdy/n and mean(dy·γ·x̂) = γ·Σdy·x̂/n: reuse the two sums.
         const k = tf.mul(gg, rs);
-        const dx = tf.mul(k, tf.sub(tf.sub(dy, tf.div(sBeta, n)), tf.mul(xh, tf.div(sGamma, n))));
-        return [dx, dGamma, dBeta];
+        const dx = tf.mul(k, tf.sub(tf.sub(dy, f32(sBeta, 1 / count)), tf.mul(xh, f32(sGamma, 1 / count))));
+        return [dx, f32(localGamma), f32(localBeta)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -6,7 +6,7 @@
  *   weights  [all parameters and buffers]                 written by the main thread, read by every replica
  *   grads    [world × trainable parameters]               each replica writes its gradient in its own row
  *   buffers  [world × buffers (batch-norm running stats)] each replica writes its updated statistics
- *   reduce   [world × reduceLength] + control Int32       scratch and barrier of synchronised batch norm
+ *   reduce   [world × reduceLength] float64 + control     scratch and barrier of synchronised batch norm
  * so no step copies the model through message passing.
  */
 import type { Module, ParamGroup } from '../../nn/module.js';
@@ -64,7 +64,7 @@ export function allocateShared(layout: ParamLayout, world: number): SharedMemory
     weights: f(layout.total),
     grads: f(world * layout.trainable),
     buffers: f(world * layout.buffers),
-    reduce: f(world * layout.reduceLength),
+    reduce: new SharedArrayBuffer(Math.max(world * layout.reduceLength, 1) * 8),
     control: new SharedArrayBuffer(8),
   };
 }

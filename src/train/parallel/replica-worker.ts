@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const weights = new Float32Array(shared.weights);
   const gradRow = new Float32Array(shared.grads, init.rank * layout.trainable * 4, layout.trainable);
   const bufRow = new Float32Array(shared.buffers, init.rank * layout.buffers * 4, layout.buffers);
-  const reduce = new Float32Array(shared.reduce);
+  const reduce = new Float64Array(shared.reduce);
   const control = new Int32Array(shared.control);
   const params = new Map(model.parameters().map((p) => [p.name, p]));
   for (const s of layout.slots) {
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
           setBatchNormAllReduce((v) => {
             reduce.set(v, msg.slot * L);
             barrier(control, msg.active);
-            const out = new Float32Array(v.length);
+            const out = new Float64Array(v.length);
             for (let r = 0; r < msg.active; r++) {
               const o = r * L;
               for (let i = 0; i < v.length; i++) out[i]! += reduce[o + i]!;
