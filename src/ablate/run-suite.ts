@@ -21,7 +21,7 @@ import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../mod
 import { Detector } from '../models/detector.js';
 import { summarizeModel } from '../models/summary.js';
 import { resolveModelConfig } from '../models/zoo.js';
-import { checkTaskLabels, datasetLabelInfo, type DatasetLabelInfo } from '../tasks/multitask.js';
+import { checkTaskLabels, configForDataset, datasetLabelInfo, type DatasetLabelInfo } from '../tasks/multitask.js';
 import { parseResultsCsv } from '../train/results.js';
 import { ProgressBar } from '../util/progress.js';
 import { writeSuiteReport, type SuiteReport, type VariantResult } from './report.js';
@@ -68,13 +68,10 @@ function uniqueDir(project: string, name: string): string {
 
 /** The base config with a run's overrides (nested `implicit` fields merged) and the data's label spaces. */
 export function runConfig(base: ModelConfig, run: AblationRun, data: { names: string[]; info: DatasetLabelInfo }, widthMultiple?: number): ModelConfig {
-  const raw = serializeModelConfig(base);
-  const implicit = { ...(raw['implicit'] as Record<string, unknown>), ...((run.overrides['implicit'] as Record<string, unknown> | undefined) ?? {}) };
-  return parseModelConfig({
-    ...raw, ...run.overrides, implicit, nc: data.names.length, names: data.names, tasks: run.tasks,
-    num_labels: data.names.length + data.info.attributes.length, num_identities: run.tasks.includes('embed') ? data.info.numIdentities : 0,
-    ...(widthMultiple !== undefined ? { width_multiple: widthMultiple } : {}),
-  }, `${base.name} (${run.label || 'ablation'})`);
+  return configForDataset(base, data, {
+    tasks: run.tasks, overrides: run.overrides, where: `${base.name} (${run.label || 'ablation'})`,
+    ...(widthMultiple !== undefined ? { widthMultiple } : {}),
+  });
 }
 
 function countParams(cfg: ModelConfig): number {
@@ -168,7 +165,7 @@ export async function runAblation(opts: AblateOptions): Promise<AblateResult> {
   const ds = await loadDetectionDatasetAsync(opts.data);
   datasetSplit(ds, 'train');
   datasetSplit(ds, opts.valSplit);
-  const info = datasetLabelInfo(ds as Parameters<typeof datasetLabelInfo>[0]);
+  const info = datasetLabelInfo(ds);
   for (const v of suite.variants) for (const r of v.runs) checkTaskLabels(r.tasks, info, ds.source);
   const data = { names: ds.names, info };
   const base = resolveModelConfig(opts.model);

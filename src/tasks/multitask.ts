@@ -8,7 +8,7 @@
  * with B the batch size (YOLOv5's convention, so detection alone is unchanged).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { TASK_NAMES, type TaskName } from '../models/config.js';
+import { parseModelConfig, serializeModelConfig, TASK_NAMES, type ModelConfig, type TaskName } from '../models/config.js';
 import type { Detector, TaskOutputs } from '../models/detector.js';
 import { classifyLoss } from './classify/loss.js';
 import { buildTargets, gridsOfMaps } from './detect/assign.js';
@@ -168,4 +168,26 @@ export function datasetLabelInfo(ds: { splits: Record<string, ReadonlyArray<obje
 /** Whether a model's tasks are anything but detection alone. */
 export function isMultiTask(tasks: readonly TaskName[]): boolean {
   return tasks.length !== 1 || tasks[0] !== 'detect';
+}
+
+/**
+ * A model config for a dataset: `base` with `overrides` (config file keys; the
+ * nested `implicit` fields merged, not replaced), the dataset's classes, the
+ * tasks, and the label spaces they imply (classify: classes + attributes;
+ * embed: the dataset's identities).
+ */
+export function configForDataset(
+  base: ModelConfig,
+  data: { names: readonly string[]; info: DatasetLabelInfo },
+  opts: { tasks: readonly TaskName[]; overrides?: Record<string, unknown>; uncertainty?: boolean; widthMultiple?: number; where?: string },
+): ModelConfig {
+  const raw = serializeModelConfig(base);
+  const overrides = opts.overrides ?? {};
+  const implicit = { ...(raw['implicit'] as Record<string, unknown>), ...((overrides['implicit'] as Record<string, unknown> | undefined) ?? {}) };
+  return parseModelConfig({
+    ...raw, ...overrides, implicit, nc: data.names.length, names: [...data.names], tasks: [...opts.tasks],
+    num_labels: data.names.length + data.info.attributes.length, num_identities: opts.tasks.includes('embed') ? data.info.numIdentities : 0,
+    task_weighting: opts.uncertainty ? 'uncertainty' : 'fixed',
+    ...(opts.widthMultiple !== undefined ? { width_multiple: opts.widthMultiple } : {}),
+  }, opts.where ?? base.name);
 }

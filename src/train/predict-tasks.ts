@@ -70,7 +70,8 @@ export function predictTasks(model: Detector, image: RgbImage, opts: TaskPredict
           rows.set([0, d.cls, Math.min(W - 1e-3, Math.max(0, (x1 + x2) / 2)), Math.min(H - 1e-3, Math.max(0, (y1 + y2) / 2)), Math.max(x2 - x1, 1e-3), Math.max(y2 - y1, 1e-3)], i * 6);
         });
         const picks = gtEmbeddingCells(rows, model.config.anchors, model.strides, gridsOfMaps(t.embed), new Int32Array(dets.length).fill(0));
-        const e = tf.div(gatherEmbeddings(t.embed, picks), tf.add(tf.norm(gatherEmbeddings(t.embed, picks), 'euclidean', 1, true), 1e-12));
+        const raw = gatherEmbeddings(t.embed, picks);
+        const e = tf.div(raw, tf.add(tf.norm(raw, 'euclidean', 1, true), 1e-12));
         const flat = e.dataSync();
         const E = model.config.embedDim;
         const byGt = new Array<Float32Array>(dets.length);

@@ -22,9 +22,8 @@ import { Detector } from '../models/detector.js';
 import { withTrace } from '../nn/module.js';
 import { resolveModelConfig } from '../models/zoo.js';
 import { autoAnchor } from '../tasks/detect/anchors.js';
-import { buildTargets, gridsOfMaps } from '../tasks/detect/assign.js';
-import { detectionLoss, type DetectionHyp } from '../tasks/detect/loss.js';
-import { checkTaskLabels, datasetLabelInfo, isMultiTask, multiTaskLoss, type TaskLossItems } from '../tasks/multitask.js';
+import type { DetectionHyp } from '../tasks/detect/loss.js';
+import { checkTaskLabels, configForDataset, datasetLabelInfo, isMultiTask, multiTaskLoss, type TaskLossItems } from '../tasks/multitask.js';
 import type { TaskName } from '../models/config.js';
 import { validateTasks, type TaskValidationResult } from './validate-tasks.js';
 import { ProgressBar } from '../util/progress.js';
@@ -180,14 +179,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (fatal.length) throw new Error(`${ds.source}: ${fatal.length} unusable inputs, first: ${fatal[0]!.file}: ${fatal[0]!.problem}`);
   // ---- model config: classes from the data; anchors checked against its boxes
   let cfg: ModelConfig = resolveModelConfig(opts.model);
-  const labelInfo = datasetLabelInfo(ds as Parameters<typeof datasetLabelInfo>[0]);
+  const labelInfo = datasetLabelInfo(ds);
   const tasks = opts.tasks ?? cfg.tasks;
   checkTaskLabels(tasks, labelInfo, ds.source);
-  cfg = parseModelConfig({
-    ...serializeModelConfig(cfg), ...opts.modelOverrides, nc: ds.names.length, names: ds.names, tasks,
-    num_labels: ds.names.length + labelInfo.attributes.length, num_identities: tasks.includes('embed') ? labelInfo.numIdentities : 0,
-    task_weighting: opts.uncertainty ? 'uncertainty' : 'fixed',
-  }, cfg.name);
+  cfg = configForDataset(cfg, { names: ds.names, info: labelInfo }, { tasks, overrides: opts.modelOverrides ?? {}, uncertainty: opts.uncertainty ?? false });
   const multi = isMultiTask(cfg.tasks);
   const imgsz = opts.imgsz ?? cfg.dims.imgsz;
   const runDir = resumeDir ?? uniqueRunDir(opts.project, opts.name);
@@ -299,21 +294,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           if (publishNeeded) pool.publish();
           publishNeeded = false;
           ({ grads, items } = await pool.step(batch.images, batch.shape, batch.targets));
-        } else if (multi) {
+        } else {
+          // Detection alone is the same loss (B·(box + obj + cls), weight 1) as detectionLoss's total.
           const r = tf.variableGrads(() => {
             const out = model.forwardTasks(tf.tensor4d(batch.images, batch.shape));
             const l = multiTaskLoss(model, out, batch, taskLossOpts);
-            items = l.items;
-            return l.total;
-          }, optimizer.variables);
-          r.value.dispose();
-          grads = r.grads;
-        } else {
-          const r = tf.variableGrads(() => {
-            const x = tf.tensor4d(batch.images, batch.shape);
-            const maps = model.forward(x);
-            const assignment = buildTargets(batch.targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: batch.shape[0], nc: cfg.nc });
-            const l = detectionLoss(maps, assignment, cfg.anchors, model.strides, cfg.nc, opts.lossHyp);
             items = l.items;
             return l.total;
           }, optimizer.variables);

@@ -117,8 +117,13 @@ test('yolor ablate trains each variant and writes the table and chart', () => {
   for (const f of ['results.md', 'results.json', 'chart.png', 'configs/none.yaml', 'configs/concat.yaml']) assert.ok(existsSync(join(dir, f)), f);
   const md = readFileSync(join(dir, 'results.md'), 'utf8');
   for (const v of ['none', 'add', 'mul', 'concat']) assert.match(md, new RegExp(`\\| ${v} \\|`));
-  const json = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { variants: Array<{ variant: string; params: number; gflops: number }> };
+  const json = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { variants: Array<{ variant: string; params: number; deployParams: number; gflops: number }> };
   assert.equal(json.variants.length, 4);
-  // concat adds channels to the training model; every variant folds to a model of (nearly) the same deploy size.
-  assert.ok(json.variants.every((v) => v.params > 0 && v.gflops > 0));
+  // Implicit alignment adds training parameters; every variant folds to exactly the plain model's deploy size.
+  const none = json.variants.find((v) => v.variant === 'none')!;
+  for (const v of json.variants) {
+    assert.ok(v.gflops > 0);
+    assert.equal(v.deployParams, none.deployParams, `${v.variant} deploy parameters`);
+    if (v.variant !== 'none') assert.ok(v.params > none.params, `${v.variant} trains extra implicit parameters`);
+  }
 });

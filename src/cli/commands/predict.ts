@@ -29,7 +29,7 @@ export const predictCommand: Command = {
     const weights = args.string('weights');
     const source = args.string('source');
     if (!weights || !source) throw new UsageError('--weights and --source are required', true);
-    const { existsSync, mkdirSync } = await import('node:fs');
+    const { existsSync, mkdirSync, readFileSync } = await import('node:fs');
     const { basename, extname, join, resolve } = await import('node:path');
     const { initBackend } = await import('../../engine/backend.js');
     const { loadRunner } = await import('../../infer/load-runner.js');
@@ -62,7 +62,6 @@ export const predictCommand: Command = {
     const { predictTasks } = await import('../../train/predict-tasks.js');
     const { imageCanvas } = await import('../../plot/draw-boxes.js');
     const { decodeImage } = await import('../../data/image-io.js');
-    const { readFileSync } = await import('node:fs');
     const attributes = multi
       ? ((JSON.parse(readFileSync(join(weights, 'model.json'), 'utf8')) as { userDefinedMetadata?: { attributes?: string[] } }).userDefinedMetadata?.attributes ?? [])
       : [];
