@@ -6,7 +6,10 @@
  * Then data-parallel training (issue: use every core): the same global batch at
  * 320 with 1 worker and with N = the number of cores model replicas in worker
  * threads (gradients summed through shared memory, one optimiser update), and
- * the ratio. Options: --quick, --json, --batch N (default 4; the wasm heap limits
+ * the ratio. Last, why that ratio is what it is on this machine: how in-cache
+ * convolutions and memory-streaming element-wise ops scale on N engines
+ * (bench/thread-scaling.ts), and the share of a step's kernel time outside the
+ * convolutions. Options: --quick, --json, --batch N (default 4; the wasm heap limits
  * batch × size), --replicas N.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,6 +23,7 @@ import { GroupedOptimizer } from '../src/train/optimizer.js';
 import { Rng } from '../src/util/rng.js';
 import { availableParallelism } from 'node:os';
 import { ReplicaPool } from '../src/train/parallel/replica-pool.js';
+import { measureThreadScaling, STREAM_BYTES, type ScalingRow } from './thread-scaling.js';
 
 interface Row { model: string; imgsz: number; batch: number; imagesPerSecond: number | null; note?: string }
 
@@ -57,6 +61,46 @@ function measure(name: string, imgsz: number, batch: number, steps: number): Row
     tf.dispose(x);
     opt.dispose();
     ema.dispose();
+    model.dispose();
+  }
+}
+
+const CONV_KERNELS = new Set(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']);
+
+/**
+ * The share of one training step's kernel time outside the convolutions (batch norm,
+ * activations, reductions, element-wise arithmetic: work bounded by memory traffic).
+ * tf.profile also lists each custom-gradient op's forward as a kernel named 'forward'
+ * whose inner kernels are listed too: it is left out so that nothing counts twice.
+ */
+async function streamingShare(name: string, imgsz: number, batch: number): Promise<number> {
+  const cfg = resolveModelConfig(name);
+  const model = new Detector(cfg);
+  const vars = model.parameters().filter((p) => p.group !== 'buffer').map((p) => p.variable);
+  const { images, targets } = syntheticBatch(cfg.nc, imgsz, batch);
+  const x = tf.tensor4d(images, [batch, imgsz, imgsz, 3]);
+  const step = (): void => {
+    const { value, grads } = tf.variableGrads(() => {
+      const maps = model.forward(x);
+      const a = buildTargets(targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: batch, nc: cfg.nc });
+      return detectionLoss(maps, a, cfg.anchors, model.strides, cfg.nc).total;
+    }, vars);
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  try {
+    step();
+    const prof = await tf.profile(step);
+    let conv = 0;
+    let all = 0;
+    for (const k of prof.kernels) {
+      if (k.name === 'forward') continue;
+      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      all += ms;
+      if (CONV_KERNELS.has(k.name)) conv += ms;
+    }
+    return all > 0 ? (all - conv) / all : Number.NaN;
+  } finally {
+    x.dispose();
     model.dispose();
   }
 }
@@ -122,8 +166,11 @@ async function main(): Promise<void> {
       parallel.push({ model, imgsz: 320, batch, one, many, replicas, ratio: many / one });
     }
   }
+  // What this machine's cores can do together: compute scales, memory traffic is shared.
+  const scaling: ScalingRow[] = parallel.length ? await measureThreadScaling(replicas) : [];
+  const share = parallel.length ? await streamingShare('yolor-n', 320, batch) : Number.NaN;
   if (json) {
-    console.log(JSON.stringify({ backend: backend.name, rows, parallel }, null, 2));
+    console.log(JSON.stringify({ backend: backend.name, rows, parallel, scaling, nonConvolutionShare: share }, null, 2));
     return;
   }
   console.log(`backend ${backend.name}; synthetic batches; best of ${quick ? 1 : 3} steps after a warm-up\n`);
@@ -137,6 +184,13 @@ async function main(): Promise<void> {
     for (const p of parallel) {
       console.log(`${p.model.padEnd(8)} ${String(p.imgsz).padStart(5)}  ${p.one.toFixed(2).padStart(8)}  ${p.replicas}  ${p.many.toFixed(2).padStart(9)}  ${p.ratio.toFixed(2).padStart(5)}`);
     }
+    console.log(`\nwhat ${replicas} wasm engines of this machine do together (speedup = ${replicas} × time alone / time each):`);
+    console.log('work        1 engine ms  N engines ms  speedup');
+    for (const r of scaling) {
+      const gbs = r.kind === 'streaming' ? `   (${(STREAM_BYTES / r.aloneMs / 1e6).toFixed(0)} GB/s alone, ${(STREAM_BYTES / r.togetherMs / 1e6).toFixed(0)} GB/s each)` : '';
+      console.log(`${r.kind.padEnd(10)}  ${r.aloneMs.toFixed(0).padStart(11)}  ${r.togetherMs.toFixed(0).padStart(12)}  ${r.speedup.toFixed(2).padStart(7)}${gbs}`);
+    }
+    console.log(`yolor-n step at 320, batch ${batch}: ${(100 * share).toFixed(0)}% of kernel time outside the convolutions (element-wise and reductions)`);
   }
 }
 
