@@ -6,6 +6,7 @@
  *   fixed weights   total = B · Σ_T w_T · L_T
  *   uncertainty     total = B · Σ_T (½·exp(−s_T)·L_T + ½·s_T)   (learned s_T, heads/task-balance.ts)
  * with B the batch size (YOLOv5's convention, so detection alone is unchanged).
+ * A data-parallel shard computes its part of the whole batch's total (options.global).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { parseModelConfig, serializeModelConfig, TASK_NAMES, type ModelConfig, type TaskName } from '../models/config.js';
@@ -105,6 +106,33 @@ export interface MultiTaskLossOptions {
   weights?: Partial<Record<TaskName, number>>;
   /** Dice weight of the segmentation loss. */
   dice?: number;
+  /**
+   * The whole batch's normalisers when this batch is one data-parallel shard of it
+   * (see `taskGlobalCounts`): every task's loss is then this shard's part of the
+   * whole batch's, so that the shards' totals and gradients add up to it.
+   */
+  global?: TaskGlobalCounts;
+}
+
+/** Normalisers of a whole batch: images, detection positives per level, embedding picks. */
+export interface TaskGlobalCounts {
+  batch: number;
+  positives: number[];
+  embedPicks: number;
+}
+
+/**
+ * The whole batch's normalisers for data-parallel shards, from its detection
+ * target assignment (each image's positives depend on its own boxes only, so the
+ * shards' positives are the whole batch's, split).
+ */
+export function taskGlobalCounts(model: Detector, batch: TaskBatch): TaskGlobalCounts {
+  const c = model.config;
+  const [b, h, w] = batch.shape;
+  const grids = model.strides.map((s) => [h / s, w / s] as [number, number]);
+  const a = buildTargets(batch.targets, { anchors: c.anchors, strides: model.strides, grids, batchSize: b, nc: c.nc });
+  const embedPicks = c.tasks.includes('embed') && batch.identity ? positiveEmbeddingCells(a, grids, batch.identity).identity.length : 0;
+  return { batch: b, positives: a.levels.map((l) => l.count), embedPicks };
 }
 
 function missing(task: TaskName, what: string): never {
@@ -115,13 +143,18 @@ function missing(task: TaskName, what: string): never {
 export function multiTaskLoss(model: Detector, out: TaskOutputs, batch: TaskBatch, opts: MultiTaskLossOptions = {}): { total: tf.Scalar; items: TaskLossItems } {
   const cfg = model.config;
   const B = batch.shape[0];
+  const G = opts.global;
+  if (G && (opts.dice ?? 0) > 0) throw new Error('multiTaskLoss: the Dice term is a ratio of whole-batch sums and cannot be split across data-parallel shards');
+  // A shard's share of the batch: per-image means become parts of the whole batch's mean.
+  const share = G ? B / G.batch : 1;
+  const part = (l: tf.Scalar, f: number): tf.Scalar => (f === 1 ? l : (tf.mul(l, f) as tf.Scalar));
   const weights = { ...DEFAULT_TASK_WEIGHTS, ...opts.weights };
   const items: TaskLossItems = { box: 0, obj: 0, cls: 0, total: 0 };
   const perTask: Array<[TaskName, tf.Scalar]> = [];
   let assignment: ReturnType<typeof buildTargets> | null = null;
   if (out.detect) {
     assignment = buildTargets(batch.targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(out.detect), batchSize: B, nc: cfg.nc });
-    const l = detectionLoss(out.detect, assignment, cfg.anchors, model.strides, cfg.nc, opts.lossHyp);
+    const l = detectionLoss(out.detect, assignment, cfg.anchors, model.strides, cfg.nc, { ...opts.lossHyp, ...(G ? { global: { batch: G.batch, positives: G.positives } } : {}) });
     items.box = l.items.box;
     items.obj = l.items.obj;
     items.cls = l.items.cls;
@@ -129,13 +162,13 @@ export function multiTaskLoss(model: Detector, out: TaskOutputs, batch: TaskBatc
   }
   if (out.classify) {
     if (!batch.labels) missing('classify', 'image-level labels');
-    const l = classifyLoss(out.classify, batch.labels);
+    const l = part(classifyLoss(out.classify, batch.labels), share);
     items.classify = l.dataSync()[0]!;
     perTask.push(['classify', l]);
   }
   if (out.segment) {
     if (!batch.semantic) missing('segment', 'class maps from instance masks');
-    const l = segmentLoss(out.segment, batch.semantic, { dice: opts.dice ?? 0 });
+    const l = part(segmentLoss(out.segment, batch.semantic, { dice: opts.dice ?? 0 }), share);
     items.segment = l.dataSync()[0]!;
     perTask.push(['segment', l]);
   }
@@ -143,14 +176,15 @@ export function multiTaskLoss(model: Detector, out: TaskOutputs, batch: TaskBatc
     if (!batch.identity) missing('embed', 'identity ids');
     if (!assignment) throw new Error('the embed task needs the detect task (embeddings are taken at detection cells)');
     const picks = positiveEmbeddingCells(assignment, gridsOfMaps(out.embed), batch.identity);
-    const l = embedLoss(out.embed, picks, model.embedHead!.classifier!);
+    const n = picks.identity.length;
+    const l = part(embedLoss(out.embed, picks, model.embedHead!.classifier!), G ? (G.embedPicks > 0 ? n / G.embedPicks : 0) : 1);
     items.embed = l.dataSync()[0]!;
     perTask.push(['embed', l]);
   }
   const balance = model.taskBalance;
-  const terms = perTask.map(([t, l]) => (balance ? balance.weigh(t, l) : (tf.mul(l, weights[t]) as tf.Scalar)));
+  const terms = perTask.map(([t, l]) => (balance ? balance.weigh(t, l, share) : (tf.mul(l, weights[t]) as tf.Scalar)));
   const sum = terms.length === 1 ? terms[0]! : (tf.addN(terms) as tf.Scalar);
-  const total = tf.mul(sum, B) as tf.Scalar;
+  const total = tf.mul(sum, G ? G.batch : B) as tf.Scalar;
   items.total = total.dataSync()[0]!;
   return { total, items };
 }

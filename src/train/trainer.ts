@@ -217,8 +217,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   });
   const ema = new ModelEma(model);
   let replicas = Math.max(1, Math.min(opts.workers, opts.batch));
-  if (multi && replicas > 1) {
-    log(opts.quiet, `tasks ${cfg.tasks.join(', ')}: multi-task training runs one model replica (data-parallel replicas train detection only)`);
+  if (multi && replicas > 1 && (opts.dice ?? 0) > 0) {
+    log(opts.quiet, '--dice: the Dice term is a ratio of whole-batch sums, which data-parallel shards cannot split: training on one model replica');
     replicas = 1;
   }
   const loaderWorkers = replicas > 1 ? 0 : Math.min(opts.workers, 1);
@@ -250,7 +250,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const evalModel = new Detector(cfg);
   let pool: ReplicaPool | null = null;
   if (replicas > 1) {
-    pool = await ReplicaPool.start(model, { replicas, syncBn: opts.syncBn ?? false, lossHyp: opts.lossHyp ?? {} });
+    pool = await ReplicaPool.start(model, {
+      replicas, syncBn: opts.syncBn ?? false, lossHyp: opts.lossHyp ?? {}, ...(multi ? { taskLoss: { weights: opts.taskWeights ?? {}, dice: 0 } } : {}),
+    });
     log(opts.quiet, `data parallel: ${replicas} replicas (worker threads), ${opts.syncBn ? 'synchronised' : 'per-replica'} batch norm`);
   }
   let publishNeeded = true;
@@ -293,7 +295,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         if (pool) {
           if (publishNeeded) pool.publish();
           publishNeeded = false;
-          ({ grads, items } = await pool.step(batch.images, batch.shape, batch.targets));
+          ({ grads, items } = await pool.step(batch.images, batch.shape, batch.targets, batch));
         } else {
           // Detection alone is the same loss (B·(box + obj + cls), weight 1) as detectionLoss's total.
           const r = tf.variableGrads(() => {

@@ -3,8 +3,10 @@
  * replicas — a model without batch norm ends with the same weights (relative
  * difference ≤ 1e-5), and so does a model with batch norm under synchronised
  * batch norm (≤ 1e-5; its statistics are summed shard-invariantly); per-replica
- * batch norm runs too. A replica that fails stops the
- * run with its message.
+ * batch norm runs too. Multi-task models (four heads, learned task weights)
+ * shard too: the replicas' summed gradients and every task's loss are one
+ * model's, and a short synchronised run ends with the same weights. A replica
+ * that fails stops the run with its message.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -26,15 +28,18 @@ import { parseModelConfig } from '../../src/models/config.js';
 import { buildTargets, gridsOfMaps } from '../../src/tasks/detect/assign.js';
 import { detectionLoss } from '../../src/tasks/detect/loss.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
+import { configForDataset, datasetLabelInfo, multiTaskLoss, type TaskLossItems } from '../../src/tasks/multitask.js';
 import { tmp } from '../helpers/tmp.js';
 
 let data = '';
 let work = '';
+let shapesDir = '';
 
 before(async () => {
   await initBackend('wasm');
   work = tmp('parallel');
-  const ds = await shapesDataset(join(work, 'shapes'), { train: 8, val: 4, test: 2, size: 64, minObjects: 1, maxObjects: 2, minSize: 16, maxSize: 40, seed: 5 });
+  shapesDir = join(work, 'shapes');
+  const ds = await shapesDataset(shapesDir, { train: 8, val: 4, test: 2, size: 64, minObjects: 1, maxObjects: 2, minSize: 16, maxSize: 40, seed: 5 });
   const written = await writeDataset(ds, 'voc', join(work, 'voc'));
   data = (written as { data?: string }).data ?? join(work, 'voc');
 });
@@ -178,6 +183,72 @@ describe('data-parallel training', () => {
       await pool.close();
       model.dispose();
     }
+  });
+
+  it('multi-task (all four tasks, learned task weights): the replicas\' summed gradients are one model\'s', async () => {
+    const ds = await loadDetectionDatasetAsync(shapesDir);
+    const cfg = configForDataset(resolveModelConfig('yolor-n'), { names: ds.names, info: datasetLabelInfo(ds) }, { tasks: ['detect', 'classify', 'segment', 'embed'], uncertainty: true });
+    const model = new Detector(cfg, 3);
+    // Move the learned task weights off zero so that the shards' shares of ½·s_T are tested.
+    for (const p of model.parameters().filter((q) => q.name.includes('log_var'))) p.variable.assign(tf.scalar(0.3));
+    const loader = new DataLoader({ records: datasetSplit(ds, 'train'), imgsz: 64, batchSize: 4, train: true, seed: 2, workers: 0, extras: true, numClasses: cfg.nc });
+    let batch: Batch | undefined;
+    for await (const b of loader.epoch(0)) {
+      batch = b;
+      break;
+    }
+    await loader.close();
+    let wantItems: TaskLossItems = { box: 0, obj: 0, cls: 0, total: 0 };
+    const single = tf.variableGrads(() => {
+      const l = multiTaskLoss(model, model.forwardTasks(tf.tensor4d(batch!.images, batch!.shape)), batch!, {});
+      wantItems = l.items;
+      return l.total;
+    });
+    const want = single.value.dataSync()[0]!;
+    single.value.dispose();
+    const pool = await ReplicaPool.start(model, { replicas: 2, syncBn: true, taskLoss: { weights: {}, dice: 0 } });
+    try {
+      pool.publish();
+      const { grads, items } = await pool.step(batch!.images, batch!.shape, batch!.targets, batch!);
+      assert.ok(Math.abs(items.total - want) <= 1e-5 * Math.abs(want), `total ${items.total} vs ${want}`);
+      // Each task's loss (the shards' parts added up) is the whole batch's.
+      for (const k of ['box', 'obj', 'cls', 'classify', 'segment', 'embed'] as const) {
+        const a = wantItems[k]!;
+        assert.ok(Number.isFinite(a) && Math.abs(items[k]! - a) <= 1e-5 * Math.abs(a), `${k}: ${items[k]} vs ${a}`);
+      }
+      let num = 0;
+      let den = 0;
+      for (const [k, g] of Object.entries(single.grads)) {
+        const a = g.dataSync();
+        const b = grads[k]!.dataSync();
+        for (let i = 0; i < a.length; i++) {
+          num += (a[i]! - b[i]!) ** 2;
+          den += a[i]! ** 2;
+        }
+      }
+      const d = Math.sqrt(num / den);
+      assert.ok(d <= 1e-5, `relative gradient difference ${d}`);
+      console.log(`multi-task, 2 replicas vs one model: relative gradient difference ${d.toExponential(2)}`);
+      tf.dispose([...Object.values(single.grads), ...Object.values(grads)]);
+    } finally {
+      await pool.close();
+      model.dispose();
+    }
+    await assert.rejects(ReplicaPool.start(new Detector(cfg), { replicas: 2, taskLoss: { weights: {}, dice: 0.5 } }), /Dice/);
+  });
+
+  it('multi-task training with 2 synchronised replicas is the one-worker run', async () => {
+    const mt: Partial<TrainOptions> = { data: shapesDir, tasks: ['detect', 'classify', 'segment', 'embed'], uncertainty: true, optimizer: 'adamw', lr0: 0.002 };
+    const one = await train(options('mt-1', 'yolor-n', mt));
+    const two = await train(options('mt-2', 'yolor-n', { ...mt, workers: 2, syncBn: true }));
+    const d = await weightDifference(join(one.runDir, 'weights', 'last'), join(two.runDir, 'weights', 'last'));
+    assert.ok(d <= 1e-5, `relative weight difference ${d}`);
+    for (const k of ['train/classify_loss', 'train/seg_loss', 'train/emb_loss'] as const) {
+      const a = one.rows[0]![k]!;
+      const b = two.rows[0]![k]!;
+      assert.ok(Number.isFinite(a) && Math.abs(a - b) <= 1e-4 * Math.abs(a), `${k}: ${a} vs ${b}`);
+    }
+    console.log(`multi-task, synchronised batch norm: relative weight difference ${d.toExponential(2)}`);
   });
 
   it('a replica that fails stops the run with its message', async () => {

@@ -23,11 +23,15 @@ export class TaskBalance extends Module {
     return 'TaskBalance';
   }
 
-  /** ½·exp(−s_T)·L_T + ½·s_T for one task's loss. */
-  weigh(task: TaskName, loss: tf.Scalar): tf.Scalar {
+  /**
+   * ½·exp(−s_T)·L_T + ½·s_T for one task's loss. A data-parallel shard passes its
+   * part of the whole batch's L_T and its `share` of the batch (images / batch), so
+   * that the shards' terms add up to the whole batch's.
+   */
+  weigh(task: TaskName, loss: tf.Scalar, share = 1): tf.Scalar {
     const s = this.logVars.get(task);
     if (!s) throw new Error(`TaskBalance: no weight for task '${task}' (tasks: ${this.tasks.join(', ')})`);
-    return tf.mul(0.5, tf.add(tf.mul(tf.exp(tf.neg(s)), loss), s)) as tf.Scalar;
+    return tf.mul(0.5, tf.add(tf.mul(tf.exp(tf.neg(s)), loss), share === 1 ? s : tf.mul(s, share))) as tf.Scalar;
   }
 
   /** The current effective weight ½·exp(−s_T) of each task (for logs). */

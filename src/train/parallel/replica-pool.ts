@@ -4,8 +4,10 @@
  * schedule, checkpoints and logs — single-sourced, so a run with N replicas is
  * the same run as with one, only faster. Each step:
  *   1. the batch is cut into N contiguous shards of images (sizes differing by
- *      at most one); the whole batch's target assignment gives the global
- *      normalisers (batch size, positives per level) each shard's loss uses;
+ *      at most one), with their labels (multi-task: image labels, class maps,
+ *      identities); the whole batch's target assignment gives the global
+ *      normalisers (batch size, positives per level, embedding picks) each
+ *      shard's loss uses;
  *   2. the master weights are published to shared memory when they changed;
  *   3. every replica computes its shard's loss and gradients and writes them
  *      into its row of shared memory;
@@ -24,8 +26,10 @@ import type { DetectionRunner } from '../../infer/runner.js';
 import { serializeModelConfig } from '../../models/config.js';
 import type { Detector } from '../../models/detector.js';
 import type { Module } from '../../nn/module.js';
-import { buildTargets, TARGET_ROW } from '../../tasks/detect/assign.js';
+import { TARGET_ROW } from '../../tasks/detect/assign.js';
 import type { DetectionHyp } from '../../tasks/detect/loss.js';
+import type { TaskName } from '../../models/config.js';
+import { taskGlobalCounts, type TaskBatch, type TaskLossItems } from '../../tasks/multitask.js';
 import { allocateShared, paramLayout, type ParamLayout, type SharedMemory } from './layout.js';
 import type { ReplicaInit, ReplicaReply, ShardMessage } from './replica-worker.js';
 
@@ -35,14 +39,15 @@ export interface ReplicaPoolOptions {
   backend?: BackendRequest;
   syncBn?: boolean;
   lossHyp?: Partial<DetectionHyp>;
+  /** Multi-task models: fixed task weights and the Dice weight (which must be 0: it does not split into shards). */
+  taskLoss?: { weights: Partial<Record<TaskName, number>>; dice: number };
 }
 
-export interface StepItems {
-  box: number;
-  obj: number;
-  cls: number;
-  total: number;
-}
+/** Loss items of a step: detection's components, each other task's loss, the total. */
+export type StepItems = TaskLossItems;
+
+/** A batch's labels beyond the detection targets (multi-task training; the loader's Batch has these fields). */
+export type StepExtras = Pick<TaskBatch, 'labels' | 'semantic' | 'identity'>;
 
 /** Replicas for `--workers`: the number of cores by default, never more than the batch. */
 export function defaultReplicas(batch: number): number {
@@ -68,14 +73,34 @@ export function shardBatch(b: number, n: number): Shard[] {
 
 /** The shards' loss items added up (each shard's loss is already normalised by the whole batch). */
 function sumItems(done: ReadonlyArray<{ items: StepItems }>): StepItems {
-  const items = { box: 0, obj: 0, cls: 0, total: 0 };
+  const items: StepItems = { box: 0, obj: 0, cls: 0, total: 0 };
   for (const d of done) {
     items.box += d.items.box;
     items.obj += d.items.obj;
     items.cls += d.items.cls;
     items.total += d.items.total;
+    for (const k of ['classify', 'segment', 'embed'] as const) {
+      const v = d.items[k];
+      if (v !== undefined) items[k] = (items[k] ?? 0) + v;
+    }
   }
   return items;
+}
+
+/** Rows [start, start + count) of a per-image array with `per` values per image. */
+function shardRows<T extends Float32Array | Uint8Array>(values: T, b: number, shard: Shard): T {
+  const per = values.length / b;
+  return values.slice(shard.start * per, (shard.start + shard.count) * per) as T;
+}
+
+/** The identities of a shard's target rows (aligned with shardTargets' rows). */
+function shardIdentity(targets: Float32Array, identity: Int32Array, shard: Shard): Int32Array {
+  const out: number[] = [];
+  for (let r = 0, o = 0; o < targets.length; r++, o += TARGET_ROW) {
+    const img = targets[o]!;
+    if (img >= shard.start && img < shard.start + shard.count) out.push(identity[r]!);
+  }
+  return Int32Array.from(out);
 }
 
 /** The target rows of images [start, start + count), re-indexed from 0. */
@@ -115,12 +140,13 @@ export class ReplicaPool {
   /** Starts the replicas (each builds the model and its engine) and waits until all are ready. */
   static async start(master: Detector, opts: ReplicaPoolOptions): Promise<ReplicaPool> {
     if (!Number.isInteger(opts.replicas) || opts.replicas < 1) throw new Error(`replicas must be a positive integer; got ${opts.replicas}`);
+    if ((opts.taskLoss?.dice ?? 0) > 0) throw new Error('data-parallel replicas cannot split the Dice term (a ratio of whole-batch sums) into shards: train it on one replica');
     const pool = new ReplicaPool(master, opts);
     const ready: Promise<void>[] = [];
     for (let rank = 0; rank < opts.replicas; rank++) {
       const init: ReplicaInit = {
         config: serializeModelConfig(master.config), backend: opts.backend ?? currentBackendRequest(), rank, world: opts.replicas, syncBn: opts.syncBn ?? false,
-        shared: pool.shared, layout: pool.layout, lossHyp: opts.lossHyp ?? {},
+        shared: pool.shared, layout: pool.layout, lossHyp: opts.lossHyp ?? {}, ...(opts.taskLoss ? { taskLoss: opts.taskLoss } : {}),
       };
       const w = new Worker(new URL('./replica-worker.js', import.meta.url), { workerData: init });
       ready.push(new Promise((resolve, reject) => {
@@ -193,24 +219,20 @@ export class ReplicaPool {
     });
   }
 
-  /** The whole batch's normalisers: batch size and positives per level. */
-  private globalCounts(targets: Float32Array, shape: [number, number, number, number]): { batch: number; positives: number[] } {
-    const c = this.master.config;
-    const grids = this.master.strides.map((s) => [shape[1] / s, shape[2] / s] as [number, number]);
-    const a = buildTargets(targets, { anchors: c.anchors, strides: this.master.strides, grids, batchSize: shape[0], nc: c.nc });
-    return { batch: shape[0], positives: a.levels.map((l) => l.count) };
-  }
-
-  private dispatch(type: 'train' | 'eval', images: Float32Array, shape: [number, number, number, number], targets?: Float32Array) {
+  private dispatch(type: 'train' | 'eval', images: Float32Array, shape: [number, number, number, number], targets?: Float32Array, extras: StepExtras = {}) {
     const [b, h, w, ch] = shape;
     const per = h * w * ch;
     const shards = shardBatch(b, this.replicas);
-    const global = targets ? this.globalCounts(targets, shape) : undefined;
+    // The whole batch's normalisers (batch size, positives per level, embedding picks).
+    const global = targets ? taskGlobalCounts(this.master, { shape, targets, ...extras }) : undefined;
     return {
       shards,
       replies: Promise.all(shards.map((s, slot) => this.send(slot, {
         type, images: images.slice(s.start * per, (s.start + s.count) * per), shape: [s.count, h, w, ch],
         ...(targets ? { targets: shardTargets(targets, s), global: global! } : {}),
+        ...(extras.labels ? { labels: shardRows(extras.labels, b, s) } : {}),
+        ...(extras.semantic ? { semantic: shardRows(extras.semantic, b, s) } : {}),
+        ...(extras.identity && targets ? { identity: shardIdentity(targets, extras.identity, s) } : {}),
         active: shards.length, slot,
       }))),
     };
@@ -222,8 +244,8 @@ export class ReplicaPool {
    * items, for the master's current weights (call `publish()` after each update).
    * The master's batch-norm running statistics are updated from the replicas.
    */
-  async step(images: Float32Array, shape: [number, number, number, number], targets: Float32Array): Promise<{ grads: Record<string, tf.Tensor>; items: StepItems }> {
-    const { shards, replies } = this.dispatch('train', images, shape, targets);
+  async step(images: Float32Array, shape: [number, number, number, number], targets: Float32Array, extras: StepExtras = {}): Promise<{ grads: Record<string, tf.Tensor>; items: StepItems }> {
+    const { shards, replies } = this.dispatch('train', images, shape, targets, extras);
     const done = await replies;
     const items = sumItems(done);
     const L = this.layout;

@@ -21,6 +21,8 @@ import { setBatchNormAllReduce } from '../../nn/fused-ops.js';
 import { buildTargets, gridsOfMaps } from '../../tasks/detect/assign.js';
 import { decodePredictions } from '../../tasks/detect/decode.js';
 import { detectionLoss, type DetectionHyp } from '../../tasks/detect/loss.js';
+import type { TaskName } from '../../models/config.js';
+import { isMultiTask, multiTaskLoss, type TaskGlobalCounts, type TaskLossItems } from '../../tasks/multitask.js';
 import { barrier, type ParamLayout, type SharedMemory } from './layout.js';
 
 export interface ReplicaInit {
@@ -32,6 +34,8 @@ export interface ReplicaInit {
   shared: SharedMemory;
   layout: ParamLayout;
   lossHyp: Partial<DetectionHyp>;
+  /** Multi-task models: the fixed task weights and the Dice weight (0: data-parallel needs it). */
+  taskLoss?: { weights: Partial<Record<TaskName, number>>; dice: number };
 }
 
 export interface ShardMessage {
@@ -43,7 +47,11 @@ export interface ShardMessage {
   shape: [number, number, number, number];
   /** Target rows [image in shard, cls, cx, cy, w, h]; absent in eval without loss. */
   targets?: Float32Array;
-  global?: { batch: number; positives: number[] };
+  global?: TaskGlobalCounts;
+  /** Multi-task shards: image labels (images × labels), class maps (images × H × W), identity per target row. */
+  labels?: Float32Array;
+  semantic?: Uint8Array;
+  identity?: Int32Array;
   /** Ranks taking part in this step (synchronised batch norm counts them at its barriers). */
   active: number;
   /** This replica's position among the active ones. */
@@ -52,7 +60,7 @@ export interface ShardMessage {
 
 export type ReplicaReply =
   | { type: 'ready' }
-  | { type: 'done'; id: number; items: { box: number; obj: number; cls: number; total: number }; finite: boolean; rows?: Float32Array }
+  | { type: 'done'; id: number; items: TaskLossItems; finite: boolean; rows?: Float32Array }
   | { type: 'error'; id: number; message: string };
 
 const init = workerData as ReplicaInit;
@@ -77,6 +85,7 @@ async function main(): Promise<void> {
     const p = params.get(s.name);
     if (!p || p.variable.size !== s.size) throw new Error(`replica ${init.rank}: parameter ${s.name} does not match the main model`);
   }
+  const multi = isMultiTask(cfg.tasks);
   const trainable = layout.slots.filter((s) => s.group !== 'buffer');
   const trainVars = trainable.map((s) => params.get(s.name)!.variable);
   let loaded = -1;
@@ -102,7 +111,7 @@ async function main(): Promise<void> {
       };
       if (msg.type === 'train') {
         model.train();
-        let items = { box: 0, obj: 0, cls: 0, total: 0 };
+        let items: TaskLossItems = { box: 0, obj: 0, cls: 0, total: 0 };
         if (init.syncBn) {
           const L = layout.reduceLength;
           setBatchNormAllReduce((v) => {
@@ -121,6 +130,14 @@ async function main(): Promise<void> {
         try {
           const r = tf.variableGrads(() => {
             const x = tf.tensor4d(msg.images, msg.shape);
+            if (multi) {
+              const l = multiTaskLoss(model, model.forwardTasks(x), {
+                shape: msg.shape, targets: msg.targets!,
+                ...(msg.labels ? { labels: msg.labels } : {}), ...(msg.semantic ? { semantic: msg.semantic } : {}), ...(msg.identity ? { identity: msg.identity } : {}),
+              }, { lossHyp: init.lossHyp, weights: init.taskLoss?.weights ?? {}, dice: init.taskLoss?.dice ?? 0, ...(msg.global ? { global: msg.global } : {}) });
+              items = l.items;
+              return l.total;
+            }
             const l = lossOf(model.forward(x));
             items = l.items;
             return l.total;
