@@ -76,6 +76,21 @@ async function weightDifference(a: string, b: string): Promise<number> {
   return Math.sqrt(num / den);
 }
 
+/** ‖a − b‖₂ / ‖a‖₂ over every gradient of two gradient maps keyed alike. */
+function gradientDifference(a: Record<string, tf.Tensor>, b: Record<string, tf.Tensor>): number {
+  let num = 0;
+  let den = 0;
+  for (const [k, g] of Object.entries(a)) {
+    const x = g.dataSync();
+    const y = b[k]!.dataSync();
+    for (let i = 0; i < x.length; i++) {
+      num += (x[i]! - y[i]!) ** 2;
+      den += x[i]! ** 2;
+    }
+  }
+  return Math.sqrt(num / den);
+}
+
 describe('shardBatch', () => {
   it('cuts a batch into contiguous shards differing by at most one image', () => {
     assert.deepEqual(shardBatch(8, 2), [{ start: 0, count: 4 }, { start: 4, count: 4 }]);
@@ -166,17 +181,7 @@ describe('data-parallel training', () => {
     try {
       pool.publish();
       const { grads } = await pool.step(images, shape, targets);
-      let num = 0;
-      let den = 0;
-      for (const [k, g] of Object.entries(single.grads)) {
-        const a = g.dataSync();
-        const b = grads[k]!.dataSync();
-        for (let i = 0; i < a.length; i++) {
-          num += (a[i]! - b[i]!) ** 2;
-          den += a[i]! ** 2;
-        }
-      }
-      const d = Math.sqrt(num / den);
+      const d = gradientDifference(single.grads, grads);
       assert.ok(d <= 1e-5, `relative gradient difference ${d}`);
       tf.dispose([...Object.values(single.grads), ...Object.values(grads)]);
     } finally {
@@ -216,17 +221,7 @@ describe('data-parallel training', () => {
         const a = wantItems[k]!;
         assert.ok(Number.isFinite(a) && Math.abs(items[k]! - a) <= 1e-5 * Math.abs(a), `${k}: ${items[k]} vs ${a}`);
       }
-      let num = 0;
-      let den = 0;
-      for (const [k, g] of Object.entries(single.grads)) {
-        const a = g.dataSync();
-        const b = grads[k]!.dataSync();
-        for (let i = 0; i < a.length; i++) {
-          num += (a[i]! - b[i]!) ** 2;
-          den += a[i]! ** 2;
-        }
-      }
-      const d = Math.sqrt(num / den);
+      const d = gradientDifference(single.grads, grads);
       assert.ok(d <= 1e-5, `relative gradient difference ${d}`);
       console.log(`multi-task, 2 replicas vs one model: relative gradient difference ${d.toExponential(2)}`);
       tf.dispose([...Object.values(single.grads), ...Object.values(grads)]);
