@@ -12,7 +12,7 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerFileRouter } from '../io/file-handler.js';
-import { registerTrainingKernels } from './kernels/index.js';
+import { registerCpuFixes, registerTrainingKernels } from './kernels/index.js';
 
 export type BackendRequest = 'auto' | 'node' | 'wasm' | 'cpu';
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'node', 'wasm', 'cpu'];
@@ -49,6 +49,7 @@ function loadTfjsNode(): Promise<string | null> {
 
 async function activate(name: string): Promise<void> {
   if (name === 'wasm') registerTrainingKernels('wasm');
+  if (name === 'cpu') registerCpuFixes();
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`backend '${name}' failed to initialise`);
   await tf.ready();

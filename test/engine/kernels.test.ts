@@ -84,3 +84,32 @@ test('a stride-2 conv gradient matches the cpu backend end to end', async () => 
     assert.ok(diff / scale < 1e-4, `input ${k}: relative error ${diff / scale}`);
   }
 });
+
+test('nearest-neighbour upsampling gradients are exact on wasm and on the cpu reference for a batch of images', async () => {
+  // tfjs-backend-cpu 4.22's ResizeNearestNeighborGrad mixes up the images of a batch; initBackend('cpu') replaces it.
+  const r = new Rng(8);
+  const [n, h, w, c] = [3, 4, 5, 6];
+  const xv = r.normalArray(n * h * w * c);
+  const rv = r.normalArray(n * 2 * h * 2 * w * c);
+  const want = new Float64Array(n * h * w * c);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < 2 * h; y++) {
+      for (let x = 0; x < 2 * w; x++) {
+        for (let k = 0; k < c; k++) want[((b * h + Math.floor(y / 2)) * w + Math.floor(x / 2)) * c + k]! += rv[((b * 2 * h + y) * 2 * w + x) * c + k]!;
+      }
+    }
+  }
+  try {
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await initBackend(backend);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [2 * h, 2 * w]), tf.tensor4d(rv, [n, 2 * h, 2 * w, c]))))(
+        tf.tensor4d(xv, [n, h, w, c]));
+      const got = g.dataSync();
+      const err = Math.max(...Array.from(got, (v, i) => Math.abs(v - want[i]!)));
+      assert.ok(err < 1e-5, `${backend}: max error ${err}`);
+      g.dispose();
+    }
+  } finally {
+    await initBackend('wasm');
+  }
+});

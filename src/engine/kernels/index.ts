@@ -10,6 +10,7 @@ import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
 import { meanLeadingAxesConfig, sumLeadingAxesConfig } from './leading-axes-reduce.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { resizeNearestGradCpuConfig } from './resize-nearest-grad.js';
 import { tileConfig } from './tile.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -47,6 +48,20 @@ export function registerTrainingKernels(backendName = 'wasm'): void {
     installed.set(key, previous);
     registerKernel(k.make(backendName, previous));
   }
+}
+
+/**
+ * Fixes for the pure-JS cpu backend (the correctness reference): its
+ * ResizeNearestNeighborGrad mixes up the images of a batch (tfjs-backend-cpu
+ * 4.22). Idempotent.
+ */
+export function registerCpuFixes(): void {
+  const key = 'cpu/ResizeNearestNeighborGrad';
+  if (installed.has(key)) return;
+  const previous = getKernel('ResizeNearestNeighborGrad', 'cpu');
+  if (previous) unregisterKernel('ResizeNearestNeighborGrad', 'cpu');
+  installed.set(key, previous);
+  registerKernel(resizeNearestGradCpuConfig('cpu'));
 }
 
 /** Restores the backend's own kernels (used by the benchmark to measure the baseline). */
