@@ -27,27 +27,26 @@ import { measureThreadScaling, STREAM_BYTES, type ScalingRow } from './thread-sc
 
 interface Row { model: string; imgsz: number; batch: number; imagesPerSecond: number | null; note?: string }
 
+/** The detection loss of a synthetic batch (the quantity every measured step differentiates). */
+function detectionStepLoss(model: Detector, x: tf.Tensor4D, targets: Float32Array): tf.Scalar {
+  const cfg = model.config;
+  const maps = model.forward(x);
+  const a = buildTargets(targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: x.shape[0], nc: cfg.nc });
+  return detectionLoss(maps, a, cfg.anchors, model.strides, cfg.nc).total;
+}
+
 function measure(name: string, imgsz: number, batch: number, steps: number): Row {
   const cfg = resolveModelConfig(name);
   const model = new Detector(cfg);
   const opt = new GroupedOptimizer(model, { name: 'sgd', lr: 0.01, momentum: 0.937, weightDecay: 5e-4 });
   const ema = new ModelEma(model);
-  const rng = new Rng(1);
-  const x = tf.tensor4d(rng.normalArray(batch * imgsz * imgsz * 3, 0.5), [batch, imgsz, imgsz, 3]);
-  const rows: number[] = [];
-  for (let i = 0; i < batch; i++) {
-    for (let k = 0; k < 6; k++) rows.push(i, k % cfg.nc, imgsz * (0.2 + 0.1 * k), imgsz * (0.3 + 0.08 * k), imgsz * 0.1 + 4 * k, imgsz * 0.12);
-  }
-  const targets = Float32Array.from(rows);
+  const { images, targets } = syntheticBatch(cfg.nc, imgsz, batch);
+  const x = tf.tensor4d(images, [batch, imgsz, imgsz, 3]);
   let best = Number.POSITIVE_INFINITY;
   try {
     for (let s = 0; s <= steps; s++) {
       const t = performance.now();
-      const { value, grads } = tf.variableGrads(() => {
-        const maps = model.forward(x);
-        const a = buildTargets(targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: batch, nc: cfg.nc });
-        return detectionLoss(maps, a, cfg.anchors, model.strides, cfg.nc).total;
-      }, opt.variables);
+      const { value, grads } = tf.variableGrads(() => detectionStepLoss(model, x, targets), opt.variables);
       value.dataSync();
       opt.apply(grads);
       ema.update();
@@ -73,18 +72,14 @@ const CONV_KERNELS = new Set(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'C
  * tf.profile also lists each custom-gradient op's forward as a kernel named 'forward'
  * whose inner kernels are listed too: it is left out so that nothing counts twice.
  */
-async function streamingShare(name: string, imgsz: number, batch: number): Promise<number> {
+async function nonConvolutionShare(name: string, imgsz: number, batch: number): Promise<number> {
   const cfg = resolveModelConfig(name);
   const model = new Detector(cfg);
   const vars = model.parameters().filter((p) => p.group !== 'buffer').map((p) => p.variable);
   const { images, targets } = syntheticBatch(cfg.nc, imgsz, batch);
   const x = tf.tensor4d(images, [batch, imgsz, imgsz, 3]);
   const step = (): void => {
-    const { value, grads } = tf.variableGrads(() => {
-      const maps = model.forward(x);
-      const a = buildTargets(targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: batch, nc: cfg.nc });
-      return detectionLoss(maps, a, cfg.anchors, model.strides, cfg.nc).total;
-    }, vars);
+    const { value, grads } = tf.variableGrads(() => detectionStepLoss(model, x, targets), vars);
     tf.dispose([value, ...Object.values(grads)]);
   };
   try {
@@ -168,7 +163,7 @@ async function main(): Promise<void> {
   }
   // What this machine's cores can do together: compute scales, memory traffic is shared.
   const scaling: ScalingRow[] = parallel.length ? await measureThreadScaling(replicas) : [];
-  const share = parallel.length ? await streamingShare('yolor-n', 320, batch) : Number.NaN;
+  const share = parallel.length ? await nonConvolutionShare('yolor-n', 320, batch) : Number.NaN;
   if (json) {
     console.log(JSON.stringify({ backend: backend.name, rows, parallel, scaling, nonConvolutionShare: share }, null, 2));
     return;

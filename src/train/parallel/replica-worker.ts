@@ -22,7 +22,7 @@ import { buildTargets, gridsOfMaps } from '../../tasks/detect/assign.js';
 import { decodePredictions } from '../../tasks/detect/decode.js';
 import { detectionLoss, type DetectionHyp } from '../../tasks/detect/loss.js';
 import type { TaskName } from '../../models/config.js';
-import { isMultiTask, multiTaskLoss, type TaskGlobalCounts, type TaskLossItems } from '../../tasks/multitask.js';
+import { multiTaskLoss, type TaskGlobalCounts, type TaskLossItems } from '../../tasks/multitask.js';
 import { barrier, type ParamLayout, type SharedMemory } from './layout.js';
 
 export interface ReplicaInit {
@@ -85,7 +85,6 @@ async function main(): Promise<void> {
     const p = params.get(s.name);
     if (!p || p.variable.size !== s.size) throw new Error(`replica ${init.rank}: parameter ${s.name} does not match the main model`);
   }
-  const multi = isMultiTask(cfg.tasks);
   const trainable = layout.slots.filter((s) => s.group !== 'buffer');
   const trainVars = trainable.map((s) => params.get(s.name)!.variable);
   let loaded = -1;
@@ -129,16 +128,12 @@ async function main(): Promise<void> {
         let grads: tf.NamedTensorMap;
         try {
           const r = tf.variableGrads(() => {
+            // One loss path, as on the main thread: detection alone is B·(box + obj + cls), weight 1.
             const x = tf.tensor4d(msg.images, msg.shape);
-            if (multi) {
-              const l = multiTaskLoss(model, model.forwardTasks(x), {
-                shape: msg.shape, targets: msg.targets!,
-                ...(msg.labels ? { labels: msg.labels } : {}), ...(msg.semantic ? { semantic: msg.semantic } : {}), ...(msg.identity ? { identity: msg.identity } : {}),
-              }, { lossHyp: init.lossHyp, weights: init.taskLoss?.weights ?? {}, dice: init.taskLoss?.dice ?? 0, ...(msg.global ? { global: msg.global } : {}) });
-              items = l.items;
-              return l.total;
-            }
-            const l = lossOf(model.forward(x));
+            const l = multiTaskLoss(model, model.forwardTasks(x), {
+              shape: msg.shape, targets: msg.targets!,
+              ...(msg.labels ? { labels: msg.labels } : {}), ...(msg.semantic ? { semantic: msg.semantic } : {}), ...(msg.identity ? { identity: msg.identity } : {}),
+            }, { lossHyp: init.lossHyp, weights: init.taskLoss?.weights ?? {}, dice: init.taskLoss?.dice ?? 0, ...(msg.global ? { global: msg.global } : {}) });
             items = l.items;
             return l.total;
           }, trainVars);
