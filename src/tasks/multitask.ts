@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseModelConfig, serializeModelConfig, TASK_NAMES, type ModelConfig, type TaskName } from '../models/config.js';
 import type { Detector, TaskOutputs } from '../models/detector.js';
 import { classifyLoss } from './classify/loss.js';
-import { buildTargets, gridsOfMaps } from './detect/assign.js';
+import { buildTargets, gridsFor, gridsOfMaps } from './detect/assign.js';
 import { detectionLoss, type DetectionHyp } from './detect/loss.js';
 import { embedLoss, positiveEmbeddingCells } from './embed/loss.js';
 import { segmentLoss } from './segment/loss.js';
@@ -129,7 +129,7 @@ export interface TaskGlobalCounts {
 export function taskGlobalCounts(model: Detector, batch: TaskBatch): TaskGlobalCounts {
   const c = model.config;
   const [b, h, w] = batch.shape;
-  const grids = model.strides.map((s) => [h / s, w / s] as [number, number]);
+  const grids = gridsFor(h, w, model.strides);
   const a = buildTargets(batch.targets, { anchors: c.anchors, strides: model.strides, grids, batchSize: b, nc: c.nc });
   const embedPicks = c.tasks.includes('embed') && batch.identity ? positiveEmbeddingCells(a, grids, batch.identity).identity.length : 0;
   return { batch: b, positives: a.levels.map((l) => l.count), embedPicks };
