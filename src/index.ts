@@ -112,7 +112,8 @@ export { UnsupportedExportError } from './export/errors.js';
 export { exportOnnx, graphToOnnx, readOnnxMetadata, type OnnxExportOptions } from './export/onnx/index.js';
 export { OnnxDetector } from './export/onnx-runtime.js';
 export { exportTfjs, graphToTfjs, readTfjsMetadata, loadTfjsDetector, type TfjsDetector } from './export/tfjs/index.js';
-export { exportCheckpoint, exportDetector, type ExportOptions, type ExportResult } from './export/export-model.js';
+export { exportCheckpoint, exportDetector, ExportCheckError, type ExportOptions, type ExportResult } from './export/export-model.js';
+export { compareDecodedRows, checkVerdict, EXPORT_CHECK_TOLERANCE, type ExportCheck, type OutputDifference } from './export/check-export.js';
 export { tfjsRunner, type DetectionRunner } from './infer/runner.js';
 export { loadRunner } from './infer/load-runner.js';
 

@@ -3,14 +3,17 @@
  * ONNX file or TF.js graph-model directory, then an optional check that runs
  * the export once (onnxruntime-node, or tfjs-converter's GraphModel) on a
  * deterministic test image and compares its decoded output with the tfjs
- * model's. The check's figure is max |export − tfjs| / max |tfjs| over the
- * whole output (boxes in pixels and scores together).
+ * model's (boxes and scores each on its own scale; see check-export.ts). The
+ * check is a gate: beyond the tolerance the export throws ExportCheckError
+ * naming the output that differed (the file stays written, for inspection).
  */
 import { loadModel } from '../models/checkpoint.js';
 import type { Detector } from '../models/detector.js';
 import type { FuseReport } from '../nn/fuse.js';
 import { tfjsRunner } from '../infer/runner.js';
-import { Rng } from '../util/rng.js';
+import { checkVerdict, compareDecodedRows, describeCheck, EXPORT_CHECK_TOLERANCE, testImage, validateTolerance, type ExportCheck } from './check-export.js';
+
+export { testImage } from './check-export.js';
 
 export interface ExportOptions {
   format: 'onnx' | 'tfjs';
@@ -23,6 +26,8 @@ export interface ExportOptions {
   opset?: number;
   /** Run the export once and compare with the tfjs model (default true). */
   check?: boolean;
+  /** The check's tolerance on both measures (default EXPORT_CHECK_TOLERANCE, 1e-4). */
+  tolerance?: number;
 }
 
 export interface ExportResult {
@@ -32,41 +37,22 @@ export interface ExportResult {
   inputShape: string;
   fused: boolean;
   fuseReport: FuseReport | null;
-  check: { engine: string; maxRelDiff: number } | null;
+  check: ExportCheck | null;
 }
 
-/** A smooth, deterministic RGB test image in [0, 1] (NHWC, one image): blobs over a gradient. */
-export function testImage(size: number, seed = 7): Float32Array {
-  const rng = new Rng(seed);
-  const blobs = Array.from({ length: 6 }, () => ({ x: rng.next() * size, y: rng.next() * size, r: (0.05 + rng.next() * 0.2) * size, c: [rng.next(), rng.next(), rng.next()] }));
-  const out = new Float32Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const o = (y * size + x) * 3;
-      let c = [x / size * 0.5, y / size * 0.5, 0.3];
-      for (const b of blobs) if ((x - b.x) ** 2 + (y - b.y) ** 2 < b.r * b.r) c = b.c;
-      out[o] = c[0]!;
-      out[o + 1] = c[1]!;
-      out[o + 2] = c[2]!;
-    }
+/** The export was written, but its output differs from the tfjs model's beyond the tolerance. */
+export class ExportCheckError extends Error {
+  constructor(readonly result: ExportResult & { check: ExportCheck }) {
+    super(`${describeCheck(result.check)}. The export at ${result.path} does not compute what the model computes; ` +
+      'do not deploy it (--tol raises the tolerance, --no-check skips the check).');
+    this.name = 'ExportCheckError';
   }
-  return out;
-}
-
-export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`export check: output sizes differ (${a.length} vs ${b.length})`);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
 }
 
 /** Exports a loaded model. `names` and `imgsz` default to the config's. */
 export async function exportDetector(model: Detector, output: string, opts: ExportOptions & { names?: string[] }): Promise<ExportResult> {
   const imgsz = opts.imgsz ?? model.config.dims.imgsz;
+  if (opts.check ?? true) validateTolerance(opts.tolerance ?? EXPORT_CHECK_TOLERANCE);
   const batch = opts.dynamicBatch ? 1 : (opts.batch ?? 1);
   const common = { imgsz, batch, fuse: opts.fuse ?? true, dynamicBatch: opts.dynamicBatch ?? false, ...(opts.names ? { names: opts.names } : {}) };
   const inputShape = opts.format === 'onnx' && (opts.layout ?? 'NCHW') === 'NCHW'
@@ -91,10 +77,12 @@ export async function exportDetector(model: Detector, output: string, opts: Expo
     const runner = await loadRunner(result.path);
     try {
       const got = await runner.decode(x, [1, imgsz, imgsz, 3]);
-      result.check = { engine: runner.engine, maxRelDiff: maxRelDiff(got, ref) };
+      const names = runner.names;
+      result.check = checkVerdict(compareDecodedRows(got, ref, 5 + model.config.nc, names), runner.engine, opts.tolerance ?? EXPORT_CHECK_TOLERANCE);
     } finally {
       await runner.dispose();
     }
+    if (!result.check.passed) throw new ExportCheckError(result as ExportResult & { check: ExportCheck });
   }
   return result;
 }

@@ -1,12 +1,12 @@
 /**
  * Opens whatever `--weights` names as a DetectionRunner:
- *   - `*.onnx`: an exported ONNX model, run with onnxruntime-node;
+ *   - `*.onnx` (or any file that is not JSON): an exported ONNX model, run with onnxruntime-node;
  *   - a directory (or model.json) of a TF.js graph-model export, run with
  *     tfjs-converter on the current tfjs backend;
  *   - a yolor-ts checkpoint directory: the tfjs model itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../models/checkpoint.js';
 import { tfjsRunner, type DetectionRunner } from './runner.js';
@@ -29,10 +29,25 @@ async function inChunks(images: Float32Array, shape: [number, number, number, nu
   return out;
 }
 
+/** An `.onnx` file, or a file whose first non-blank byte does not open a JSON object (ONNX is protobuf). */
+function isOnnxFile(path: string): boolean {
+  if (path.toLowerCase().endsWith('.onnx')) return true;
+  if (!statSync(path).isFile()) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(64);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const first = head.subarray(0, n).toString('latin1').trimStart()[0];
+    return first !== undefined && first !== '{';
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function loadRunner(weights: string): Promise<DetectionRunner> {
   const path = resolve(weights);
   if (!existsSync(path)) throw new Error(`${weights}: no such file or directory`);
-  if (path.toLowerCase().endsWith('.onnx')) {
+  if (isOnnxFile(path)) {
     const { OnnxDetector } = await import('../export/onnx-runtime.js');
     const det = await OnnxDetector.load(path);
     return {

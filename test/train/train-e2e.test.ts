@@ -91,8 +91,17 @@ test('train writes the run folder and resumes exactly where an interrupted run s
     const e = spawnSync(process.execPath, [main, 'export', '--weights', best, '--format', format, '--output', output, '--backend', 'wasm'], { encoding: 'utf8' });
     assert.equal(e.status, 0, e.stderr);
     assert.match(e.stdout, /input \[1, (3, 64, 64|64, 64, 3)\]/);
-    const diff = Number(/max relative difference ([0-9.e+-]+)/.exec(e.stdout)![1]);
+    const m = /box difference ([0-9.e+-]+) \(relative\), score difference ([0-9.e+-]+) \(absolute\); tolerance 1e-4: passed/.exec(e.stdout);
+    assert.ok(m, e.stdout);
+    const diff = Math.max(Number(m[1]), Number(m[2]));
     assert.ok(diff <= 1e-4, `${format}: export check ${diff}`);
+    if (diff > 0) {
+      // The check is a gate: below the measured difference the export fails (exit 1) and names where.
+      const g = spawnSync(process.execPath, [main, 'export', '--weights', best, '--format', format, '--output', `${output}-gate`, '--tol', String(diff / 2),
+        '--backend', 'wasm'], { encoding: 'utf8' });
+      assert.equal(g.status, 1, g.stdout + g.stderr);
+      assert.match(g.stderr, /check FAILED: .* worst at detections row \d+, .*: export .* vs tfjs .* do not deploy it/);
+    }
     const ve = spawnSync(process.execPath, [main, 'val', '--weights', output, '--data', data, '--split', 'val', '--json', '--backend', 'wasm'], { encoding: 'utf8' });
     assert.equal(ve.status, 0, ve.stderr);
     const re = JSON.parse(ve.stdout) as { mAP50_95: number; mAP50: number; engine: string };

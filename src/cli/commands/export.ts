@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 export const exportCommand: Command = {
   name: 'export',
   summary: 'export trained weights to ONNX or a TensorFlow.js graph model (folded deploy model)',
-  usage: 'yolor export --weights CKPT [--format onnx|tfjs] [--imgsz S] [--batch B|--dynamic] [--no-fuse] [--nms] [--output PATH]',
+  usage: 'yolor export --weights CKPT [--format onnx|tfjs] [--imgsz S] [--batch B|--dynamic] [--no-fuse] [--nms] [--tol 1e-4] [--no-check] [--output PATH]',
   description:
     'Exports a checkpoint for deployment. By default the deploy model is exported: batch norm and the\n' +
     'implicit-knowledge tensors are folded into the convolutions (outputs unchanged). The graph takes\n' +
@@ -11,7 +11,9 @@ export const exportCommand: Command = {
     'outputs decoded rows [B, N, 5+nc] = cx, cy, w, h (input pixels), objectness, class scores; --nms adds\n' +
     'ONNX NonMaxSuppression and an `nms` output [K, 7] = batch, x1, y1, x2, y2, score, class. Class names,\n' +
     'image size, strides and the letterbox convention are stored in the model\'s metadata. After writing,\n' +
-    'the export is run once on a test image and compared with the tfjs model (--no-check skips it).\n' +
+    'the export is run once on a test image and compared with the tfjs model: boxes relative to the largest\n' +
+    'box value, scores absolute; beyond --tol the command fails (exit 1) naming the output that differed\n' +
+    '(the file stays written, for inspection; --no-check skips the check).\n' +
     'An op with no exact equivalent in the format is refused with the layer\'s name.',
   options: [
     { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory (e.g. runs/train/exp/weights/best)' },
@@ -27,6 +29,7 @@ export const exportCommand: Command = {
     { name: 'layout', type: 'enum', choices: ['nchw', 'nhwc'], default: 'nchw', description: 'ONNX only: input layout' },
     { name: 'opset', type: 'int', valueName: 'N', default: 17, description: 'ONNX only: opset version (≥ 13)' },
     { name: 'check', type: 'boolean', default: true, description: 'run the export once and compare it with the tfjs model (--no-check skips)' },
+    { name: 'tol', type: 'number', valueName: 'X', default: 1e-4, description: 'the check\'s tolerance: largest box difference (relative) and score difference (absolute) accepted' },
     { name: 'output', type: 'string', valueName: 'PATH', description: 'output file (onnx) or directory (tfjs) (default: next to the weights: <CKPT>.onnx or <CKPT>_web_model/)' },
   ],
   async run(args) {
@@ -38,22 +41,32 @@ export const exportCommand: Command = {
     if (args.boolean('nms') && format !== 'onnx') throw new UsageError('--nms is only available for --format onnx', true);
     const { resolve } = await import('node:path');
     const { initBackend } = await import('../../engine/backend.js');
-    const { exportCheckpoint } = await import('../../export/export-model.js');
+    const { exportCheckpoint, ExportCheckError } = await import('../../export/export-model.js');
     await initBackend(args.string('backend') as 'auto');
     const base = resolve(weights).replace(/[\\/]+$/, '');
     const output = args.string('output') ?? (format === 'onnx' ? `${base}.onnx` : `${base}_web_model`);
     const imgsz = args.number('imgsz');
-    const r = await exportCheckpoint(weights, output, {
-      format, batch: args.number('batch')!, dynamicBatch: args.boolean('dynamic'), fuse: args.boolean('fuse'),
-      nms: args.boolean('nms') ? { conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! } : null,
-      layout: args.string('layout') === 'nhwc' ? 'NHWC' : 'NCHW', opset: args.number('opset')!, check: args.boolean('check'),
-      ...(imgsz !== undefined ? { imgsz } : {}),
-    });
+    const tol = args.number('tol')!;
+    if (!(tol >= 0) || !Number.isFinite(tol)) throw new UsageError(`--tol must be a finite number ≥ 0; got ${tol}`, true);
+    const { describeCheck } = await import('../../export/check-export.js');
+    let r;
+    try {
+      r = await exportCheckpoint(weights, output, {
+        format, batch: args.number('batch')!, dynamicBatch: args.boolean('dynamic'), fuse: args.boolean('fuse'),
+        nms: args.boolean('nms') ? { conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! } : null,
+        layout: args.string('layout') === 'nhwc' ? 'NHWC' : 'NCHW', opset: args.number('opset')!, check: args.boolean('check'), tolerance: tol,
+        ...(imgsz !== undefined ? { imgsz } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof ExportCheckError)) throw err;
+      process.stderr.write(`yolor export: ${err.message}\n`);
+      return 1;
+    }
     const lines = [
       `${format === 'onnx' ? 'ONNX' : 'TF.js graph model'}: ${r.path} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.nodes} nodes, input ${r.inputShape}, ${r.fused ? 'folded deploy model' : 'not folded'})`,
     ];
     if (r.fuseReport) lines.push(`folded: ${r.fuseReport.folded.length} terms; kept as constant ops: ${r.fuseReport.kept.length ? r.fuseReport.kept.join('; ') : 'none'}`);
-    if (r.check) lines.push(`check: ${r.check.engine} vs tfjs on a test image: max relative difference ${r.check.maxRelDiff.toExponential(2)}`);
+    lines.push(r.check ? describeCheck(r.check) : 'check: skipped (--no-check)');
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   },

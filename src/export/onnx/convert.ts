@@ -24,6 +24,7 @@ import { appendNms, checkNmsOptions, type NmsOptions } from './nms.js';
 import type { Rule } from './context.js';
 import { NN_RULES } from './rules-nn.js';
 import { TENSOR_RULES } from './rules-tensor.js';
+import { foldConvAffine } from './fold-conv-affine.js';
 import { DataType, encodeModel, type ModelProto, type ValueInfoProto } from './schema.js';
 
 export interface OnnxExportOptions {
@@ -150,6 +151,8 @@ export function buildOnnxModel(traced: TracedDetector, opts: OnnxExportOptions =
     ...meta, layout, batch: dynamic ? 'dynamic' : B, nms: nms ? { conf: nms.conf, iou: nms.iou, maxDet: nms.maxDet } : null, opset,
     input: input.name, outputs: outNames,
   };
+  // Biases into their Conv (tfjs applies them as separate Adds); in the deploy graph also constant Muls into the weights.
+  const { nodes, initializers } = foldConvAffine(b.nodes, b.initializers, new Set(outNames), { foldMul: meta.fused });
   const inputDims = layout === 'NCHW' ? [batchDim, C, H, W] : [batchDim, H, W, C];
   const model: ModelProto = {
     ir_version: irVersionFor(opset),
@@ -159,8 +162,8 @@ export function buildOnnxModel(traced: TracedDetector, opts: OnnxExportOptions =
     doc_string: `${meta.model}: YOLOR-style detector exported by yolor-ts (input ${layout} RGB in [0, 1], letterboxed)`,
     graph: {
       name: meta.model,
-      node: b.nodes,
-      initializer: b.initializers,
+      node: nodes,
+      initializer: initializers,
       input: [valueInfo(input.name, DataType.FLOAT, inputDims)],
       output: outputs,
     },
