@@ -66,8 +66,10 @@ export function foldAddBeforeConv(weight: tf.Tensor4D, bias: tf.Tensor1D, z: tf.
   }
   return tf.tidy(() => {
     if (conv.depthwise) {
-      // b'_c = b_c + z_c · Σ_window W[:, :, c, 0]
-      return tf.add(bias, tf.mul(z, tf.sum(weight, [0, 1, 3]))) as tf.Tensor1D;
+      // Weights [kh, kw, C, m]: output channel c·m + j reads input channel c only, so
+      // b'_{c·m+j} = b_{c·m+j} + z_c · Σ_window W[:, :, c, j] (any channel multiplier m).
+      const summed = tf.sum(weight, [0, 1]); // [C, m]
+      return tf.add(bias, tf.reshape(tf.mul(summed, tf.reshape(z, [-1, 1])), [-1])) as tf.Tensor1D;
     }
     const summed = tf.sum(weight, [0, 1]) as tf.Tensor2D; // [cin, cout]
     return tf.add(bias, tf.reshape(tf.matMul(tf.reshape(z, [1, -1]), summed), [-1])) as tf.Tensor1D;

@@ -204,6 +204,27 @@ test('foldAddBeforeConv: exact for 1x1 and for 3x3 without padding', () => {
   tf.dispose([x, z]);
 });
 
+test('foldAddBeforeConv: exact for depthwise convs with channel multiplier 1, 2 and 3 (1x1 and unpadded 3x3)', () => {
+  const rng = new Rng(42);
+  const C = 4;
+  const x = rand(rng, [2, 6, 7, C]);
+  const z = rand(rng, [C], 0.5) as tf.Tensor1D;
+  for (const m of [1, 2, 3]) {
+    for (const k of [1, 3]) {
+      const w = rand(rng, [k, k, C, m], 0.3) as tf.Tensor4D;
+      const b = rand(rng, [C * m], 0.3) as tf.Tensor1D;
+      tf.tidy(() => {
+        const want = tf.add(conv(tf.add(x, z), w, 0, true), b);
+        const b2 = foldAddBeforeConv(w, b, z, { k, pad: 0, depthwise: true });
+        assert.deepEqual(b2.shape, [C * m]);
+        assertClose(tf.add(conv(x, w, 0, true), b2), want, `depthwise m=${m} k=${k}`);
+      });
+      tf.dispose([w, b]);
+    }
+  }
+  tf.dispose([x, z]);
+});
+
 test('foldAddBeforeConv: refused for a padded 3x3 conv, because border outputs would differ', () => {
   const rng = new Rng(41);
   const [H, W, cin, cout] = [6, 7, 4, 5];
