@@ -6,7 +6,9 @@
  * Then data-parallel training (issue: use every core): the same global batch at
  * 320 with 1 worker and with N = the number of cores model replicas in worker
  * threads (gradients summed through shared memory, one optimiser update), and
- * the ratio. Last, why that ratio is what it is on this machine: how in-cache
+ * the ratio, with the parts of such a step (the replicas' compute against the main
+ * thread's serial publication, optimiser and EMA) and a replica's step time alone
+ * and beside the others. Last, why that ratio is what it is on this machine: how in-cache
  * convolutions and memory-streaming element-wise ops scale on N engines
  * (bench/thread-scaling.ts), and the share of a step's kernel time outside the
  * convolutions. Options: --quick, --json, --batch N (default 4; the wasm heap limits
@@ -109,8 +111,20 @@ function syntheticBatch(nc: number, imgsz: number, batch: number): { images: Flo
   return { images: rng.normalArray(batch * imgsz * imgsz * 3, 0.5), targets: Float32Array.from(rows) };
 }
 
-/** Images/s of full training steps (gradients, optimiser, EMA, weight publication) with `replicas` worker replicas. */
-async function measureParallel(name: string, imgsz: number, batch: number, steps: number, replicas: number): Promise<number> {
+/** Milliseconds of each part of a data-parallel step (medians over the measured steps). */
+interface StepPhases { publish: number; replicas: number; optimizer: number; ema: number; step: number }
+
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : Number.NaN;
+};
+
+/**
+ * Full training steps (gradients, optimiser, EMA, weight publication) with `replicas`
+ * worker replicas: images/s of the best step, and the median time of each part — the
+ * replicas' compute (with the gradient sum) against the serial work of the main thread.
+ */
+async function measureParallel(name: string, imgsz: number, batch: number, steps: number, replicas: number): Promise<{ imagesPerSecond: number; phases: StepPhases }> {
   const cfg = resolveModelConfig(name);
   const model = new Detector(cfg);
   const opt = new GroupedOptimizer(model, { name: 'sgd', lr: 0.01, momentum: 0.937, weightDecay: 5e-4 });
@@ -118,21 +132,65 @@ async function measureParallel(name: string, imgsz: number, batch: number, steps
   const pool = await ReplicaPool.start(model, { replicas });
   const { images, targets } = syntheticBatch(cfg.nc, imgsz, batch);
   let best = Number.POSITIVE_INFINITY;
+  const times: Record<keyof StepPhases, number[]> = { publish: [], replicas: [], optimizer: [], ema: [], step: [] };
   try {
     for (let s = 0; s <= steps; s++) {
-      const t = performance.now();
+      const t0 = performance.now();
       pool.publish();
+      const t1 = performance.now();
       const { grads } = await pool.step(images, [batch, imgsz, imgsz, 3], targets);
+      const t2 = performance.now();
       opt.apply(grads);
+      const t3 = performance.now();
       ema.update();
       tf.dispose(Object.values(grads));
-      if (s > 0) best = Math.min(best, performance.now() - t);
+      const t4 = performance.now();
+      if (s === 0) continue;
+      best = Math.min(best, t4 - t0);
+      times.publish.push(t1 - t0);
+      times.replicas.push(t2 - t1);
+      times.optimizer.push(t3 - t2);
+      times.ema.push(t4 - t3);
+      times.step.push(t4 - t0);
     }
-    return batch / (best / 1000);
+    const phases = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) as unknown as StepPhases;
+    return { imagesPerSecond: batch / (best / 1000), phases };
   } finally {
     await pool.close();
     opt.dispose();
     ema.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * A replica's step alone and beside the others: the same per-replica batch run by a
+ * pool of one replica, then by a pool of `replicas` (median step times). With no
+ * contention for memory bandwidth the two would be equal.
+ */
+async function replicaBesideReplica(name: string, imgsz: number, perReplica: number, steps: number, replicas: number): Promise<{ aloneMs: number; besideMs: number }> {
+  const cfg = resolveModelConfig(name);
+  const model = new Detector(cfg);
+  const time = async (n: number): Promise<number> => {
+    const pool = await ReplicaPool.start(model, { replicas: n });
+    const { images, targets } = syntheticBatch(cfg.nc, imgsz, perReplica * n);
+    const ms: number[] = [];
+    try {
+      pool.publish();
+      for (let s = 0; s <= steps; s++) {
+        const t = performance.now();
+        const { grads } = await pool.step(images, [perReplica * n, imgsz, imgsz, 3], targets);
+        if (s > 0) ms.push(performance.now() - t);
+        tf.dispose(Object.values(grads));
+      }
+      return median(ms);
+    } finally {
+      await pool.close();
+    }
+  };
+  try {
+    return { aloneMs: await time(1), besideMs: await time(replicas) };
+  } finally {
     model.dispose();
   }
 }
@@ -153,19 +211,22 @@ async function main(): Promise<void> {
   }
   const ri = process.argv.indexOf('--replicas');
   const replicas = ri > 0 ? Number(process.argv[ri + 1]) : Math.max(2, availableParallelism());
-  const parallel: Array<{ model: string; imgsz: number; batch: number; one: number; many: number; replicas: number; ratio: number }> = [];
+  const parallel: Array<{ model: string; imgsz: number; batch: number; one: number; many: number; replicas: number; ratio: number; phases: StepPhases }> = [];
+  let beside: { aloneMs: number; besideMs: number } | null = null;
+  const perReplica = Math.max(1, Math.floor(batch / replicas));
   if (backend.name === 'wasm') {
     for (const model of ['yolor-n', 'yolor-s']) {
       const one = rows.find((r) => r.model === model && r.imgsz === 320)?.imagesPerSecond ?? measure(model, 320, batch, quick ? 1 : 3).imagesPerSecond ?? NaN;
       const many = await measureParallel(model, 320, batch, quick ? 1 : 3, replicas);
-      parallel.push({ model, imgsz: 320, batch, one, many, replicas, ratio: many / one });
+      parallel.push({ model, imgsz: 320, batch, one, many: many.imagesPerSecond, replicas, ratio: many.imagesPerSecond / one, phases: many.phases });
     }
+    beside = await replicaBesideReplica('yolor-n', 320, perReplica, quick ? 1 : 3, replicas);
   }
   // What this machine's cores can do together: compute scales, memory traffic is shared.
   const scaling: ScalingRow[] = parallel.length ? await measureThreadScaling(replicas) : [];
   const share = parallel.length ? await nonConvolutionShare('yolor-n', 320, batch) : Number.NaN;
   if (json) {
-    console.log(JSON.stringify({ backend: backend.name, rows, parallel, scaling, nonConvolutionShare: share }, null, 2));
+    console.log(JSON.stringify({ backend: backend.name, rows, parallel, replicaBesideReplica: beside, scaling, nonConvolutionShare: share }, null, 2));
     return;
   }
   console.log(`backend ${backend.name}; synthetic batches; best of ${quick ? 1 : 3} steps after a warm-up\n`);
@@ -178,6 +239,16 @@ async function main(): Promise<void> {
     console.log('model     size  1 worker  N  N workers  ratio');
     for (const p of parallel) {
       console.log(`${p.model.padEnd(8)} ${String(p.imgsz).padStart(5)}  ${p.one.toFixed(2).padStart(8)}  ${p.replicas}  ${p.many.toFixed(2).padStart(9)}  ${p.ratio.toFixed(2).padStart(5)}`);
+    }
+    console.log(`\nparts of a ${replicas}-replica step (ms, median): the replicas' compute and gradient sum, and the main thread's serial work`);
+    console.log('model     publish  replicas  optimiser    EMA    step  serial share');
+    for (const p of parallel) {
+      const f = p.phases;
+      const serial = f.publish + f.optimizer + f.ema;
+      console.log(`${p.model.padEnd(8)} ${f.publish.toFixed(0).padStart(8)}  ${f.replicas.toFixed(0).padStart(8)}  ${f.optimizer.toFixed(0).padStart(9)}  ${f.ema.toFixed(0).padStart(5)}  ${f.step.toFixed(0).padStart(6)}  ${(100 * serial / f.step).toFixed(1).padStart(11)}%`);
+    }
+    if (beside) {
+      console.log(`a yolor-n replica's step (batch ${perReplica} at 320): ${beside.aloneMs.toFixed(0)} ms alone, ${beside.besideMs.toFixed(0)} ms beside ${replicas - 1} other(s) (${(beside.besideMs / beside.aloneMs).toFixed(2)}×)`);
     }
     console.log(`\nwhat ${replicas} wasm engines of this machine do together (speedup = ${replicas} × time alone / time each):`);
     console.log('work        1 engine ms  N engines ms  speedup');

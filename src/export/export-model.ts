@@ -11,6 +11,7 @@ import { loadModel } from '../models/checkpoint.js';
 import type { Detector } from '../models/detector.js';
 import type { FuseReport } from '../nn/fuse.js';
 import { tfjsRunner } from '../infer/runner.js';
+import { fitImageSize } from '../models/image-size.js';
 import { checkVerdict, compareDecodedRows, describeCheck, EXPORT_CHECK_TOLERANCE, testImage, validateTolerance, type ExportCheck } from './check-export.js';
 
 export { testImage } from './check-export.js';
@@ -38,6 +39,8 @@ export interface ExportResult {
   fused: boolean;
   fuseReport: FuseReport | null;
   check: ExportCheck | null;
+  /** Things the user should know (e.g. the image size was rounded up to a multiple of the stride). */
+  warnings: string[];
 }
 
 /** The export was written, but its output differs from the tfjs model's beyond the tolerance. */
@@ -51,24 +54,26 @@ export class ExportCheckError extends Error {
 
 /** Exports a loaded model. `names` and `imgsz` default to the config's. */
 export async function exportDetector(model: Detector, output: string, opts: ExportOptions & { names?: string[] }): Promise<ExportResult> {
-  const imgsz = opts.imgsz ?? model.config.dims.imgsz;
+  const fitted = fitImageSize(opts.imgsz ?? model.config.dims.imgsz, model.maxStride, model.config.name);
+  const imgsz = fitted.imgsz;
   if (opts.check ?? true) validateTolerance(opts.tolerance ?? EXPORT_CHECK_TOLERANCE);
   const batch = opts.dynamicBatch ? 1 : (opts.batch ?? 1);
   const common = { imgsz, batch, fuse: opts.fuse ?? true, dynamicBatch: opts.dynamicBatch ?? false, ...(opts.names ? { names: opts.names } : {}) };
   const inputShape = opts.format === 'onnx' && (opts.layout ?? 'NCHW') === 'NCHW'
     ? `[${opts.dynamicBatch ? 'batch' : batch}, 3, ${imgsz}, ${imgsz}]`
     : `[${opts.dynamicBatch ? 'batch' : batch}, ${imgsz}, ${imgsz}, 3]`;
+  const warnings = fitted.warning ? [fitted.warning] : [];
   let result: ExportResult;
   if (opts.format === 'onnx') {
     const { exportOnnx } = await import('./onnx/index.js');
     const r = await exportOnnx(model, output, { ...common, layout: opts.layout ?? 'NCHW', opset: opts.opset ?? 17, nms: opts.nms ?? null });
-    result = { path: r.path, bytes: r.bytes, nodes: r.nodes, inputShape, fused: r.meta.fused, fuseReport: r.fuseReport, check: null };
+    result = { path: r.path, bytes: r.bytes, nodes: r.nodes, inputShape, fused: r.meta.fused, fuseReport: r.fuseReport, check: null, warnings };
   } else {
     const { exportTfjs } = await import('./tfjs/index.js');
     const r = await exportTfjs(model, output, common);
     const { statSync } = await import('node:fs');
     const bytes = r.files.reduce((s, f) => s + statSync(f).size, 0);
-    result = { path: r.dir, bytes, nodes: r.nodes, inputShape, fused: r.meta.fused, fuseReport: r.fuseReport, check: null };
+    result = { path: r.dir, bytes, nodes: r.nodes, inputShape, fused: r.meta.fused, fuseReport: r.fuseReport, check: null, warnings };
   }
   if (opts.check ?? true) {
     const x = testImage(imgsz);

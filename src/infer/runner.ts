@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Detector } from '../models/detector.js';
 import { decodePredictions } from '../tasks/detect/decode.js';
+import { fitImageSize } from '../models/image-size.js';
 
 export interface DetectionRunner {
   /** What executes the model, for logs (e.g. `tfjs (wasm)`, `onnxruntime-node`). */
@@ -54,4 +55,17 @@ export function tfjsRunner(model: Detector, names?: string[], owns = false): Det
       if (owns) model.dispose();
     },
   };
+}
+
+/**
+ * The image size to run `runner` at: `requested` (rounded up to a multiple of
+ * the model's largest stride, with a warning) or the runner's own. Exports
+ * accept only their own size and refuse another when run.
+ */
+export function runnerImageSize(runner: DetectionRunner, requested: number | undefined, warn: (line: string) => void): number {
+  if (requested === undefined) return runner.imgsz;
+  if (!runner.detector) return requested;
+  const fitted = fitImageSize(requested, runner.detector.maxStride, runner.detector.config.name);
+  if (fitted.warning) warn(`warning: ${fitted.warning}`);
+  return fitted.imgsz;
 }

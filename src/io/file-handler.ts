@@ -88,7 +88,7 @@ async function readModelJSON(jsonPath: string): Promise<ModelJSON> {
   try {
     text = await fs.readFile(jsonPath, 'utf8');
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') throw new Error(`model.json not found: ${jsonPath}`);
+    if (errorCode(err) === 'ENOENT') throw new Error(`${path.basename(jsonPath)} not found: ${jsonPath}`);
     throw new Error(`cannot read ${jsonPath}: ${(err as Error).message}`);
   }
   let json: unknown;
@@ -98,11 +98,11 @@ async function readModelJSON(jsonPath: string): Promise<ModelJSON> {
     throw new Error(`malformed JSON in ${jsonPath}: ${(err as Error).message}`);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new Error(`malformed model.json ${jsonPath}: expected a JSON object`);
+    throw new Error(`malformed ${path.basename(jsonPath)} ${jsonPath}: expected a JSON object`);
   }
   const manifest = (json as ModelJSON).weightsManifest;
   if (manifest != null && !Array.isArray(manifest)) {
-    throw new Error(`malformed model.json ${jsonPath}: weightsManifest must be an array`);
+    throw new Error(`malformed ${path.basename(jsonPath)} ${jsonPath}: weightsManifest must be an array`);
   }
   return json as ModelJSON;
 }

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { stringify as toYaml, parse as parseYaml } from 'yaml';
 import type { AugmentHyp } from '../data/augment/pipeline.js';
 import { DataLoader, type Batch } from '../data/loader.js';
@@ -28,7 +28,9 @@ import type { TaskName } from '../models/config.js';
 import { validateTasks, type TaskValidationResult } from './validate-tasks.js';
 import { ProgressBar } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
-import { loadTrainState, saveTrainCheckpoint, type TrainMeta } from './checkpoint.js';
+import { loadTrainState, saveTrainCheckpoint, STATE_JSON, type TrainMeta } from './checkpoint.js';
+import { MODEL_JSON } from '../io/file-handler.js';
+import { fitImageSize, maxStrideOf } from '../models/image-size.js';
 import { ModelEma } from './ema.js';
 import { clipGradNorm, GroupedOptimizer, type OptimizerName } from './optimizer.js';
 import { writeTrainPlots } from './plots.js';
@@ -165,7 +167,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // ---- resume: the run directory, its args and its training state
   let resumeDir: string | null = null;
   if (opts.resume) {
-    resumeDir = opts.resume === true ? latestRun(resolve(opts.project)) : resolve(opts.resume);
+    resumeDir = opts.resume === true ? latestRun(resolve(opts.project)) : resumableRun(opts.resume);
     const saved = parseYaml(readFileSync(join(resumeDir, 'args.yaml'), 'utf8')) as Partial<TrainOptions>;
     opts = { ...opts, ...saved, resume: resumeDir, maxBatches: opts.maxBatches, quiet: opts.quiet };
   }
@@ -184,7 +186,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   checkTaskLabels(tasks, labelInfo, ds.source);
   cfg = configForDataset(cfg, { names: ds.names, info: labelInfo }, { tasks, overrides: opts.modelOverrides ?? {}, uncertainty: opts.uncertainty ?? false });
   const multi = isMultiTask(cfg.tasks);
-  const imgsz = opts.imgsz ?? cfg.dims.imgsz;
+  const fitted = fitImageSize(opts.imgsz ?? cfg.dims.imgsz, maxStrideOf(cfg), cfg.name);
+  if (fitted.warning) say(`warning: ${fitted.warning}`);
+  const imgsz = fitted.imgsz;
   const runDir = resumeDir ?? uniqueRunDir(opts.project, opts.name);
   mkdirSync(join(runDir, 'weights'), { recursive: true });
   const state = resumeDir ? await loadTrainState(join(resumeDir, 'weights', 'last')) : null;
@@ -450,8 +454,27 @@ export function chooseOptimizer(
   return { name, lr0: run.lr0 ?? (requested === 'auto' ? fit : 0.001), momentum: requested === 'auto' ? 0.9 : 0.937 };
 }
 
+/**
+ * The run directory that `--resume PATH` names — the run folder, or its
+ * weights/last checkpoint — checked for what resuming reads, with an error
+ * naming what is missing.
+ */
+function resumableRun(path: string): string {
+  let dir = resolve(path);
+  if (!existsSync(dir)) throw new Error(`--resume ${path}: no such run directory (${dir})`);
+  if (!statSync(dir).isDirectory()) throw new Error(`--resume ${path}: not a directory; give the run folder (e.g. runs/train/exp)`);
+  if (existsSync(join(dir, STATE_JSON)) && basename(dir) === 'last' && basename(dirname(dir)) === 'weights') dir = dirname(dirname(dir));
+  if (!existsSync(join(dir, 'args.yaml'))) throw new Error(`--resume ${path}: ${dir} is not a training run folder (no args.yaml)`);
+  const last = join(dir, 'weights', 'last');
+  for (const f of [STATE_JSON, MODEL_JSON]) {
+    if (!existsSync(join(last, f))) throw new Error(`--resume ${path}: the run has no resumable checkpoint (${join(last, f)} is missing)`);
+  }
+  return dir;
+}
+
 /** The most recently modified run directory under `project` that has a last checkpoint. */
 function latestRun(project: string): string {
+  if (!existsSync(project)) throw new Error(`--resume: no runs under ${project} (the directory does not exist)`);
   const runs = readdirSync(project)
     .map((d) => join(project, d))
     .filter((d) => existsSync(join(d, 'weights', 'last', 'state.json')))

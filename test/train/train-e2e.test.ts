@@ -49,7 +49,8 @@ test('train writes the run folder and resumes exactly where an interrupted run s
   // 3 batches per epoch: stop after 4 (inside epoch 2), then resume.
   const part = await train(options('part', { maxBatches: 4 }));
   assert.equal(part.interrupted, true);
-  const resumed = await train(options('ignored', { resume: part.runDir }));
+  // Resuming from the run's weights/last checkpoint (or the run folder) continues that run.
+  const resumed = await train(options('ignored', { resume: join(part.runDir, 'weights', 'last') }));
   assert.equal(resumed.runDir, part.runDir);
   assert.equal(resumed.rows.length, 2);
   const a = full.rows[1]!;

@@ -62,6 +62,7 @@ export const exportCommand: Command = {
       process.stderr.write(`yolor export: ${err.message}\n`);
       return 1;
     }
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     const lines = [
       `${format === 'onnx' ? 'ONNX' : 'TF.js graph model'}: ${r.path} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.nodes} nodes, input ${r.inputShape}, ${r.fused ? 'folded deploy model' : 'not folded'})`,
     ];

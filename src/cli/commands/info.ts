@@ -50,7 +50,10 @@ export const infoCommand: Command = {
         num_identities: tasks.includes('embed') ? Math.max(cfg.numIdentities, 2) : cfg.numIdentities,
       }, name);
     }
-    const imgsz = args.number('imgsz') ?? cfg.dims.imgsz;
+    const { fitImageSize, maxStrideOf } = await import('../../models/image-size.js');
+    const fitted = fitImageSize(args.number('imgsz') ?? cfg.dims.imgsz, maxStrideOf(cfg), cfg.name);
+    if (fitted.warning) process.stderr.write(`warning: ${fitted.warning}\n`);
+    const imgsz = fitted.imgsz;
     const { initBackend } = await import('../../engine/backend.js');
     await initBackend(args.string('backend') as 'auto');
     const { Detector } = await import('../../models/detector.js');

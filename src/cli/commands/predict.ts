@@ -51,7 +51,8 @@ export const predictCommand: Command = {
     let out = resolve(args.string('project')!, args.string('name')!);
     for (let k = 2; existsSync(out); k++) out = resolve(args.string('project')!, `${args.string('name')}${k}`);
     mkdirSync(out, { recursive: true });
-    const opts = { imgsz: args.number('imgsz') ?? runner.imgsz, conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! };
+    const { runnerImageSize } = await import('../../infer/runner.js');
+    const opts = { imgsz: runnerImageSize(loaded, args.number('imgsz'), (line) => process.stderr.write(`${line}\n`)), conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! };
     const json: Array<{ image_id: string; category_id: number; bbox: number[]; score: number }> = [];
     const step = pool ? pool.replicas : 1;
     // A multi-task checkpoint: its other heads predict too (labels, a class map, an embedding per detection).

@@ -51,7 +51,8 @@ export const valCommand: Command = {
     }
     let r = null;
     let tasks: import('../../train/validate-tasks.js').TaskValidationResult = {};
-    const imgsz = args.number('imgsz') ?? runner.imgsz;
+    const { runnerImageSize } = await import('../../infer/runner.js');
+    const imgsz = runnerImageSize(runner, args.number('imgsz'), (line) => process.stderr.write(`${line}\n`));
     try {
       if (!runner.detector || runner.detector.head) {
         r = await validateRunner(use, records, ds.names, {

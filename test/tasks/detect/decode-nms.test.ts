@@ -263,7 +263,7 @@ describe('postprocess', () => {
     assert.deepEqual(two.map((x) => x.length), [1, 0]);
   });
 
-  test('25200 rows × 80 classes of random logits in well under 100 ms', () => {
+  test('25200 rows × 80 classes of random scores: max_det caps the output at 300, sorted by score, no same-class overlap above the IoU threshold', () => {
     const nc = 80, no = 85, n = 25200;
     const rng = new Rng(9);
     const d = new Float32Array(n * no);
@@ -275,18 +275,21 @@ describe('postprocess', () => {
       d[r * no + 3] = 5 + rng.next() * 200;
       for (let c = 4; c < no; c++) d[r * no + c] = 1 / (1 + Math.exp(-rng.normal()));
     }
-    postprocess(d, nc); // warm-up
-    const times: number[] = [];
-    let dets = postprocess(d, nc);
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      dets = postprocess(d, nc);
-      times.push(performance.now() - t0);
-    }
-    const best = Math.min(...times);
-    console.log(`postprocess 25200×80 random: ${best.toFixed(1)} ms (best of 5), ${dets.length} detections`);
+    // (Its speed is measured by `npm run bench:eval`, not asserted here.)
+    const dets = postprocess(d, nc);
     assert.equal(dets.length, 300);
-    assert.ok(best < 250, `took ${best} ms`);
+    for (let i = 1; i < dets.length; i++) assert.ok(dets[i - 1]!.score >= dets[i]!.score, 'sorted by score');
+    const iou = (a: number[], b: number[]): number => {
+      const w = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
+      const h = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+      const inter = w * h;
+      return inter / ((a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - inter);
+    };
+    for (let i = 0; i < dets.length; i++) {
+      for (let j = i + 1; j < dets.length; j++) {
+        if (dets[i]!.cls === dets[j]!.cls) assert.ok(iou(dets[i]!.box, dets[j]!.box) <= 0.45 + 1e-6, `detections ${i} and ${j} overlap`);
+      }
+    }
   });
 });
 
