@@ -10,7 +10,15 @@
  *     instead ignores alpha and keeps the hidden colour values; flattening is
  *     chosen so that what the model sees is what a viewer shows.
  *
- * Errors always name the file: `<path>: image file not found` or
+ * Decoding is strict (`failOn: 'warning'`, sharp's default made explicit): a
+ * truncated or body-corrupt file (libjpeg's "premature end of JPEG image",
+ * "corrupt JPEG data …", a PNG with a damaged data stream) is an error rather
+ * than an image with grey or garbled rows. The pre-flight check (verify.ts)
+ * decodes with this same function, so it passes exactly the files the loader can read.
+ *
+ * Errors always name the file: `<path>: image file not found`,
+ * `<path>: cannot decode image (truncated: …)` or `(corrupt image data: …)` when
+ * the file decodes only with warnings tolerated, else
  * `<path>: cannot decode image (<sharp's message>)`.
  */
 import { readFile } from 'node:fs/promises';
@@ -28,18 +36,53 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** async: sharp's constructor throws synchronously on some inputs (an empty buffer); here that is a rejection too. */
+async function decodeRaw(buf: Uint8Array, failOn: 'warning' | 'none'): Promise<{ data: Buffer; info: sharp.OutputInfo }> {
+  return sharp(buf, { failOn })
+    .rotate()
+    .flatten({ background: '#000000' })
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+}
+
+/** Whether a JPEG or PNG file stops before its end marker (JPEG EOI, PNG IEND chunk); null for other formats. */
+function endsEarly(buf: Uint8Array): boolean | null {
+  if (buf[0] === 0xff && buf[1] === 0xd8) {
+    let n = buf.length;
+    while (n > 2 && buf[n - 1] === 0) n--; // some writers pad with zeros after EOI
+    return !(buf[n - 2] === 0xff && buf[n - 1] === 0xd9);
+  }
+  if (buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) {
+    const tail = Buffer.from(buf.subarray(Math.max(0, buf.length - 12))).toString('latin1');
+    return !tail.includes('IEND');
+  }
+  return null;
+}
+
+/**
+ * Why a strict decode failed, in words that depend only on the file. sharp's
+ * own message is kept when the file cannot be decoded at all (unsupported
+ * format, empty …). When it decodes with warnings tolerated, its pixel data is
+ * damaged: cut short (no end marker) or corrupt. libvips' text is not used
+ * then: it comes from process-wide buffers that, with several images decoding
+ * at once, can hold another file's message.
+ */
+async function decodeFailure(buf: Uint8Array, err: unknown): Promise<string> {
+  const lenient = await decodeRaw(buf, 'none').then(() => true, () => false);
+  if (!lenient) return message(err).split('\n')[0]!;
+  const early = endsEarly(buf);
+  if (early === true) return `truncated: the file ends inside the image data, after ${buf.length} bytes`;
+  return `corrupt image data: the decoder reports errors in the ${early === false ? 'pixel data' : 'file'}`;
+}
+
 /** Decodes an encoded image (JPEG, PNG, WebP, TIFF, GIF, AVIF, …) held in memory; `nameForErrors` prefixes error messages. */
 export async function decodeImageBuffer(buf: Uint8Array, nameForErrors: string): Promise<RgbImage> {
   let out: { data: Buffer; info: sharp.OutputInfo };
   try {
-    out = await sharp(buf)
-      .rotate()
-      .flatten({ background: '#000000' })
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+    out = await decodeRaw(buf, 'warning');
   } catch (err) {
-    throw new Error(`${nameForErrors}: cannot decode image (${message(err)})`);
+    throw new Error(`${nameForErrors}: cannot decode image (${await decodeFailure(buf, err)})`);
   }
   const { width, height, channels } = out.info;
   const src = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);

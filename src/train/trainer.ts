@@ -12,9 +12,9 @@ import { stringify as toYaml, parse as parseYaml } from 'yaml';
 import type { AugmentHyp } from '../data/augment/pipeline.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import { datasetSplit, loadDetectionDatasetAsync } from '../data/resolve.js';
-import { boxSizesAtImageSize, type ImageRecord } from '../data/types.js';
+import { boxSizesAtImageSize, type BadInput, type ImageRecord } from '../data/types.js';
 import { computeDatasetStats } from '../data/stats.js';
-import { applyImageReport, verifyImages } from '../data/verify.js';
+import { applyImageReport, describeImageReport, verifyImages } from '../data/verify.js';
 import { plotDatasetStats } from '../plot/data-stats.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../models/config.js';
@@ -98,6 +98,8 @@ export interface TrainResult {
   best: { epoch: number; fitness: number };
   stoppedEarly: boolean;
   interrupted: boolean;
+  /** Images of the train and validation splits that the pre-flight check skipped (--skip-bad), with their problems. */
+  skippedImages: BadInput[];
 }
 
 
@@ -175,8 +177,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const ds = await loadDetectionDatasetAsync(opts.data);
   const say = (line: string): void => log(opts.quiet, line);
   const first = (records: ImageRecord[], n: number | undefined): ImageRecord[] => (n === undefined ? records : records.slice(0, n));
-  const trainRecords = applyImageReport('train', await verifyImages(first(datasetSplit(ds, 'train'), opts.limitTrain)), opts.skipBad ?? false, say);
-  const valRecords = applyImageReport(opts.valSplit, await verifyImages(first(datasetSplit(ds, opts.valSplit), opts.limitVal)), opts.skipBad ?? false, say);
+  // Every image decoded once before training (verdicts cached by path, size and mtime): bad ones abort the run or are skipped.
+  const skippedImages: BadInput[] = [];
+  const checked = async (split: string, records: ImageRecord[]): Promise<ImageRecord[]> => {
+    const report = await verifyImages(records, { workers: opts.workers, progress: !opts.quiet, label: `check ${split}`, log: say });
+    say(`image check, ${split}: ${describeImageReport(report)}`);
+    const kept = applyImageReport(split, report, opts.skipBad ?? false, say);
+    skippedImages.push(...report.bad);
+    return kept;
+  };
+  const trainRecords = await checked('train', first(datasetSplit(ds, 'train'), opts.limitTrain));
+  const valRecords = await checked(opts.valSplit, first(datasetSplit(ds, opts.valSplit), opts.limitVal));
   const fatal = ds.bad.filter((b) => b.action === 'fatal');
   if (fatal.length) throw new Error(`${ds.source}: ${fatal.length} unusable inputs, first: ${fatal[0]!.file}: ${fatal[0]!.problem}`);
   // ---- model config: classes from the data; anchors checked against its boxes
@@ -432,7 +443,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     model.dispose();
     evalModel.dispose();
   }
-  return { runDir, rows, best: { epoch: meta.bestEpoch + 1, fitness: meta.bestFitness }, stoppedEarly, interrupted };
+  return { runDir, rows, best: { epoch: meta.bestEpoch + 1, fitness: meta.bestFitness }, stoppedEarly, interrupted, skippedImages };
 }
 
 /**

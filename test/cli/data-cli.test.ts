@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { readVoc } from '../../src/data/formats/voc.js';
 import { loadDetectionDatasetAsync } from '../../src/data/resolve.js';
 import type { DetectionDataset } from '../../src/data/types.js';
+import { bccdWithBadImages } from '../helpers/bad-images.js';
 import { BCCD, HAS_BCCD } from '../helpers/shared-data.js';
 import { tmp } from '../helpers/tmp.js';
 
@@ -16,11 +17,17 @@ const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 interface Run { status: number | null; stdout: string; stderr: string }
 
+/** The CLI's environment: no debug output; the image-check cache in a temporary folder, not the user's. */
+const cacheDir = tmp('cli-cache');
+function cliEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, YOLOR_CACHE_DIR: cacheDir };
+  delete env.YOLOR_DEBUG;
+  return env;
+}
+
 function yolor(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.YOLOR_DEBUG;
-    const p = spawn(process.execPath, [main, ...args], { env });
+    const p = spawn(process.execPath, [main, ...args], { env: cliEnv() });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -78,7 +85,7 @@ test('data stats prints the table, warnings and every bad entry; the default plo
   const voc = await tinyVoc();
   const cwd = tmp('cli-cwd');
   const r = await new Promise<Run>((resolve) => {
-    const p = spawn(process.execPath, [main, 'data', 'stats', '--data', voc], { cwd });
+    const p = spawn(process.execPath, [main, 'data', 'stats', '--data', voc], { cwd, env: cliEnv() });
     let stdout = '', stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
@@ -92,6 +99,28 @@ test('data stats prints the table, warnings and every bad entry; the default plo
   const png = join(cwd, 'runs', 'data', `${basename(voc)}-train-stats.png`);
   assert.ok(existsSync(png), png);
   assert.match(r.stdout, new RegExp(`plot: ${png.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+});
+
+test('data stats decodes every image: a truncated JPEG and random bytes named .jpg are in its bad-input report (text and --json)', { skip: !HAS_BCCD && 'shared BCCD data not present' }, async () => {
+  const data = bccdWithBadImages(tmp('cli-bad'));
+  const r = await yolor('data', 'stats', '--data', data.root, '--plot', 'none', '--workers', '2');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^image check: 5 images checked \(0 cached, 5 decoded\), 2 unreadable$/m);
+  assert.match(r.stdout, /^ {2}2 bad input entries \(2 fatal\)$/m);
+  assert.match(r.stdout, /^bad input \(2; action {2}file: problem\):$/m);
+  const lines = r.stdout.split('\n');
+  for (const file of [data.truncated, data.random]) {
+    assert.ok(lines.some((l) => l.startsWith(`  fatal    ${file}: cannot decode image (`)), `${file} in:\n${r.stdout}`);
+  }
+  assert.ok(lines.includes(`  fatal    ${data.truncated}: cannot decode image (truncated: the file ends inside the image data, after ${statSync(data.truncated).size} bytes)`), r.stdout);
+  const j = await yolor('data', 'stats', '--data', data.root, '--plot', 'none', '--json', '--workers', '0');
+  assert.equal(j.status, 0, j.stderr);
+  const out = JSON.parse(j.stdout) as { images: number; bad: { file: string; problem: string; action: string }[]; imageCheck: Record<string, number> };
+  assert.equal(out.images, 5);
+  assert.deepEqual(out.imageCheck, { files: 5, cached: 5, decoded: 0, bad: 2 }); // the first run's verdicts
+  assert.deepEqual(out.bad.map((b) => [b.file, b.action]), [[data.truncated, 'fatal'], [data.random, 'fatal']]);
+  assert.match(out.bad[0]!.problem, /^cannot decode image \(truncated: /);
+  assert.match(out.bad[1]!.problem, /^cannot decode image \(/);
 });
 
 test('data convert writes files that read back equal, for every output format', async () => {

@@ -129,6 +129,33 @@ test('corrupt, truncated and missing files: errors name the file', async () => {
   await assert.rejects(decodeImageBuffer(new Uint8Array(10), 'buf.png'), /^Error: buf\.png: cannot decode image/);
 });
 
+test('truncated and body-corrupt JPEG/PNG fail the decode with a problem that depends only on the file, also amid other decodes', async () => {
+  const img = randomImage(96, 64, 5);
+  const jpg = await encodeJpeg(img, 90);
+  const png = await encodePng(img);
+  // Body corruption the decoder can see: a restart marker in the middle of the scan (changed
+  // entropy-coded bytes alone may decode to other pixels without any decoder noticing).
+  const corruptJpg = Buffer.from(jpg);
+  corruptJpg.set([0xff, 0xd0], jpg.length >> 1);
+  const cases: Array<[string, Uint8Array, RegExp]> = [
+    ['half.jpg', jpg.subarray(0, jpg.length >> 1), /^half\.jpg: cannot decode image \(truncated: the file ends inside the image data, after \d+ bytes\)$/],
+    ['no-eoi.jpg', jpg.subarray(0, jpg.length - 2), /^no-eoi\.jpg: cannot decode image \(truncated: /],
+    ['half.png', png.subarray(0, png.length >> 1), /^half\.png: cannot decode image \(truncated: /],
+    ['body.jpg', corruptJpg, /^body\.jpg: cannot decode image \(corrupt image data: the decoder reports errors in the pixel data\)$/],
+    ['random.jpg', new Uint8Array(4000).map((_, i) => (i * 7919 + 13) & 0xff), /^random\.jpg: cannot decode image \(Input buffer contains unsupported image format\)$/],
+  ];
+  // Alone, then all at once among good decodes (libvips' messages are process-wide: they must not leak between files).
+  for (const [name, buf, expected] of cases) await assert.rejects(decodeImageBuffer(buf, name), (e: Error) => (assert.match(e.message, expected), true));
+  const together = await Promise.allSettled([...cases.map(([name, buf]) => decodeImageBuffer(buf, name)), ...Array.from({ length: 6 }, () => decodeImageBuffer(jpg, 'good.jpg'))]);
+  together.forEach((r, i) => {
+    if (i >= cases.length) return assert.equal(r.status, 'fulfilled');
+    assert.equal(r.status, 'rejected');
+    assert.match(((r as PromiseRejectedResult).reason as Error).message, cases[i]![2]);
+  });
+  // A PNG without its IEND chunk still has all its pixels: not an error.
+  assert.deepEqual((await decodeImageBuffer(png.subarray(0, png.length - 12), 'no-iend.png')).data, img.data);
+});
+
 test('drawBoxesPng / drawSamplesGrid produce PNGs with boxes in class colours', async () => {
   const img: RgbImage = { data: new Uint8Array(200 * 150 * 3).fill(30), width: 200, height: 150 };
   const png = drawBoxesPng(img, { boxes: [20, 40, 120, 130], cls: [0], scores: [0.87] }, ['cell']);

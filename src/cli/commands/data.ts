@@ -59,15 +59,23 @@ async function statsAction(args: Args): Promise<number> {
   const { datasetSplit } = await import('../../data/resolve.js');
   const { computeDatasetStats, statsSummaryLines, badInputLines, IMBALANCE_FRACTION } = await import('../../data/stats.js');
   const { plotDatasetStats } = await import('../../plot/data-stats.js');
+  const { verifyImages, describeImageReport } = await import('../../data/verify.js');
+  const { availableParallelism } = await import('node:os');
   const ds = await loadData(args, 'stats');
   const split = args.string('split') ?? 'train';
   const images = datasetSplit(ds, split);
-  const stats = computeDatasetStats(ds, images, split);
+  // Every image of the split decoded (verdicts cached): unreadable or mis-sized ones join the bad-input report.
+  const check = await verifyImages(images, {
+    workers: args.number('workers') ?? availableParallelism(), progress: !args.boolean('json'), label: `check ${split}`,
+    log: (line) => void process.stderr.write(`${line}\n`),
+  });
+  const stats = computeDatasetStats({ ...ds, bad: [...ds.bad, ...check.bad] }, images, split);
+  const imageCheck = { files: check.files, cached: check.cached, decoded: check.decoded, bad: check.bad.length };
   const plotArg = args.string('plot');
   const plotPath = plotArg === 'none' ? null : resolve(plotArg ?? join('runs', 'data', `${ds.name}-${split}-stats.png`));
   if (plotPath) await plotDatasetStats(stats, plotPath);
   if (args.boolean('json')) {
-    process.stdout.write(`${JSON.stringify({ ...stats, plot: plotPath })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...stats, imageCheck, plot: plotPath })}\n`);
     return 0;
   }
   const out: string[] = [];
@@ -79,11 +87,13 @@ async function statsAction(args: Args): Promise<number> {
   });
   out.push(formatTable(rows, { header: ['class', 'instances', 'share', 'images', 'note'], align: ['left', 'right', 'right', 'right', 'left'] }), '');
   out.push(...statsSummaryLines(stats));
+  out.push(`image check: ${describeImageReport(check)}`);
   if (stats.warnings.length > 0) out.push('', 'warnings:', ...stats.warnings.map((w) => `  ${w}`));
-  if (ds.bad.length > 0) {
-    out.push('', `bad input (${ds.bad.length}; action  file: problem):`);
-    out.push(...badInputLines(ds.bad.slice(0, MAX_BAD_LINES)).map((l) => `  ${l}`));
-    if (ds.bad.length > MAX_BAD_LINES) out.push(`  ... ${ds.bad.length - MAX_BAD_LINES} more (--json lists them all)`);
+  if (stats.bad.length > 0) {
+    out.push('', `bad input (${stats.bad.length}; action  file: problem):`);
+    out.push(...badInputLines(stats.bad.slice(0, MAX_BAD_LINES)).map((l) => `  ${l}`));
+    if (stats.bad.length > MAX_BAD_LINES) out.push(`  ... ${stats.bad.length - MAX_BAD_LINES} more (--json lists them all)`);
+    if (check.bad.length > 0) out.push(`  (fatal: train and val abort on these ${check.bad.length} image(s); --skip-bad skips them)`);
   }
   if (plotPath) out.push('', `plot: ${plotPath}`);
   process.stdout.write(`${out.join('\n')}\n`);
@@ -149,7 +159,9 @@ export const dataCommand: Command = {
   description:
     'stats: images, instances per class, boxes per image, box sizes, class imbalance, images without\n' +
     'labels and every bad-input entry (file, problem, action); writes a PNG of the distributions\n' +
-    '(--plot, default runs/data/<name>-<split>-stats.png; --plot none: no PNG).\n' +
+    '(--plot, default runs/data/<name>-<split>-stats.png; --plot none: no PNG). Every image of the split\n' +
+    'is decoded (--workers threads; verdicts cached by path, size and mtime): missing, truncated, corrupt\n' +
+    'or mis-sized images are listed as bad input with action fatal (train/val abort on them unless --skip-bad).\n' +
     'convert: writes --data as --to coco|yolo|voc into --output. Images are referenced, not copied\n' +
     '(COCO: absolute file_name; YOLO/VOC: symbolic links) unless --copy-images. VOC boxes are rounded to\n' +
     'integer pixels (at most 0.5 px off); difficult/iscrowd are kept (COCO "difficult": 1 and YOLO\n' +
@@ -177,6 +189,7 @@ export const dataCommand: Command = {
     { name: 'force', type: 'boolean', default: false, description: 'anchors: re-estimate even when recall ≥ 0.98; convert: replace a non-empty --output' },
     { name: 'seed', type: 'int', valueName: 'N', default: 0, description: 'seed for k-means, evolution and preview augmentation' },
     { name: 'n', type: 'int', valueName: 'N', default: 16, description: 'preview: number of samples' },
+    { name: 'workers', type: 'int', valueName: 'N', description: 'stats: threads decoding the images (default: the number of cores; 0: main thread)' },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
   async run(args) {

@@ -29,7 +29,7 @@ export const trainCommand: Command = {
     { name: 'patience', type: 'int', valueName: 'N', default: 50, description: 'stop after N epochs without fitness improvement' },
     { name: 'cache', type: 'boolean', default: false, description: 'cache decoded images in memory' },
     { name: 'val-split', type: 'string', valueName: 'S', default: 'val', description: 'split to validate on (e.g. test for BCCD)' },
-    { name: 'skip-bad', type: 'boolean', default: false, description: 'skip (and count) missing or corrupt images instead of aborting' },
+    { name: 'skip-bad', type: 'boolean', default: false, description: 'skip (and count) missing, truncated, corrupt or mis-sized images instead of aborting (every image is decoded before training; verdicts are cached)' },
     { name: 'tasks', type: 'string', valueName: 'LIST', description: 'task heads to train on the shared representation: any of detect,classify,segment,embed (default: the model config\'s, detect)' },
     { name: 'task-weights', type: 'string', valueName: 'T=W,…', description: 'fixed loss weight per task (defaults detect=1,classify=1,segment=0.5,embed=0.1)' },
     { name: 'uncertainty', type: 'boolean', default: false, description: 'learn the task weights by homoscedastic uncertainty (½·exp(−s)·L + ½·s per task) instead of fixed weights' },

@@ -18,8 +18,8 @@ export const valCommand: Command = {
     { name: 'batch', type: 'int', valueName: 'N', default: 8, description: 'images per batch' },
     { name: 'conf', type: 'number', valueName: 'X', default: 0.001, description: 'confidence threshold' },
     { name: 'iou', type: 'number', valueName: 'X', default: 0.6, description: 'NMS IoU threshold' },
-    { name: 'workers', type: 'int', valueName: 'N', description: 'checkpoints: N ≥ 2 splits each batch across N model replicas in worker threads (default: the number of cores, capped by the batch)' },
-    { name: 'skip-bad', type: 'boolean', default: false, description: 'skip (and count) missing or corrupt images instead of aborting' },
+    { name: 'workers', type: 'int', valueName: 'N', description: 'checkpoints: N ≥ 2 splits each batch across N model replicas in worker threads (default: the number of cores, capped by the batch); also the threads decoding images in the pre-flight check (0: main thread)' },
+    { name: 'skip-bad', type: 'boolean', default: false, description: 'skip (and count) missing, truncated, corrupt or mis-sized images instead of aborting' },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
   async run(args) {
@@ -38,10 +38,15 @@ export const valCommand: Command = {
       await runner.dispose();
       throw new Error(`${weights}: the model has ${runner.nc} classes but ${ds.source} has ${ds.names.length}`);
     }
-    const { verifyImages, applyImageReport } = await import('../../data/verify.js');
-    const records = applyImageReport(args.string('split')!, await verifyImages(datasetSplit(ds, args.string('split')!)), args.boolean('skip-bad'),
-      (line) => process.stderr.write(`${line}\n`));
+    const { verifyImages, applyImageReport, describeImageReport } = await import('../../data/verify.js');
     const { defaultReplicas, ReplicaPool } = await import('../../train/parallel/replica-pool.js');
+    const split = args.string('split')!;
+    const say = (line: string): void => void process.stderr.write(`${line}\n`);
+    const check = await verifyImages(datasetSplit(ds, split), {
+      workers: args.number('workers') ?? defaultReplicas(args.number('batch')!), progress: !args.boolean('json'), label: `check ${split}`, log: say,
+    });
+    if (!args.boolean('json')) say(`image check, ${split}: ${describeImageReport(check)}`);
+    const records = applyImageReport(split, check, args.boolean('skip-bad'), say);
     const replicas = Math.min(args.number('workers') ?? defaultReplicas(args.number('batch')!), args.number('batch')!);
     let pool: Awaited<ReturnType<typeof ReplicaPool.start>> | null = null;
     let use = runner;
