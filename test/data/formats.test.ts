@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import sharp from 'sharp';
 import {
   cocoMask, maskToRle, polygonArea, polygonsToMask, readCoco, readCocoSync, rleDecodeString, rleEncodeString, rleToMask,
@@ -523,6 +523,37 @@ test('converted datasets are self-contained: hard-linked images, relative paths;
     assertSameDataset(name === 'coco' ? beforeVal : before, canon(ds), name === 'yolo' ? 1e-3 : 0);
     if (name !== 'coco') assert.deepEqual(splitFiles(ds), { train: ['a.png', 'c.png'], val: ['b.png'], all: ['a.png', 'b.png', 'c.png'] });
   }
+});
+
+/** A folder on another file system than tmp() (where one is writable), or null. */
+function otherFileSystem(): string | null {
+  const shm = '/dev/shm';
+  try {
+    if (statSync(shm).dev === statSync(tmp('fs')).dev) return null;
+    const d = mkdtempSync(join(shm, 'yolor-fs-'));
+    after(() => rmSync(d, { recursive: true, force: true }));
+    return d;
+  } catch {
+    return null;
+  }
+}
+
+test('across file systems the writers copy the images (hard links cannot cross) and say so', async (t) => {
+  const other = otherFileSystem();
+  if (!other) return t.skip('no second writable file system (/dev/shm)');
+  const voc = join(other, 'voc');
+  cpSync(await smallVoc(), voc, { recursive: true });
+  const src = readVoc(voc);
+  const before = canon(src);
+  const c = writeCoco(src, join(tmp('xfs'), 'coco'));
+  assert.deepEqual(c.notes, ['images were copied: hard links are not possible here (the output is on another file system than the images)']);
+  const img = join(c.dir, 'images', 'train', 'a.png');
+  assert.equal(statSync(img).nlink, 1);
+  assert.deepEqual(readFileSync(img), readFileSync(join(voc, 'JPEGImages', 'a.png')));
+  rmSync(voc, { recursive: true });
+  const back = await loadDetectionDatasetAsync(c.dir);
+  assert.deepEqual(back.bad, []);
+  assertSameDataset(before, canon(back), 0);
 });
 
 test('COCO writer: an image in several splits (VOC trainval) is stored once; the other splits refer to it', async () => {
