@@ -18,6 +18,12 @@ export interface Annotation {
 
 export interface ImageRecord {
   id: number;
+  /**
+   * COCO sources: the image's `id` in its instances JSON, as written there (a
+   * string id there gets a generated number as `id`). What COCO results files
+   * (`predict --save-json`) refer to the image by.
+   */
+  cocoId?: number | string;
   /** Absolute path of the image file. */
   file: string;
   width: number;
@@ -39,6 +45,12 @@ export interface DetectionDataset {
   source: string;
   format: 'voc' | 'coco' | 'yolo' | 'builtin';
   names: string[];
+  /**
+   * COCO sources: the original `category_id` of each class index (class `i` is
+   * category `categoryIds[i]`; categories are sorted by id, which need not be
+   * contiguous or start at 1). Absent for the other formats.
+   */
+  categoryIds?: Array<number | string>;
   splits: Record<string, ImageRecord[]>;
   bad: BadInput[];
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +143,23 @@ test('data convert writes files that read back equal, for every output format', 
     assert.match(r2.stdout, /read it with: --data /);
     assert.deepEqual(summary(readVoc(back, { names: readFileSync(join(back, 'classes.txt'), 'utf8').trim().split('\n') })), src);
   }
+});
+
+test('data convert --to coco writes a self-contained folder: moved, with its source deleted, it still reads', async () => {
+  const voc = await tinyVoc();
+  const out = join(tmp('cli-self'), 'coco');
+  const r = await yolor('data', 'convert', '--data', voc, '--to', 'coco', '--output', out);
+  assert.equal(r.status, 0, r.stderr);
+  const moved = join(tmp('cli-moved'), 'elsewhere');
+  renameSync(out, moved);
+  rmSync(voc, { recursive: true });
+  const s = await yolor('data', 'stats', '--data', join(moved, 'annotations', 'instances_val.json'), '--split', 'val', '--plot', 'none', '--json');
+  assert.equal(s.status, 0, s.stderr);
+  const stats = JSON.parse(s.stdout) as { images: number; totalInstances: number; bad: unknown[] };
+  assert.deepEqual([stats.images, stats.totalInstances, stats.bad], [1, 1, []]);
+  const val = JSON.parse(readFileSync(join(moved, 'annotations', 'instances_val.json'), 'utf8')) as { images: { file_name: string }[] };
+  assert.deepEqual(val.images.map((im) => im.file_name), ['q.jpg']);
+  assert.ok(existsSync(join(moved, 'images', 'val', 'q.jpg')));
 });
 
 test('data convert/stats usage and input errors are one line', async () => {

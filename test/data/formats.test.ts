@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import sharp from 'sharp';
 import {
   cocoMask, maskToRle, polygonArea, polygonsToMask, readCoco, readCocoSync, rleDecodeString, rleEncodeString, rleToMask,
@@ -137,16 +137,62 @@ test('COCO: boxes, iscrowd, category order, segmentation, images/ next to the js
   });
   const ds = await readCoco(path);
   assert.deepEqual(ds.names, ['ant', 'zebra']);
+  assert.deepEqual(ds.categoryIds, [2, 5]);
   assert.deepEqual(Object.keys(ds.splits).sort(), ['all', 'val']);
   assert.deepEqual(ds.bad, []);
   const [x, y] = ds.splits['val']!;
   assert.equal(x!.id, 7);
+  assert.equal(x!.cocoId, 7);
   assert.equal(x!.file, join(dir, 'images', 'x.png'));
   assert.equal(y!.file, join(dir, 'y.png'));
   assert.deepEqual(x!.annotations.map((a) => [a.cls, a.box, !!a.iscrowd]), [[1, [10, 20, 40.5, 60], false], [0, [0, 0, 4, 3], true]]);
   const crowd = x!.annotations[1] as SegmentedAnnotation;
   assert.equal(cocoMask(crowd, 80, 100)!.reduce((s, v) => s + v, 0), 12);
   assert.deepEqual((y!.annotations[0] as SegmentedAnnotation).segmentation, { size: [30, 40], counts: 'PQ0' });
+});
+
+test('COCO: non-contiguous category ids [1, 3, 7] are classes 0..2 in id order; the ids are kept and written back', async () => {
+  const dir = tmp('cocoids');
+  await png(join(dir, 'images', 'p.png'), 60, 40);
+  await png(join(dir, 'images', 'q.png'), 30, 30);
+  const path = json(dir, 'instances_val.json', {
+    images: [{ id: 'p-1', file_name: 'p.png', width: 60, height: 40 }, { id: 900, file_name: 'q.png', width: 30, height: 30 }],
+    categories: [{ id: 7, name: 'seven' }, { id: 1, name: 'one' }, { id: 3, name: 'three' }],
+    annotations: [
+      { id: 1, image_id: 'p-1', category_id: 7, bbox: [1, 2, 10, 10] },
+      { id: 2, image_id: 'p-1', category_id: 1, bbox: [20, 5, 8, 9] },
+      { id: 3, image_id: 900, category_id: 3, bbox: [0, 0, 30, 30] },
+    ],
+  });
+  const ds = await readCoco(path);
+  assert.deepEqual(ds.bad, []);
+  assert.deepEqual(ds.names, ['one', 'three', 'seven']);
+  assert.deepEqual(ds.categoryIds, [1, 3, 7]);
+  const [p, q] = ds.splits['val']!;
+  assert.deepEqual(p!.annotations.map((a) => a.cls), [2, 0]);
+  assert.deepEqual(q!.annotations.map((a) => a.cls), [1]);
+  assert.equal(p!.cocoId, 'p-1'); // a string id: kept as written, with a generated number as `id`
+  assert.equal(typeof p!.id, 'number');
+  assert.equal(q!.cocoId, 900);
+  // COCO → COCO keeps the category ids (image ids too where they are all integers: here one is a string, so 1..n)
+  const c = writeCoco(ds, join(tmp('out'), 'c'));
+  const written = JSON.parse(readFileSync(c.entry, 'utf8')) as { images: { id: number }[]; categories: { id: number; name: string }[]; annotations: { image_id: number; category_id: number }[] };
+  assert.deepEqual(written.categories.map((k) => [k.id, k.name]), [[1, 'one'], [3, 'three'], [7, 'seven']]);
+  assert.deepEqual(written.images.map((im) => im.id), [1, 2]);
+  assert.deepEqual(written.annotations.map((a) => [a.image_id, a.category_id]), [[1, 7], [1, 1], [2, 3]]);
+  const back = await readCoco(c.entry);
+  assert.deepEqual(back.categoryIds, [1, 3, 7]);
+  assertSameDataset(canon(ds), canon(back), 0);
+  // integer image ids survive; a format without category ids (YOLO) gives 1..nc, like real COCO files
+  const ints = await readCoco(json(dir, 'instances_ints.json', { ...JSON.parse(readFileSync(path, 'utf8')),
+    images: [{ id: 41, file_name: 'p.png', width: 60, height: 40 }, { id: 900, file_name: 'q.png', width: 30, height: 30 }],
+    annotations: [{ id: 1, image_id: 41, category_id: 7, bbox: [1, 2, 10, 10] }] }));
+  const w2 = JSON.parse(readFileSync(writeCoco(ints, join(tmp('out'), 'c2')).entry, 'utf8')) as { images: { id: number }[] };
+  assert.deepEqual(w2.images.map((im) => im.id), [41, 900]);
+  const viaYolo = await readYolo(writeYolo(ds, join(tmp('out'), 'y')).entry);
+  assert.equal(viaYolo.categoryIds, undefined);
+  const w3 = JSON.parse(readFileSync(writeCoco(viaYolo, join(tmp('out'), 'c3')).entry, 'utf8')) as { categories: { id: number; name: string }[] };
+  assert.deepEqual(w3.categories.map((k) => [k.id, k.name]), [[1, 'one'], [2, 'three'], [3, 'seven']]);
 });
 
 test('COCO: every bad entry is reported with the file and the entry; malformed JSON gives line:col', async () => {
@@ -418,7 +464,115 @@ test('writers refuse a non-empty output unless overwrite, and leave no partial o
   assert.equal(r.images, 3);
   assert.deepEqual(r.splits, { train: 2, val: 1 });
   const back = await readYolo(r.entry);
-  assert.equal(realpathSync(back.splits['train']![0]!.file), join(realpathSync(out), 'images', 'a.png')); // a copy, not a link
+  const copied = back.splits['train']![0]!.file;
+  assert.equal(realpathSync(copied), join(realpathSync(out), 'images', 'a.png'));
+  assert.equal(statSync(copied).nlink, 1); // a copy, not a link
+  assert.notEqual(statSync(copied).ino, statSync(join(voc, 'JPEGImages', 'a.png')).ino);
+});
+
+/** Every path under `dir` (relative), with what it is; fails on a symbolic link. */
+function tree(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(dir, rel)).sort()) {
+    const r = join(rel, name);
+    const st = lstatSync(join(dir, r));
+    assert.ok(!st.isSymbolicLink(), `${r}: a symbolic link`);
+    if (st.isDirectory()) out.push(`${r}/`, ...tree(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+test('converted datasets are self-contained: hard-linked images, relative paths; moved away from a deleted source, they read back the same', async () => {
+  const voc = await smallVoc();
+  const src = readVoc(voc);
+  const before = canon(src);
+  const beforeVal = canon(src, 'val');
+  const out = tmp('self');
+  const written = {
+    coco: writeCoco(src, join(out, 'coco')),
+    yolo: writeYolo(src, join(out, 'yolo')),
+    voc: writeVoc(src, join(out, 'voc')),
+  };
+  assert.deepEqual(tree(written.coco.dir), ['annotations/', 'annotations/instances_train.json', 'annotations/instances_val.json',
+    'images/', 'images/train/', 'images/train/a.png', 'images/train/c.png', 'images/val/', 'images/val/b.png']);
+  const val = JSON.parse(readFileSync(join(written.coco.dir, 'annotations', 'instances_val.json'), 'utf8')) as { images: { file_name: string }[]; categories: { id: number }[] };
+  assert.deepEqual(val.images.map((im) => im.file_name), ['b.png']);
+  assert.deepEqual(val.categories.map((c) => c.id), [1, 2]); // 1-based, as in real COCO files
+  assert.ok(tree(written.yolo.dir).includes('images/a.png'));
+  assert.ok(tree(written.voc.dir).includes('JPEGImages/a.png'));
+  // hard links: the same file as the source (no extra space), not a reference to its path
+  for (const img of [join(written.coco.dir, 'images', 'train', 'a.png'), join(written.yolo.dir, 'images', 'a.png'), join(written.voc.dir, 'JPEGImages', 'a.png')]) {
+    assert.equal(statSync(img).ino, statSync(join(voc, 'JPEGImages', 'a.png')).ino, img);
+  }
+  assert.deepEqual(written.coco.notes, []);
+  // move the output elsewhere and delete the source: each reads back the same dataset from the new place
+  const moved = join(tmp('moved'), 'datasets');
+  renameSync(out, moved);
+  rmSync(voc, { recursive: true });
+  const entries = {
+    coco: join(moved, 'coco', 'annotations', 'instances_val.json'),
+    cocoDir: join(moved, 'coco'),
+    yolo: join(moved, 'yolo', 'data.yaml'),
+    voc: join(moved, 'voc'),
+  };
+  for (const [name, entry] of Object.entries(entries)) {
+    const ds = await loadDetectionDatasetAsync(entry);
+    assert.deepEqual(ds.bad, [], name);
+    for (const r of ds.splits['all']!) assert.ok(r.file.startsWith(moved), `${name}: ${r.file}`);
+    assertSameDataset(name === 'coco' ? beforeVal : before, canon(ds), name === 'yolo' ? 1e-3 : 0);
+    if (name !== 'coco') assert.deepEqual(splitFiles(ds), { train: ['a.png', 'c.png'], val: ['b.png'], all: ['a.png', 'b.png', 'c.png'] });
+  }
+});
+
+/** A folder on another file system than tmp() (where one is writable), or null. */
+function otherFileSystem(): string | null {
+  const shm = '/dev/shm';
+  try {
+    if (statSync(shm).dev === statSync(tmp('fs')).dev) return null;
+    const d = mkdtempSync(join(shm, 'yolor-fs-'));
+    after(() => rmSync(d, { recursive: true, force: true }));
+    return d;
+  } catch {
+    return null;
+  }
+}
+
+test('across file systems the writers copy the images (hard links cannot cross) and say so', async (t) => {
+  const other = otherFileSystem();
+  if (!other) return t.skip('no second writable file system (/dev/shm)');
+  const voc = join(other, 'voc');
+  cpSync(await smallVoc(), voc, { recursive: true });
+  const src = readVoc(voc);
+  const before = canon(src);
+  const c = writeCoco(src, join(tmp('xfs'), 'coco'));
+  assert.deepEqual(c.notes, ['images were copied: hard links are not possible here (the output is on another file system than the images)']);
+  const img = join(c.dir, 'images', 'train', 'a.png');
+  assert.equal(statSync(img).nlink, 1);
+  assert.deepEqual(readFileSync(img), readFileSync(join(voc, 'JPEGImages', 'a.png')));
+  rmSync(voc, { recursive: true });
+  const back = await loadDetectionDatasetAsync(c.dir);
+  assert.deepEqual(back.bad, []);
+  assertSameDataset(before, canon(back), 0);
+});
+
+test('COCO writer: an image in several splits (VOC trainval) is stored once; the other splits refer to it', async () => {
+  const voc = await smallVoc();
+  writeFileSync(join(voc, 'ImageSets', 'Main', 'trainval.txt'), 'a\nb\nc\n');
+  const src = readVoc(voc);
+  const c = writeCoco(src, join(tmp('tv'), 'coco'), { images: 'copy' });
+  assert.deepEqual(tree(join(c.dir, 'images')), ['train/', 'train/a.png', 'train/c.png', 'trainval/', 'val/', 'val/b.png']);
+  const tv = JSON.parse(readFileSync(join(c.dir, 'annotations', 'instances_trainval.json'), 'utf8')) as { images: { id: number; file_name: string }[] };
+  assert.deepEqual(tv.images.map((im) => im.file_name).sort(), ['../train/a.png', '../train/c.png', '../val/b.png']);
+  const back = await loadDetectionDatasetAsync(c.dir);
+  assert.deepEqual(back.bad, []);
+  assert.deepEqual(splitFiles(back), { train: ['a.png', 'c.png'], trainval: ['a.png', 'b.png', 'c.png'], val: ['b.png'], all: ['a.png', 'b.png', 'c.png'] });
+  assert.equal(new Set(back.splits['all']!.map((r) => r.file)).size, 3); // one file per image: 'all' has no duplicates
+  assertSameDataset(canon(src), canon(back), 0);
+  // the same image has the same id in every split file
+  const train = JSON.parse(readFileSync(join(c.dir, 'annotations', 'instances_train.json'), 'utf8')) as { images: { id: number; file_name: string }[] };
+  const idOf = new Map(train.images.map((im) => [im.file_name, im.id]));
+  assert.equal(tv.images.find((im) => im.file_name === '../train/a.png')!.id, idOf.get('a.png'));
 });
 
 test('BCCD: VOC → COCO → YOLO → VOC keeps every box, class and split', { skip: !HAS_BCCD && 'shared BCCD data not present' }, async () => {

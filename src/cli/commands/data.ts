@@ -162,8 +162,11 @@ export const dataCommand: Command = {
     '(--plot, default runs/data/<name>-<split>-stats.png; --plot none: no PNG). Every image of the split\n' +
     'is decoded (--workers threads; verdicts cached by path, size and mtime): missing, truncated, corrupt\n' +
     'or mis-sized images are listed as bad input with action fatal (train/val abort on them unless --skip-bad).\n' +
-    'convert: writes --data as --to coco|yolo|voc into --output. Images are referenced, not copied\n' +
-    '(COCO: absolute file_name; YOLO/VOC: symbolic links) unless --copy-images. VOC boxes are rounded to\n' +
+    'convert: writes --data as --to coco|yolo|voc into --output, a self-contained folder that can be moved or\n' +
+    'shared: images are hard-linked from the source (copied across file systems, or with --copy-images) and\n' +
+    'every path in it is relative. COCO: images/<split>/ and annotations/instances_<split>.json, keeping a\n' +
+    'COCO source\'s image and category ids (else 1..n and 1..nc); YOLO: data.yaml, images/, labels/, <split>.txt;\n' +
+    'VOC: JPEGImages/, Annotations/, ImageSets/Main/, classes.txt. VOC boxes are rounded to\n' +
     'integer pixels (at most 0.5 px off); difficult/iscrowd are kept (COCO "difficult": 1 and YOLO\n' +
     'flags.json are extensions; VOC writes crowd regions as difficult).\n' +
     'anchors: best possible recall and anchors-above-threshold of a model\'s anchors on the dataset\'s\n' +
@@ -181,7 +184,7 @@ export const dataCommand: Command = {
     { name: 'split', type: 'string', valueName: 'NAME', default: 'train', description: 'dataset split (train, val, test, all, or another split of the dataset)' },
     { name: 'to', type: 'enum', choices: ['coco', 'yolo', 'voc'], description: 'convert: output format' },
     { name: 'output', type: 'string', valueName: 'DIR', description: 'convert: output folder' },
-    { name: 'copy-images', type: 'boolean', default: false, description: 'convert: copy images instead of referencing them' },
+    { name: 'copy-images', type: 'boolean', default: false, description: 'convert: copy images instead of hard-linking them' },
     { name: 'plot', type: 'string', valueName: 'PNG', description: 'stats: where to write the plot (none: no plot)' },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', description: 'model whose anchors to check (default yolor-n)' },
     { name: 'imgsz', type: 'int', valueName: 'PX', description: 'training image size (default: the model\'s)' },

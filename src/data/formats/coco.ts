@@ -13,8 +13,11 @@
  *   this package writes for VOC's difficult flag; `segmentation` (polygons,
  *   compressed and uncompressed RLE) is kept on the annotation
  *   (SegmentedAnnotation) and `cocoMask` turns it into a binary mask.
- * - categories: class indices are contiguous in category-id order; names from
- *   `name`.
+ * - categories: class indices are contiguous in category-id order (numbers
+ *   first, then string ids); names from `name`. The ids themselves need not be
+ *   contiguous ([1, 3, 7] gives classes 0, 1, 2) and are kept as the dataset's
+ *   `categoryIds`, and each image's own `id` as its record's `cocoId`, so that
+ *   results can be written in the JSON's ids (`predict --save-json`).
  * - bad input: malformed JSON throws `FILE:LINE:COL: malformed JSON: ...`; a JSON
  *   that is not an instances file throws; every bad entry (unknown image_id or
  *   category_id, bad bbox, bad image entry) is reported in `bad` and dropped.
@@ -393,6 +396,7 @@ export function cocoToDataset(files: { path: string; split: string; raw: unknown
       const sized = typeof w === 'number' && typeof h === 'number' && w > 0 && h > 0;
       const rec: ImageRecord = {
         id: typeof im.id === 'number' ? im.id : nextId,
+        cocoId: im.id,
         file,
         width: sized ? w : 0,
         height: sized ? h : 0,
@@ -461,7 +465,7 @@ export function cocoToDataset(files: { path: string; split: string; raw: unknown
     }
     splits['all'] = all;
   }
-  return { dataset: { name, source, format: 'coco', names, splits, bad }, needSize };
+  return { dataset: { name, source, format: 'coco', names, categoryIds: catIds, splits, bad }, needSize };
 }
 
 /** Polygons, RLE, nothing (undefined / empty list) or 'bad'. */

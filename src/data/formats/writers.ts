@@ -2,19 +2,29 @@
  * Writes a DetectionDataset as COCO, YOLO (Ultralytics) or Pascal VOC, so that
  * reading the output back gives the same images, boxes, classes and splits.
  *
- * Images are referenced, not copied, unless `images: 'copy'`:
- *   - COCO: `file_name` is the image's absolute (real) path — pycocotools'
- *     `os.path.join(img_dir, file_name)` also yields it — written to
- *     `instances_<split>.json`; with 'copy' the images go to `images/` and
- *     `file_name` is relative to it (the reader's first guess).
- *   - YOLO: `images/<stem><ext>` are symbolic links to the original files
- *     (labels are found by replacing `/images/` with `/labels/` in the image
- *     path, so images must live under the output), `labels/<stem>.txt`, one list
- *     file `<split>.txt` of `./images/...` per split, and `data.yaml`.
- *   - VOC: `JPEGImages/<stem><ext>` symbolic links, `Annotations/<stem>.xml`,
+ * The output is self-contained: every image is in it, hard-linked to the
+ * source file where both are on one file system (no extra space; editing one
+ * edits both), else — or with `images: 'copy'` — copied; never a symbolic link
+ * (one into a cache or a source folder breaks when that moves or is deleted,
+ * and when the output is shared). Every reference in the output is relative, so
+ * the folder can be moved, archived or shared as it is:
+ *   - COCO (the official and Ultralytics COCO layout): `images/<split>/<file>`
+ *     and `annotations/instances_<split>.json` whose `file_name`s are relative
+ *     to that split's image folder (pycocotools-style `join(img_dir,
+ *     file_name)`). An image in several splits (VOC's trainval, say) is stored
+ *     once, in the folder of the first of train, val, test and then the other
+ *     splits that has it; the later splits' `file_name` is `../<that split>/<file>`
+ *     (every split's folder exists, so such a path opens). Image ids are the
+ *     source's own where they are unique integers (a COCO source keeps its
+ *     ids), else 1..n; category ids are a COCO source's own, else 1..nc in
+ *     class order, as in real COCO files.
+ *   - YOLO: `images/<stem><ext>`, `labels/<stem>.txt` (labels are found by
+ *     replacing `/images/` with `/labels/` in the image path), one list file
+ *     `<split>.txt` of `./images/...` per split, and `data.yaml` (no `path:`, so
+ *     the root is the YAML's folder).
+ *   - VOC: `JPEGImages/<stem><ext>`, `Annotations/<stem>.xml`,
  *     `ImageSets/Main/<split>.txt` and `classes.txt` (the class order; VOC has none).
- * Where a symbolic link cannot be made (file systems without them), the image is
- * copied. Image stems are made unique (`name_1`, ...) where two files share one.
+ * File names are made unique (`name_1`, ...) where two images of one output folder would share one.
  *
  * What each format keeps:
  *   - boxes: COCO exact (JSON doubles); YOLO normalised with 8 decimals (error
@@ -35,7 +45,7 @@
  * failed conversion leaves no half-written dataset; an existing non-empty
  * folder is replaced only with `overwrite`.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import type { DetectionDataset, ImageRecord } from '../types.js';
@@ -44,7 +54,7 @@ import { segmentationArea, type SegmentedAnnotation } from './coco.js';
 export type WritableFormat = 'coco' | 'yolo' | 'voc';
 
 export interface WriteOptions {
-  /** 'link' (default: references / symbolic links, see the module comment) or 'copy'. */
+  /** 'link' (default): hard links where possible, else copies; 'copy': always copies (see the module comment). */
   images?: 'link' | 'copy';
   /** Replace an existing non-empty output folder. */
   overwrite?: boolean;
@@ -81,30 +91,26 @@ interface Entry {
   ext: string;
 }
 
-/** Every distinct image (by file) of the dataset, with a unique file stem. */
+/** `file`'s stem, with `_1`, `_2`, ... added where `used` (lower-cased stems) already has it; adds the result to `used`. */
+function uniqueStem(file: string, used: Set<string>): { stem: string; ext: string } {
+  const ext = extname(file);
+  const base = basename(file, ext) || 'image';
+  let stem = base;
+  for (let n = 1; used.has(stem.toLowerCase()); n++) stem = `${base}_${n}`;
+  used.add(stem.toLowerCase());
+  return { stem, ext: ext || '.jpg' };
+}
+
+/** Every distinct image (by file) of the dataset, with a file stem unique in the dataset. */
 function uniqueImages(ds: DetectionDataset): Map<string, Entry> {
   const out = new Map<string, Entry>();
   const used = new Set<string>();
   for (const list of Object.values(ds.splits)) {
     for (const rec of list) {
-      if (out.has(rec.file)) continue;
-      const ext = extname(rec.file);
-      const base = basename(rec.file, ext) || 'image';
-      let stem = base;
-      for (let n = 1; used.has(stem.toLowerCase()); n++) stem = `${base}_${n}`;
-      used.add(stem.toLowerCase());
-      out.set(rec.file, { rec, stem, ext: ext || '.jpg' });
+      if (!out.has(rec.file)) out.set(rec.file, { rec, ...uniqueStem(rec.file, used) });
     }
   }
   return out;
-}
-
-function realOrSelf(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return resolve(p);
-  }
 }
 
 function countAnnotations(images: Iterable<Entry>): number {
@@ -118,7 +124,8 @@ class Staging {
   readonly target: string;
   readonly temp: string;
   readonly missing: string[] = [];
-  private linkFailed = false;
+  /** Why hard-linking failed (then every image is copied), or null. */
+  private linkFailed: string | null = null;
 
   constructor(dir: string, private readonly opts: WriteOptions) {
     this.target = resolve(dir);
@@ -136,7 +143,7 @@ class Staging {
     writeFileSync(p, data);
   }
 
-  /** Links (or copies) an image to `rel`; a missing source is recorded, not fatal. */
+  /** Hard-links (or copies) an image to `rel`; a missing source is recorded, not fatal. */
   image(src: string, rel: string): void {
     if (!existsSync(src)) {
       this.missing.push(src);
@@ -144,16 +151,22 @@ class Staging {
     }
     const dest = join(this.temp, rel);
     mkdirSync(dirname(dest), { recursive: true });
+    // The real file: link(2) on a symbolic link would link the link itself.
     const real = realpathSync(src);
-    if (this.opts.images !== 'copy' && !this.linkFailed) {
+    if (this.opts.images !== 'copy' && this.linkFailed === null) {
       try {
-        symlinkSync(real, dest);
+        linkSync(real, dest);
         return;
-      } catch {
-        this.linkFailed = true;
+      } catch (err) {
+        this.linkFailed = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       }
     }
     copyFileSync(real, dest);
+  }
+
+  /** Makes a folder (relative to the output) that may stay empty. */
+  folder(rel: string): void {
+    mkdirSync(join(this.temp, rel), { recursive: true });
   }
 
   notes(): string[] {
@@ -161,7 +174,10 @@ class Staging {
     if (this.missing.length > 0) {
       out.push(`${this.missing.length} image file(s) not found, not linked or copied (first: ${this.missing[0]})`);
     }
-    if (this.linkFailed && this.opts.images !== 'copy') out.push('symbolic links are not supported here: images were copied');
+    if (this.linkFailed !== null) {
+      const why = this.linkFailed === 'EXDEV' ? 'the output is on another file system than the images' : this.linkFailed;
+      out.push(`images were copied: hard links are not possible here (${why})`);
+    }
     return out;
   }
 
@@ -207,15 +223,27 @@ function hasSegmentation(images: Iterable<Entry>): boolean {
 // ---------------------------------------------------------------- COCO
 
 /** COCO image ids: the records' own where they are unique, else 1..n. */
-function cocoImageIds(entries: Entry[]): Map<string, number> {
-  const ids = entries.map((e) => e.rec.id);
+function cocoImageIds(entries: Entry[]): Map<string, number | string> {
+  const ids = entries.map((e) => e.rec.cocoId ?? e.rec.id);
   const unique = new Set(ids).size === ids.length && ids.every((i) => Number.isInteger(i));
-  return new Map(entries.map((e, i) => [e.rec.file, unique ? e.rec.id : i + 1]));
+  return new Map(entries.map((e, i) => [e.rec.file, unique ? ids[i]! : i + 1]));
 }
 
-/** A COCO instances object for `images` (`fileName` gives each image's file_name). */
+/** The category id of each class: a COCO source's own (when there is one per class), else 1..nc. */
+export function cocoCategoryIds(ds: DetectionDataset): Array<number | string> {
+  const own = ds.categoryIds;
+  if (own && own.length === ds.names.length && new Set(own).size === own.length) return [...own];
+  return ds.names.map((_, i) => i + 1);
+}
+
+/**
+ * A COCO instances object for `images` (`fileName` gives each image's
+ * file_name; image ids from `imageIds`, else 1..n; category ids from
+ * cocoCategoryIds).
+ */
 export function cocoInstancesJson(ds: DetectionDataset, images: readonly ImageRecord[], fileName: (rec: ImageRecord) => string,
-  imageIds?: Map<string, number>, annIds?: Map<ImageRecord, number>): Record<string, unknown> {
+  imageIds?: Map<string, number | string>, annIds?: Map<ImageRecord, number>): Record<string, unknown> {
+  const catIds = cocoCategoryIds(ds);
   const outImages: Record<string, unknown>[] = [];
   const outAnns: Record<string, unknown>[] = [];
   let nextAnn = 1;
@@ -228,7 +256,7 @@ export function cocoInstancesJson(ds: DetectionDataset, images: readonly ImageRe
       const ann: Record<string, unknown> = {
         id: annId++,
         image_id: imageId,
-        category_id: a.cls + 1,
+        category_id: catIds[a.cls],
         bbox: [x1, y1, x2 - x1, y2 - y1],
         area: a.segmentation ? segmentationArea(a.segmentation) : (x2 - x1) * (y2 - y1),
         iscrowd: a.iscrowd ? 1 : 0,
@@ -243,11 +271,20 @@ export function cocoInstancesJson(ds: DetectionDataset, images: readonly ImageRe
     info: { description: `${ds.name}, converted by yolor from ${ds.source} (${ds.format})` },
     images: outImages,
     annotations: outAnns,
-    categories: ds.names.map((name, i) => ({ id: i + 1, name, supercategory: '' })),
+    categories: ds.names.map((name, i) => ({ id: catIds[i], name, supercategory: '' })),
   };
 }
 
-/** `instances_<split>.json` per split (see the module comment for image references). */
+/** Splits in the order images are stored: train, val, test, then the others as they come. */
+function storageOrder(splits: [string, ImageRecord[]][]): [string, ImageRecord[]][] {
+  const rank = (k: string): number => {
+    const i = ['train', 'val', 'test'].indexOf(k);
+    return i < 0 ? 3 : i;
+  };
+  return splits.map((s, i) => [s, i] as const).sort((p, q) => rank(p[0][0]) - rank(q[0][0]) || p[1] - q[1]).map(([s]) => s);
+}
+
+/** `images/<split>/` + `annotations/instances_<split>.json` per split (see the module comment). */
 export function writeCoco(ds: DetectionDataset, dir: string, opts: WriteOptions = {}): WriteResult {
   return staged(dir, opts, (s) => {
     const entries = [...uniqueImages(ds).values()];
@@ -260,19 +297,30 @@ export function writeCoco(ds: DetectionDataset, dir: string, opts: WriteOptions 
       annIds.set(e.rec, next);
       next += e.rec.annotations.length;
     }
-    const copy = opts.images === 'copy';
-    if (copy) for (const e of entries) s.image(e.rec.file, join('images', `${e.stem}${e.ext}`));
-    const fileName = (rec: ImageRecord): string => {
-      const e = byFile.get(rec.file)!;
-      return copy ? `${e.stem}${e.ext}` : realOrSelf(rec.file);
-    };
-    const splits = splitsToWrite(ds);
+    const splits = storageOrder(splitsToWrite(ds));
+    // Each image is stored once, under the first split that has it, by a name unique in that folder.
+    const home = new Map<string, { split: string; name: string }>();
     for (const [split, list] of splits) {
+      s.folder(join('images', split));
+      const used = new Set<string>();
+      for (const r of list) {
+        if (home.has(r.file)) continue;
+        const { stem, ext } = uniqueStem(r.file, used);
+        home.set(r.file, { split, name: `${stem}${ext}` });
+        s.image(r.file, join('images', split, `${stem}${ext}`));
+      }
+    }
+    for (const [split, list] of splits) {
+      const fileName = (rec: ImageRecord): string => {
+        const at = home.get(rec.file)!;
+        return at.split === split ? at.name : `../${at.split}/${at.name}`;
+      };
       const seen = new Set<string>();
       const images = list.filter((r) => !seen.has(r.file) && seen.add(r.file));
-      s.write(`instances_${split}.json`, `${JSON.stringify(cocoInstancesJson(ds, images.map((r) => byFile.get(r.file)!.rec), fileName, imageIds, annIds))}\n`);
+      s.write(join('annotations', `instances_${split}.json`),
+        `${JSON.stringify(cocoInstancesJson(ds, images.map((r) => byFile.get(r.file)!.rec), fileName, imageIds, annIds))}\n`);
     }
-    const only = splits.length === 1 ? `instances_${splits[0]![0]}.json` : '';
+    const only = splits.length === 1 ? join('annotations', `instances_${splits[0]![0]}.json`) : '';
     return {
       format: 'coco', entry: only ? join(resolve(dir), only) : resolve(dir), images: entries.length,
       annotations: countAnnotations(entries), splits: splitCounts(splits), notes: [],
@@ -297,7 +345,7 @@ export function yoloLabelText(rec: ImageRecord): string {
   }).join('');
 }
 
-/** data.yaml + images/ (links) + labels/ + one list file per split. */
+/** data.yaml + images/ + labels/ + one list file per split. */
 export function writeYolo(ds: DetectionDataset, dir: string, opts: WriteOptions = {}): WriteResult {
   return staged(dir, opts, (s) => {
     const entries = [...uniqueImages(ds).values()];
@@ -388,7 +436,7 @@ export function vocXml(rec: ImageRecord, filename: string, names: readonly strin
     `\t<segmented>0</segmented>\n${objects}</annotation>\n`;
 }
 
-/** Annotations/ + JPEGImages/ (links) + ImageSets/Main/<split>.txt + classes.txt. */
+/** Annotations/ + JPEGImages/ + ImageSets/Main/<split>.txt + classes.txt. */
 export function writeVoc(ds: DetectionDataset, dir: string, opts: WriteOptions = {}): WriteResult {
   return staged(dir, opts, (s) => {
     const entries = [...uniqueImages(ds).values()];
