@@ -39,6 +39,7 @@ export { makeTaskCode, foldTaskCode, type TaskCodeLayer } from './models/heads/t
 export { resizeBilinearHalfPixel, bilinearMatrix } from './nn/resize.js';
 export { parseModelConfig, readModelConfig, serializeModelConfig, DEFAULT_ANCHORS, TASK_NAMES, type ModelConfig, type TaskName, type TaskWeighting, type RefineMode } from './models/config.js';
 export { compoundScale, type ScaledDims } from './models/scaling.js';
+export { fitImageSize, maxStrideOf, type FittedImageSize } from './models/image-size.js';
 export { listZoo, resolveModelConfig, ZOO_DIR } from './models/zoo.js';
 export { summarizeModel, type ModelSummary } from './models/summary.js';
 export { saveModel, loadModel, loadWeightsInto } from './models/checkpoint.js';
@@ -67,6 +68,8 @@ export { decodeImage, encodePng, encodeJpeg, writeImage } from './data/image-io.
 export { trainTransform, evalTransform, DEFAULT_HYP, type AugmentHyp } from './data/augment/pipeline.js';
 export { DataLoader, type Batch, type LoaderOptions } from './data/loader.js';
 export { computeDatasetStats } from './data/stats.js';
+export { verifyImages, applyImageReport, describeImageReport, type ImageReport, type VerifyOptions } from './data/verify.js';
+export { ImageCheckCache, defaultImageCheckCache } from './data/check-cache.js';
 
 // Detection task: anchors, targets, loss, decoding, NMS, letterbox.
 export { autoAnchor, anchorFitness, kmeansAnchors, evolveAnchors } from './tasks/detect/anchors.js';
@@ -100,7 +103,8 @@ export { retrievalMetrics, type RetrievalResult } from './eval/retrieval-metrics
 export { train, chooseOptimizer, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { validateDetector, validateRunner, type ValidationResult } from './train/validate.js';
 export { validateTasks, type TaskValidationResult, type TaskValidationOptions } from './train/validate-tasks.js';
-export { predictImage, listImages, type ImagePrediction, type PredictOptions } from './train/predict.js';
+export { predictImage, predictImages, listImages, type ImagePrediction, type PredictOptions } from './train/predict.js';
+export { datasetInput, sourceInDataset, cocoResultIds, fileResultIds, type PredictInput, type ResultIds } from './train/predict-source.js';
 export { GroupedOptimizer, clipGradNorm } from './train/optimizer.js';
 export { scheduleAt } from './train/schedule.js';
 export { ModelEma } from './train/ema.js';
@@ -114,7 +118,7 @@ export { OnnxDetector } from './export/onnx-runtime.js';
 export { exportTfjs, graphToTfjs, readTfjsMetadata, loadTfjsDetector, type TfjsDetector } from './export/tfjs/index.js';
 export { exportCheckpoint, exportDetector, ExportCheckError, type ExportOptions, type ExportResult } from './export/export-model.js';
 export { compareDecodedRows, checkVerdict, EXPORT_CHECK_TOLERANCE, type ExportCheck, type OutputDifference } from './export/check-export.js';
-export { tfjsRunner, type DetectionRunner } from './infer/runner.js';
+export { tfjsRunner, runnerImageSize, type DetectionRunner } from './infer/runner.js';
 export { loadRunner } from './infer/load-runner.js';
 
 // Files: a file:// model handler for plain tfjs, tensors to and from disk, crash-safe writes.

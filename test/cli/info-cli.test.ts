@@ -24,14 +24,19 @@ test('yolor info --model NAME --json prints params, gflops and a per-layer list'
   assert.deepEqual(s.layers.at(-1)!.outputShape, [1, 2, 2, 255]);
 });
 
-test('yolor info prints a table and totals; a bad size or model is a one-line error', () => {
+test('yolor info prints a table and totals; a size off the stride is rounded up with a warning; a bad size or model is a one-line error', () => {
   const ok = yolor('info', '--model', 'yolor-bifpn-n', '--imgsz', '64', '--backend', 'wasm');
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /^layer\s+type\s+output\s+params\s+FLOPs$/m);
   assert.match(ok.stdout, /yolor-bifpn-n: \d+ layers, [\d,]+ parameters, [\d.]+ GFLOPs at 64x64/);
-  const bad = yolor('info', '--model', 'yolor-n', '--imgsz', '100', '--backend', 'wasm');
+  // A size that is not a multiple of the largest stride is rounded up with a warning; one that is no size is an error.
+  const rounded = yolor('info', '--model', 'yolor-n', '--imgsz', '100', '--backend', 'wasm');
+  assert.equal(rounded.status, 0, rounded.stderr);
+  assert.match(rounded.stderr, /^warning: image size 100 is not a multiple of the largest stride 32 of yolor-n; using 128\n/);
+  assert.match(rounded.stdout, /GFLOPs at 128x128/);
+  const bad = yolor('info', '--model', 'yolor-n', '--imgsz', '0', '--backend', 'wasm');
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /^yolor info: yolor-n: input size 100x100 is not a multiple of the largest stride 32\n$/);
+  assert.match(bad.stderr, /^yolor info: image size must be a positive integer; got 0\n$/);
   const unknown = yolor('info', '--model', 'nope', '--backend', 'wasm');
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /unknown model 'nope'/);
