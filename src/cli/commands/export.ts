@@ -12,6 +12,8 @@ export const exportCommand: Command = {
     'ONNX NonMaxSuppression and an `nms` output [K, 7] = batch, x1, y1, x2, y2, score, class. Class names,\n' +
     'image size, strides and the letterbox convention are stored in the model\'s metadata. After writing,\n' +
     'the export is run once on a test image and compared with the tfjs model (--no-check skips it).\n' +
+    'A multi-task checkpoint also outputs `labels` [B, L] (label probabilities: classes, then attributes) and\n' +
+    '`segment` [B, S, S, nc+1] (per-pixel class logits, background first); --no-tasks leaves them out.\n' +
     'An op with no exact equivalent in the format is refused with the layer\'s name.',
   options: [
     { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory (e.g. runs/train/exp/weights/best)' },
@@ -26,6 +28,7 @@ export const exportCommand: Command = {
     { name: 'max-det', type: 'int', valueName: 'N', default: 300, description: 'with --nms: maximum detections per image' },
     { name: 'layout', type: 'enum', choices: ['nchw', 'nhwc'], default: 'nchw', description: 'ONNX only: input layout' },
     { name: 'opset', type: 'int', valueName: 'N', default: 17, description: 'ONNX only: opset version (≥ 13)' },
+    { name: 'tasks', type: 'boolean', default: true, description: 'multi-task checkpoints: export the classify and segment heads too (--no-tasks: detections only)' },
     { name: 'check', type: 'boolean', default: true, description: 'run the export once and compare it with the tfjs model (--no-check skips)' },
     { name: 'output', type: 'string', valueName: 'PATH', description: 'output file (onnx) or directory (tfjs) (default: next to the weights: <CKPT>.onnx or <CKPT>_web_model/)' },
   ],
@@ -46,7 +49,7 @@ export const exportCommand: Command = {
     const r = await exportCheckpoint(weights, output, {
       format, batch: args.number('batch')!, dynamicBatch: args.boolean('dynamic'), fuse: args.boolean('fuse'),
       nms: args.boolean('nms') ? { conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! } : null,
-      layout: args.string('layout') === 'nhwc' ? 'NHWC' : 'NCHW', opset: args.number('opset')!, check: args.boolean('check'),
+      layout: args.string('layout') === 'nhwc' ? 'NHWC' : 'NCHW', opset: args.number('opset')!, check: args.boolean('check'), tasks: args.boolean('tasks'),
       ...(imgsz !== undefined ? { imgsz } : {}),
     });
     const lines = [
