@@ -114,7 +114,7 @@ test('a missing page build is a one-line error that says how to build it', () =>
   assert.throws(() => checkDemoBuilt(empty), /the demo page is not built \(run npm run build:demo\)$/);
 });
 
-test('yolor serve-demo: missing --weights and a bad --port exit 2 with one line', async () => {
+test('yolor serve-demo: missing --weights, a bad --port and a missing --samples folder exit 2 with one line', async () => {
   const run = (...args: string[]) => new Promise<{ code: number; stderr: string }>((res) => {
     execFile(process.execPath, [MAIN, 'serve-demo', ...args], { timeout: 60_000 }, (err, _out, stderr) => {
       res({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
@@ -126,6 +126,9 @@ test('yolor serve-demo: missing --weights and a bad --port exit 2 with one line'
   const b = await run('--weights', 'x', '--port', '70000');
   assert.equal(b.code, 2);
   assert.match(b.stderr, /^yolor serve-demo: --port must be in 0\.\.65535; got 70000/);
+  const c = await run('--weights', 'x', '--samples', '/no/such/folder');
+  assert.equal(c.code, 2);
+  assert.match(c.stderr, /^yolor serve-demo: --samples \/no\/such\/folder: no such file or directory \(or use auto or none\)/);
 });
 
 describe('sample images', () => {

@@ -27,12 +27,15 @@ export const serveDemoCommand: Command = {
     if (port < 0 || port > 65535) throw new UsageError(`--port must be in 0..65535; got ${port}`, true);
     const imgsz = args.number('imgsz');
     if (imgsz !== undefined && imgsz <= 0) throw new UsageError(`--imgsz must be positive; got ${imgsz}`, true);
+    const samples = args.string('samples')!;
+    const { existsSync } = await import('node:fs');
+    if (samples !== 'auto' && samples !== 'none' && !existsSync(samples)) throw new UsageError(`--samples ${samples}: no such file or directory (or use auto or none)`, true);
     const { checkDemoBuilt, serveDemo } = await import('../../export/demo/serve.js');
     checkDemoBuilt(); // before the (slow) model export
     const { initBackend } = await import('../../engine/backend.js');
     await initBackend(args.string('backend') as 'auto');
     const server = await serveDemo({
-      weights, format: args.string('format') as 'tfjs' | 'onnx', port, host: args.string('host')!, samples: args.string('samples')!,
+      weights, format: args.string('format') as 'tfjs' | 'onnx', port, host: args.string('host')!, samples,
       ...(imgsz !== undefined ? { imgsz } : {}),
     });
     const c = server.config;
