@@ -235,6 +235,10 @@ describe('browser demo (headless Chromium)', { skip: skipReason() }, () => {
       const canvas = await page.evaluate('[document.getElementById("canvas").width, document.getElementById("canvas").height]');
       assert.deepEqual(canvas, [200 * result.scale, 150 * result.scale]);
       assert.equal(result.source, 'file:shapes.png');
+      // A detection-only model: no labels, no segmentation, no overlay switch; no samples: no strip.
+      for (const id of ['#labels-box', '#segment-box', '#overlay', '#samples']) assert.equal(await page.isVisible(id), false, `${id} is shown`);
+      assert.equal(result.labels, null);
+      assert.equal(result.segment, null);
       const listed = await page.locator('#detections li').count();
       assert.equal(listed, Math.min(result.detections.length, 100) + (result.detections.length > 100 ? 1 : 0), 'the detections list');
       t.diagnostic(`${format}/${result.backend} (${result.engine}, ${result.threads ?? '-'} threads): ${result.ms!.total.toFixed(1)} ms total, ${result.ms!.inference.toFixed(1)} ms inference`);
