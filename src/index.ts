@@ -111,7 +111,7 @@ export { ModelEma } from './train/ema.js';
 
 // Export and deployment: kernel-level tracing → ONNX / TF.js graph model; engines behind one runner interface.
 export { traceGraph, kernelHistogram, type TraceGraph, type TraceNode } from './export/trace.js';
-export { traceDetector, type TracedDetector, type DetectorExportMeta, type TraceDetectorOptions } from './export/trace-detector.js';
+export { exportOutputNames, traceDetector, type TracedDetector, type DetectorExportMeta, type TaskOutputsMeta, type TraceDetectorOptions } from './export/trace-detector.js';
 export { UnsupportedExportError } from './export/errors.js';
 export { exportOnnx, graphToOnnx, readOnnxMetadata, type OnnxExportOptions } from './export/onnx/index.js';
 export { OnnxDetector } from './export/onnx-runtime.js';

@@ -16,6 +16,12 @@ export interface DemoConfig {
   layout: 'NHWC' | 'NCHW';
   /** Model name, for display. */
   model?: string;
+  /** Graph outputs to read: 'detections', then 'labels' and/or 'segment' for a multi-task model. */
+  outputs: string[];
+  /** Multi-task: the names of the `labels` output's entries (classes, then attributes). */
+  labels?: string[];
+  /** Multi-task: the `segment` output's classes, 'background' first. */
+  segment?: string[];
 }
 
 const MODEL_DIR = './model/';
@@ -39,5 +45,13 @@ export async function loadConfig(): Promise<DemoConfig> {
   const names = Array.isArray(raw.names) ? raw.names.map(String) : [];
   for (let i = names.length; i < nc; i++) names.push(`class${i}`);
   const layout = raw.layout ?? (format === 'tfjs' ? 'NHWC' : 'NCHW');
-  return { format, file, imgsz, nc, names, layout, ...(raw.model ? { model: raw.model } : {}) };
+  const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length > 0 ? v.map(String) : undefined);
+  const labels = strings(raw.labels);
+  const segment = strings(raw.segment);
+  if (segment && segment.length !== nc + 1) throw new Error(`config.json: segment names ${segment.length} classes; expected nc + 1 = ${nc + 1}`);
+  const outputs = ['detections', ...(labels ? ['labels'] : []), ...(segment ? ['segment'] : [])];
+  return {
+    format, file, imgsz, nc, names, layout, outputs,
+    ...(raw.model ? { model: raw.model } : {}), ...(labels ? { labels } : {}), ...(segment ? { segment } : {}),
+  };
 }

@@ -1,12 +1,14 @@
 /**
  * One detection pass: pixels → letterbox → graph (decode included) → NMS
  * (the library's `postprocess`, imported as is) → boxes in original-image
- * pixels, with the time each stage took.
+ * pixels, plus a multi-task model's labels and class map (tasks.ts), with
+ * the time each stage took.
  */
 import { postprocess } from '../../src/tasks/detect/nms.js';
 import type { DemoConfig } from './config.js';
 import { toModelInput, type RgbImage } from './preprocess.js';
 import type { DetectorRuntime } from './runtime.js';
+import { readTasks, type TaskResult } from './tasks.js';
 
 export interface DemoDetection {
   /** [x1, y1, x2, y2] in pixels of the original image. */
@@ -29,13 +31,18 @@ export interface DetectOptions {
   maxDet: number;
 }
 
-export async function detect(runtime: DetectorRuntime, config: DemoConfig, img: RgbImage, opts: DetectOptions): Promise<{ detections: DemoDetection[]; ms: StageTimes }> {
+export interface DetectResult extends TaskResult {
+  detections: DemoDetection[];
+  ms: StageTimes;
+}
+
+export async function detect(runtime: DetectorRuntime, config: DemoConfig, img: RgbImage, opts: DetectOptions): Promise<DetectResult> {
   const t0 = performance.now();
   const { input, params } = toModelInput(img, config.imgsz, config.layout);
   const t1 = performance.now();
-  const rows = await runtime.run(input);
+  const out = await runtime.run(input);
   const t2 = performance.now();
-  const dets = postprocess(rows, config.nc, { confThres: opts.conf, iouThres: opts.iou, maxDet: opts.maxDet });
+  const dets = postprocess(out.detections, config.nc, { confThres: opts.conf, iouThres: opts.iou, maxDet: opts.maxDet });
   // Same mapping as src/train/predict.ts: (v − pad) / scale, clipped to the image.
   const clip = (v: number, hi: number): number => Math.min(Math.max(v, 0), hi);
   const { padX, padY, scale } = params;
@@ -48,6 +55,7 @@ export async function detect(runtime: DetectorRuntime, config: DemoConfig, img: 
     cls: d.cls,
     name: config.names[d.cls] ?? `class${d.cls}`,
   }));
+  const tasks = readTasks(out, config, params, img.width, img.height);
   const t3 = performance.now();
-  return { detections, ms: { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2, total: t3 - t0 } };
+  return { detections, ...tasks, ms: { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2, total: t3 - t0 } };
 }

@@ -1,17 +1,24 @@
 /**
- * Page wiring: load ./model/config.json and the model on the best (or the
- * `?backend=`-forced) backend, then detect on a picked image or on camera
- * frames, drawing boxes and showing backend, latency and a detections list.
+ * Page wiring: load ./model/config.json, the sample list and the model (on
+ * the best or the `?backend=`-forced backend), open on the first sample image
+ * already detected, then detect on any sample clicked, image picked, dropped
+ * or pasted, or on camera frames: boxes, a multi-task model's segmentation
+ * overlay and image labels, backend, latency and a detections list.
  *
- * The last result is exposed as `window.__yolor` (see YolorPageState) so that
- * tests can read it. `?conf=`, `?iou=` and `?max-det=` set the thresholds.
+ * The last result is exposed as `window.__yolor` (see YolorPageState) and the
+ * class map as `window.__yolorClassMap`, so that tests can read them.
+ * `?conf=`, `?iou=` and `?max-det=` set the thresholds.
  */
 import { requestedBackend } from './backend.js';
 import { loadConfig, type DemoConfig } from './config.js';
-import { detect, type DemoDetection, type DetectOptions, type StageTimes } from './detect.js';
-import { classColor, drawDetections } from './draw.js';
+import { detect, type DemoDetection, type DetectOptions, type DetectResult, type StageTimes } from './detect.js';
+import { drawScene } from './draw.js';
+import { acceptImageInput } from './input.js';
+import { LABEL_THRESHOLD, showResult } from './panel.js';
 import { readRgb } from './preprocess.js';
 import { createRuntime, type DetectorRuntime } from './runtime.js';
+import { loadSamples, renderStrip, type SampleList } from './samples.js';
+import type { ImageLabel, SegmentClass } from './tasks.js';
 
 /** What the page exposes on `window.__yolor`. */
 export interface YolorPageState {
@@ -34,18 +41,32 @@ export interface YolorPageState {
   detections: DemoDetection[];
   /** Size of the last image or frame. */
   image: { width: number; height: number } | null;
+  /** What the last image was: `sample:<name>`, `file:<name>`, `drop:<name>`, `paste:<name>` or `camera`. */
+  source: string | null;
+  /** The sample list once loaded: how many, from where, or why none. */
+  samples: { count: number; source: string | null; note: string | null } | null;
+  /** Multi-task: every label's probability, most probable first (null without a classify head). */
+  labels: ImageLabel[] | null;
+  /** Multi-task: the classes in the class map and their share of the image (null without a segment head). */
+  segment: SegmentClass[] | null;
+  /** Canvas pixels per image pixel. */
+  scale: number;
 }
 
 declare global {
   interface Window {
     __yolor: YolorPageState;
+    /** Class per pixel of the last image (0 background, c + 1 class c), or null. */
+    __yolorClassMap: Uint8Array | null;
   }
 }
 
 const state: YolorPageState = {
-  loaded: false, ready: false, runs: 0, error: null, format: null, engine: null, backend: null, threads: null, skipped: [], ms: null, detections: [], image: null,
+  loaded: false, ready: false, runs: 0, error: null, format: null, engine: null, backend: null, threads: null, skipped: [], ms: null,
+  detections: [], image: null, source: null, samples: null, labels: null, segment: null, scale: 1,
 };
 window.__yolor = state;
+window.__yolorClassMap = null;
 
 function el<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
@@ -61,8 +82,16 @@ const ui = {
   camera: el<HTMLButtonElement>('camera'),
   conf: el<HTMLInputElement>('conf'),
   iou: el<HTMLInputElement>('iou'),
+  overlay: el<HTMLInputElement>('overlay'),
+  overlayLabel: el<HTMLLabelElement>('overlay-label'),
+  stage: el<HTMLDivElement>('stage'),
   canvas: el<HTMLCanvasElement>('canvas'),
+  strip: el<HTMLDivElement>('samples'),
   latency: el<HTMLDivElement>('latency'),
+  labelsBox: el<HTMLElement>('labels-box'),
+  labels: el<HTMLUListElement>('labels'),
+  segmentBox: el<HTMLElement>('segment-box'),
+  segment: el<HTMLUListElement>('segment'),
   list: el<HTMLOListElement>('detections'),
   video: el<HTMLVideoElement>('video'),
 };
@@ -95,53 +124,99 @@ function options(): DetectOptions {
   return { conf: clamp(ui.conf.valueAsNumber, 0.25), iou: clamp(ui.iou.valueAsNumber, 0.45), maxDet };
 }
 
-function showResult(dets: readonly DemoDetection[], ms: StageTimes): void {
-  const f = (v: number): string => v.toFixed(1);
-  ui.latency.textContent = `latency: ${f(ms.total)} ms (preprocess ${f(ms.preprocess)}, inference ${f(ms.inference)}, postprocess ${f(ms.postprocess)})`;
-  ui.list.replaceChildren(...dets.slice(0, 100).map((d) => {
-    const li = document.createElement('li');
-    li.style.color = classColor(d.cls);
-    li.textContent = `${d.name} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(0)).join(', ')}]`;
-    return li;
-  }));
-  if (dets.length > 100) ui.list.append(Object.assign(document.createElement('li'), { textContent: `… ${dets.length - 100} more` }));
-}
-
 let runtime: DetectorRuntime | null = null;
 let config: DemoConfig | null = null;
+let samples: SampleList | null = null;
+let markSample: (active: number) => void = () => undefined;
 
-/** The frame or image most recently shown, re-run when the thresholds change. */
-let current: { source: CanvasImageSource; width: number; height: number } | null = null;
+interface Shown {
+  source: CanvasImageSource;
+  width: number;
+  height: number;
+  label: string;
+}
+
+/** The frame or image most recently detected, redrawn or re-run when the thresholds or the overlay change. */
+let current: (Shown & { result: DetectResult }) | null = null;
 let busy = false;
+/** The latest image asked for while a pass was running (older ones are dropped). */
+let queued: Shown | null = null;
 
-async function runOn(source: CanvasImageSource, width: number, height: number): Promise<void> {
+function redraw(): void {
+  if (!current) return;
+  const { source, width, height, result } = current;
+  state.scale = drawScene(ui.canvas, { source, width, height, detections: result.detections, classMap: result.classMap, overlay: ui.overlay.checked });
+}
+
+async function runOn(shown: Shown): Promise<void> {
   if (!runtime || !config) return;
-  current = { source, width, height };
+  if (busy) {
+    queued = shown;
+    return;
+  }
   busy = true;
   state.ready = false;
   try {
+    const { source, width, height, label } = shown;
     const img = readRgb(source, width, height);
-    const { detections, ms } = await detect(runtime, config, img, options());
-    drawDetections(ui.canvas, source, width, height, detections);
-    showResult(detections, ms);
-    Object.assign(state, { detections, ms, image: { width, height }, error: null, runs: state.runs + 1 });
-    setStatus(`${detections.length} detection${detections.length === 1 ? '' : 's'}`);
+    const result = await detect(runtime, config, img, options());
+    current = { ...shown, result };
+    redraw();
+    showResult(ui, result, config.nc);
+    window.__yolorClassMap = result.classMap;
+    Object.assign(state, {
+      detections: result.detections, labels: result.labels, segment: result.segment, ms: result.ms,
+      image: { width, height }, source: label, error: null, runs: state.runs + 1,
+    });
+    if (label !== 'camera') {
+      const present = result.labels?.filter((l) => l.score >= LABEL_THRESHOLD).map((l) => l.name) ?? [];
+      const labels = present.length > 4 ? `${present.slice(0, 4).join(', ')} +${present.length - 4}` : present.join(', ');
+      setStatus(`${result.detections.length} detection${result.detections.length === 1 ? '' : 's'}${labels ? `; labels: ${labels}` : ''} (${label.replace(':', ' ')})`);
+    }
     state.ready = true;
   } catch (err) {
     fail(err);
   } finally {
     busy = false;
   }
+  const next = queued;
+  queued = null;
+  if (next) await runOn(next);
+}
+
+/** Decodes an image file or blob as the library's decoder (sharp) does: EXIF orientation applied, colours unpremultiplied. */
+function decode(blob: Blob): Promise<ImageBitmap> {
+  return createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none' });
+}
+
+async function runOnBlob(blob: Blob, label: string): Promise<void> {
+  stopCamera();
+  markSample(-1);
+  setStatus(`detecting in ${label.replace(/^\w+:/, '')}…`);
+  const bitmap = await decode(blob);
+  await runOn({ source: bitmap, width: bitmap.width, height: bitmap.height, label });
+}
+
+async function runSample(index: number): Promise<void> {
+  const s = samples?.images[index];
+  if (!s) return;
+  stopCamera();
+  markSample(index);
+  const res = await fetch(s.url);
+  if (!res.ok) throw new Error(`${s.url}: HTTP ${res.status}`);
+  const bitmap = await decode(await res.blob());
+  if (!runtime) {
+    // The model is still loading: show the picture meanwhile.
+    state.scale = drawScene(ui.canvas, { source: bitmap, width: bitmap.width, height: bitmap.height, detections: [], classMap: null });
+    return;
+  }
+  await runOn({ source: bitmap, width: bitmap.width, height: bitmap.height, label: `sample:${s.name}` });
 }
 
 async function onFile(): Promise<void> {
   const file = ui.file.files?.[0];
   if (!file) return;
-  stopCamera();
-  setStatus(`detecting in ${file.name}…`);
-  // Orientation from EXIF and conversion to sRGB, as the library's decoder (sharp) does.
-  const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image', premultiplyAlpha: 'none' });
-  await runOn(bitmap, bitmap.width, bitmap.height);
+  await runOnBlob(file, `file:${file.name}`);
 }
 
 let stream: MediaStream | null = null;
@@ -157,13 +232,15 @@ async function toggleCamera(): Promise<void> {
   if (stream) return stopCamera();
   if (!navigator.mediaDevices?.getUserMedia) throw new Error('no camera API here (it needs https or localhost)');
   stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
+  markSample(-1);
   ui.camera.textContent = 'stop camera';
   ui.video.srcObject = stream;
   await ui.video.play();
+  setStatus('camera');
   const loop = async (): Promise<void> => {
     if (!stream) return;
     const { videoWidth: w, videoHeight: h } = ui.video;
-    if (w > 0 && h > 0 && !busy) await runOn(ui.video, w, h);
+    if (w > 0 && h > 0 && !busy) await runOn({ source: ui.video, width: w, height: h, label: 'camera' });
     requestAnimationFrame(() => void loop());
   };
   void loop();
@@ -173,8 +250,17 @@ async function start(): Promise<void> {
   const forced = requestedBackend();
   config = await loadConfig();
   state.format = config.format;
-  ui.model.textContent = `${config.model ?? 'model'} (${config.format}, ${config.imgsz} px, ${config.nc} classes)`;
+  const tasks = [config.labels ? 'labels' : '', config.segment ? 'segmentation' : ''].filter(Boolean);
+  ui.model.textContent = `${config.model ?? 'model'} (${config.format}, ${config.imgsz} px, ${config.nc} classes${tasks.length ? ` + ${tasks.join(' + ')}` : ''})`;
+  ui.overlayLabel.hidden = !config.segment;
   setStatus(forced ? `starting ${forced}…` : 'choosing a backend…');
+  // The samples load while the model does; the first one is shown as soon as it is there.
+  const samplesReady = loadSamples().then(async (list) => {
+    samples = list;
+    state.samples = { count: list.images.length, source: list.source, note: list.note };
+    markSample = renderStrip(ui.strip, list, (i) => void runSample(i).catch(fail));
+    if (list.images.length && !runtime) await runSample(0).catch(fail);
+  });
   runtime = await createRuntime(config, forced);
   state.engine = runtime.engine;
   state.backend = runtime.backend;
@@ -186,7 +272,10 @@ async function start(): Promise<void> {
   state.loaded = true;
   ui.file.disabled = false;
   ui.camera.disabled = false;
-  setStatus('ready: pick an image or use the camera');
+  await samplesReady;
+  // Unless the user already chose an image, open on the first sample, detected.
+  if (samples?.images.length && state.runs === 0 && !busy) await runSample(0);
+  else if (!samples?.images.length) setStatus(`ready: ${samples?.note ?? 'no sample images'}; pick, drop or paste an image, or use the camera`);
 }
 
 ui.file.addEventListener('change', () => void onFile().catch(fail));
@@ -194,10 +283,18 @@ ui.camera.addEventListener('click', () => void toggleCamera().catch((err) => {
   stopCamera();
   fail(err);
 }));
+acceptImageInput(document, ui.stage, {
+  onImage: (file, origin) => {
+    if (!runtime) return setStatus('the model is still loading; try again in a moment');
+    void runOnBlob(file, `${origin}:${file.name || 'image'}`).catch(fail);
+  },
+  onReject: (msg) => setStatus(msg, true),
+});
 const rerun = (): void => {
-  if (current && !stream && !busy) void runOn(current.source, current.width, current.height);
+  if (current && !stream) void runOn(current);
 };
 ui.conf.addEventListener('change', rerun);
 ui.iou.addEventListener('change', rerun);
+ui.overlay.addEventListener('change', redraw);
 
 start().catch(fail);

@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-web/all';
 import { backendCandidates, firstWorking, type BackendName } from './backend.js';
 import { modelUrl, type DemoConfig } from './config.js';
-import { inputShape, type DetectorRuntime } from './runtime.js';
+import { inputShape, namedOutputs, type DetectorRuntime, type ModelOutputs } from './runtime.js';
 
 ort.env.wasm.wasmPaths = new URL('./wasm/', document.baseURI).href;
 ort.env.logLevel = 'error';
@@ -29,7 +29,7 @@ export async function createOnnxRuntime(config: DemoConfig, forced: BackendName 
   const { backend, value: session, skipped } = await firstWorking(backendCandidates(forced, ORT_AUTO), async (b) => {
     const s = await createSession(config, b);
     try {
-      await runSession(s, new Float32Array(size), shape); // warm-up
+      await runSession(s, new Float32Array(size), shape, config.outputs); // warm-up
     } catch (err) {
       await s.release();
       throw err;
@@ -41,21 +41,25 @@ export async function createOnnxRuntime(config: DemoConfig, forced: BackendName 
     backend,
     skipped,
     threads: backend === 'wasm' ? (ort.env.wasm.numThreads ?? null) : null,
-    run: (input) => runSession(session, input, shape),
+    run: (input) => runSession(session, input, shape, config.outputs),
     dispose: () => void session.release(),
   };
 }
 
-async function runSession(session: ort.InferenceSession, input: Float32Array, shape: readonly number[]): Promise<Float32Array> {
+async function runSession(session: ort.InferenceSession, input: Float32Array, shape: readonly number[], names: readonly string[]): Promise<ModelOutputs> {
   const inputName = session.inputNames.includes('images') ? 'images' : session.inputNames[0]!;
-  const outputName = session.outputNames.includes('detections') ? 'detections' : session.outputNames[0]!;
+  const missing = names.filter((n) => !session.outputNames.includes(n));
+  if (missing.length) throw new Error(`the ONNX model has no output ${missing.join(', ')} (it has ${session.outputNames.join(', ')})`);
   const x = new ort.Tensor('float32', input, shape);
-  const out = await session.run({ [inputName]: x });
-  const y = out[outputName]!;
+  const out = await session.run({ [inputName]: x }, [...names]);
   try {
-    const data = await y.getData();
-    if (!(data instanceof Float32Array)) throw new Error(`output '${outputName}' is ${y.type}; expected float32`);
-    return data;
+    const arrays = await Promise.all(names.map(async (name) => {
+      const y = out[name]!;
+      const data = await y.getData();
+      if (!(data instanceof Float32Array)) throw new Error(`output '${name}' is ${y.type}; expected float32`);
+      return data;
+    }));
+    return namedOutputs(names, arrays);
   } finally {
     for (const t of Object.values(out)) t.dispose();
   }

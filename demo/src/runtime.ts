@@ -1,9 +1,20 @@
 /**
  * The common face of the two inference engines (TF.js graph model and
- * onnxruntime-web): one letterboxed image in, the graph's decoded rows out.
+ * onnxruntime-web): one letterboxed image in, the graph's decoded rows out
+ * (and a multi-task model's label probabilities and class logits).
  */
 import type { BackendName } from './backend.js';
 import type { DemoConfig } from './config.js';
+
+/** What one run of the graph gives (batch 1, flat row-major). */
+export interface ModelOutputs {
+  /** Decoded rows [N, 5 + nc]: cx, cy, w, h (input pixels), objectness, class scores. */
+  detections: Float32Array;
+  /** Multi-task: label probabilities [L] (sigmoid). */
+  labels?: Float32Array;
+  /** Multi-task: class logits [imgsz, imgsz, nc + 1] of the letterboxed input (channel 0 background). */
+  segment?: Float32Array;
+}
 
 export interface DetectorRuntime {
   /** 'tfjs' or 'onnxruntime-web'. */
@@ -16,10 +27,10 @@ export interface DetectorRuntime {
   readonly threads: number | null;
   /**
    * Runs the graph on one image: `input` is RGB in [0, 1], letterboxed to
-   * imgsz × imgsz, in the config's layout. Resolves to the rows
-   * [cx, cy, w, h, obj, cls…] (flat, 5 + nc per row, input pixels).
+   * imgsz × imgsz, in the config's layout. Resolves to the outputs the
+   * config lists (see ModelOutputs).
    */
-  run(input: Float32Array): Promise<Float32Array>;
+  run(input: Float32Array): Promise<ModelOutputs>;
   dispose(): void;
 }
 
@@ -37,4 +48,17 @@ export async function createRuntime(config: DemoConfig, forced: BackendName | nu
 export function inputShape(config: DemoConfig): [number, number, number, number] {
   const s = config.imgsz;
   return config.layout === 'NCHW' ? [1, 3, s, s] : [1, s, s, 3];
+}
+
+/** Names the graph's output arrays (in `config.outputs` order) as ModelOutputs. */
+export function namedOutputs(names: readonly string[], arrays: readonly Float32Array[]): ModelOutputs {
+  const at = (name: string): Float32Array | undefined => {
+    const i = names.indexOf(name);
+    return i < 0 ? undefined : arrays[i];
+  };
+  const detections = at('detections');
+  if (!detections) throw new Error(`the model gave no 'detections' output (outputs: ${names.join(', ')})`);
+  const labels = at('labels');
+  const segment = at('segment');
+  return { detections, ...(labels ? { labels } : {}), ...(segment ? { segment } : {}) };
 }

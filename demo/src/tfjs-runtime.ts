@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { backendCandidates, firstWorking, type BackendName } from './backend.js';
 import { modelUrl, type DemoConfig } from './config.js';
-import { inputShape, type DetectorRuntime } from './runtime.js';
+import { inputShape, namedOutputs, type DetectorRuntime } from './runtime.js';
 
 setWasmPaths(new URL('./wasm/', document.baseURI).href);
 // Keeps tfjs' console quiet about the (expected) failure of a backend we merely try.
@@ -25,14 +25,10 @@ async function useBackend(name: BackendName): Promise<void> {
   await tf.ready();
 }
 
-function firstTensor(out: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): tf.Tensor {
-  if (out instanceof tf.Tensor) return out;
-  const list = Array.isArray(out) ? out : Object.values(out);
-  if (list.length !== 1) {
-    tf.dispose(list);
-    throw new Error(`the graph model has ${list.length} outputs; expected one (detections)`);
-  }
-  return list[0]!;
+/** Runs the graph for the named outputs, as a list in that order (tfjs returns a lone tensor for one output). */
+function execute(model: tf.GraphModel, x: tf.Tensor, names: readonly string[]): tf.Tensor[] {
+  const out = model.execute(x, [...names]);
+  return Array.isArray(out) ? out : [out as tf.Tensor];
 }
 
 export async function createTfjsRuntime(config: DemoConfig, forced: BackendName | null): Promise<DetectorRuntime> {
@@ -44,9 +40,9 @@ export async function createTfjsRuntime(config: DemoConfig, forced: BackendName 
     try {
       // Warm-up: compiles shaders / sets up kernels, so reported latencies are steady-state.
       const x = tf.zeros(shape);
-      const y = firstTensor(m.execute(x));
-      await y.data();
-      tf.dispose([x, y]);
+      const ys = execute(m, x, config.outputs);
+      await Promise.all(ys.map((y) => y.data()));
+      tf.dispose([x, ...ys]);
     } catch (err) {
       m.dispose();
       throw err;
@@ -63,11 +59,11 @@ export async function createTfjsRuntime(config: DemoConfig, forced: BackendName 
       const x = tf.tensor4d(input, shape);
       try {
         // The exported graph has no control flow or dynamic shapes, so the synchronous executor runs it.
-        const y = firstTensor(model.execute(x));
+        const ys = execute(model, x, config.outputs);
         try {
-          return (await y.data()) as Float32Array;
+          return namedOutputs(config.outputs, (await Promise.all(ys.map((y) => y.data()))) as Float32Array[]);
         } finally {
-          y.dispose();
+          tf.dispose(ys);
         }
       } finally {
         x.dispose();

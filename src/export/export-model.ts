@@ -29,6 +29,8 @@ export interface ExportOptions {
   check?: boolean;
   /** The check's tolerance on both measures (default EXPORT_CHECK_TOLERANCE, 1e-4). */
   tolerance?: number;
+  /** A multi-task model's classify and segment heads as extra outputs `labels` and `segment` (default true). */
+  tasks?: boolean;
 }
 
 export interface ExportResult {
@@ -52,13 +54,16 @@ export class ExportCheckError extends Error {
   }
 }
 
-/** Exports a loaded model. `names` and `imgsz` default to the config's. */
-export async function exportDetector(model: Detector, output: string, opts: ExportOptions & { names?: string[] }): Promise<ExportResult> {
+/** Exports a loaded model. `names` and `imgsz` default to the config's; `labelNames` (classes then attributes) name the classify head's outputs. */
+export async function exportDetector(model: Detector, output: string, opts: ExportOptions & { names?: string[]; labelNames?: string[] }): Promise<ExportResult> {
   const fitted = fitImageSize(opts.imgsz ?? model.config.dims.imgsz, model.maxStride, model.config.name);
   const imgsz = fitted.imgsz;
   if (opts.check ?? true) validateTolerance(opts.tolerance ?? EXPORT_CHECK_TOLERANCE);
   const batch = opts.dynamicBatch ? 1 : (opts.batch ?? 1);
-  const common = { imgsz, batch, fuse: opts.fuse ?? true, dynamicBatch: opts.dynamicBatch ?? false, ...(opts.names ? { names: opts.names } : {}) };
+  const common = {
+    imgsz, batch, fuse: opts.fuse ?? true, dynamicBatch: opts.dynamicBatch ?? false, tasks: opts.tasks ?? true,
+    ...(opts.names ? { names: opts.names } : {}), ...(opts.labelNames ? { labelNames: opts.labelNames } : {}),
+  };
   const inputShape = opts.format === 'onnx' && (opts.layout ?? 'NCHW') === 'NCHW'
     ? `[${opts.dynamicBatch ? 'batch' : batch}, 3, ${imgsz}, ${imgsz}]`
     : `[${opts.dynamicBatch ? 'batch' : batch}, ${imgsz}, ${imgsz}, 3]`;
@@ -97,9 +102,18 @@ export async function exportCheckpoint(weights: string, output: string, opts: Ex
   const { model, metadata } = await loadModel(weights);
   try {
     const names = metadata['names'] as string[] | undefined;
+    const labelNames = checkpointLabelNames(model, metadata);
     const imgsz = opts.imgsz ?? (typeof metadata['imgsz'] === 'number' ? metadata['imgsz'] : undefined);
-    return await exportDetector(model, output, { ...opts, ...(imgsz !== undefined ? { imgsz } : {}), ...(names ? { names } : {}) });
+    return await exportDetector(model, output, { ...opts, ...(imgsz !== undefined ? { imgsz } : {}), ...(names ? { names } : {}), labelNames });
   } finally {
     model.dispose();
   }
+}
+
+/** The names of a checkpoint's classify-head outputs: its class names, then its attributes (what `yolor predict` prints). */
+export function checkpointLabelNames(model: Detector, metadata: Record<string, unknown>): string[] {
+  const names = ((metadata['names'] as string[] | undefined) ?? model.config.names ?? []).slice(0, model.config.nc).map(String);
+  for (let i = names.length; i < model.config.nc; i++) names.push(`class${i}`);
+  const attributes = Array.isArray(metadata['attributes']) ? (metadata['attributes'] as unknown[]).map(String) : [];
+  return [...names, ...attributes];
 }

@@ -13,6 +13,7 @@ import type { Detector } from '../models/detector.js';
 import { gridsOfMaps } from '../tasks/detect/assign.js';
 import { gatherEmbeddings, gtEmbeddingCells } from '../tasks/embed/loss.js';
 import type { Detection } from '../tasks/detect/nms.js';
+import { unletterboxClassMap } from '../tasks/segment/class-map.js';
 
 export interface TaskPrediction {
   /** Labels whose probability reaches the threshold, most probable first. */
@@ -50,18 +51,7 @@ export function predictTasks(model: Detector, image: RgbImage, opts: TaskPredict
         out.labels = Array.from(p, (score, index) => ({ index, name: opts.labelNames?.[index] ?? `label ${index}`, score }))
           .filter((l) => l.score >= thr).sort((a, b) => b.score - a.score);
       }
-      if (t.segment) {
-        const cls = tf.argMax(t.segment, -1).dataSync();
-        const sem = new Uint8Array(image.width * image.height);
-        for (let y = 0; y < image.height; y++) {
-          const ly = Math.min(H - 1, Math.max(0, Math.floor((y + 0.5) * o.scale + o.padY)));
-          for (let xx = 0; xx < image.width; xx++) {
-            const lx = Math.min(W - 1, Math.max(0, Math.floor((xx + 0.5) * o.scale + o.padX)));
-            sem[y * image.width + xx] = cls[ly * W + lx]!;
-          }
-        }
-        out.semantic = sem;
-      }
+      if (t.segment) out.semantic = unletterboxClassMap(tf.argMax(t.segment, -1).dataSync(), W, H, o, image.width, image.height);
       if (t.embed && opts.detections) {
         const dets = opts.detections;
         const rows = new Float32Array(dets.length * 6);

@@ -200,6 +200,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const fitted = fitImageSize(opts.imgsz ?? cfg.dims.imgsz, maxStrideOf(cfg), cfg.name);
   if (fitted.warning) say(`warning: ${fitted.warning}`);
   const imgsz = fitted.imgsz;
+  // Recorded in the checkpoints: where the validation images are (serve-demo opens on a few of them).
+  const valData = { source: existsSync(resolve(opts.data)) ? resolve(opts.data) : opts.data, split: opts.valSplit };
   const runDir = resumeDir ?? uniqueRunDir(opts.project, opts.name);
   mkdirSync(join(runDir, 'weights'), { recursive: true });
   const state = resumeDir ? await loadTrainState(join(resumeDir, 'weights', 'last')) : null;
@@ -279,7 +281,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const saveLast = async (extra: Partial<TrainMeta>): Promise<void> => {
     await saveTrainCheckpoint(join(runDir, 'weights', 'last'), {
       model, ema: ema.state(), optimizer: optimizer.state(), meta: { ...meta, ...extra, emaUpdates: ema.updates, step: optimizer.step, rows },
-      modelMeta: { names, attributes: labelInfo.attributes, epoch: meta.epoch, imgsz },
+      modelMeta: { names, attributes: labelInfo.attributes, epoch: meta.epoch, imgsz, data: valData },
     });
   };
   let stoppedEarly = false;
@@ -410,7 +412,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (improved) {
         await saveTrainCheckpoint(join(runDir, 'weights', 'best'), {
           model, ema: ema.state(), optimizer: optimizer.state(), meta: { ...meta, emaUpdates: ema.updates, step: optimizer.step, rows },
-          modelMeta: { names, attributes: labelInfo.attributes, epoch: epoch + 1, fitness: fit, imgsz },
+          modelMeta: { names, attributes: labelInfo.attributes, epoch: epoch + 1, fitness: fit, imgsz, data: valData },
         });
       }
       await writeResultsCsv(join(runDir, 'results.csv'), rows);

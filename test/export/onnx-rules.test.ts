@@ -4,7 +4,9 @@
  *     odd sizes and strides, dilation, depthwise with multiplier 2, Mish,
  *     LeakyRelu, Relu6, Elu, Neg, Abs, Exp, Sqrt, Log, AvgPool, MaxPool
  *     'valid', PadV2, SplitV/Concat on channels with a negative axis, Max,
- *     Min, RealDiv, Square, Cast, Transpose, Reshape) runs in ONNX Runtime
+ *     Min, RealDiv, Square, Cast, Transpose, Reshape, Mean kept on NCHW maps
+ *     and dropping an axis, BatchMatMul with a constant plain and transposed)
+ *     runs in ONNX Runtime
  *     like tfjs, in both layouts, with a batch traced at 2 and run at 3;
  *   - an unknown kernel, an attribute without an exact equivalent, a
  *     non-constant filter, and batch-burying ops under a dynamic batch are
@@ -48,8 +50,16 @@ function kernelsFn(rng: Rng): (x: tf.Tensor) => tf.Tensor {
     const [a, b] = tf.split(y, [3, 5], 3) as [tf.Tensor4D, tf.Tensor4D];
     y = tf.concat([tf.exp(tf.neg(tf.abs(a))), tf.sqrt(tf.abs(b)), tf.log(tf.add(tf.abs(a), 1))], -1) as tf.Tensor4D;
     y = tf.div(tf.maximum(y, 0.2), tf.add(tf.minimum(y, 3), 1));
+    // Mean: kept dims on a map held NCHW, then a dropped axis (plain order of what remains).
+    y = tf.sub(y, tf.mean(y, [1, 2], true));
+    y = tf.add(y, tf.reshape(tf.mean(y, 1), [x.shape[0]!, 1, y.shape[2], y.shape[3]]));
     const t = tf.transpose(tf.cast(tf.square(y), 'float32'), [0, 2, 1, 3]);
-    return tf.reshape(t, [x.shape[0]!, 11, -1]);
+    const r = tf.reshape(t, [x.shape[0]!, 11, -1]);
+    // BatchMatMul: the batched rows times a constant, plain and transposed (deterministic values: the function runs twice).
+    const k = r.shape[2]!;
+    const mm = tf.tensor2d(Float32Array.from({ length: k * 3 }, (_, i) => Math.sin(i)), [k, 3]);
+    const mmT = tf.tensor2d(Float32Array.from({ length: 2 * k }, (_, i) => Math.cos(i)), [2, k]);
+    return tf.concat([r, tf.matMul(r, mm), tf.matMul(r, mmT, false, true)], 2);
   };
 }
 

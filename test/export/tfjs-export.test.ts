@@ -259,6 +259,7 @@ function opCases(): Record<string, (x: tf.Tensor4D) => tf.Tensor> {
   const filter = w([3, 3, 4, 5]) as tf.Tensor4D;
   const dw = w([3, 3, 4, 2]) as tf.Tensor4D;
   const [mean, variance, offset, scale, alpha] = [w([4]), tf.abs(w([4])), w([4]), w([4]), w([4], 0.2)] as tf.Tensor1D[];
+  const [mm, mmT] = [w([16, 3]), w([5, 16])] as tf.Tensor2D[];
   return {
     activations: (x) => tf.addN([tf.leakyRelu(x, 0.1), tf.mul(x, tf.tanh(tf.softplus(x))), tf.relu(x), tf.relu6(tf.mul(x, 4)),
       tf.elu(x), tf.selu(x), tf.sigmoid(x), tf.prelu(x as tf.Tensor, alpha), tf.clipByValue(x, -0.3, 0.4)]),
@@ -279,6 +280,10 @@ function opCases(): Record<string, (x: tf.Tensor4D) => tf.Tensor> {
       tf.image.resizeNearestNeighbor(x, [12, 12], false, true), tf.image.resizeNearestNeighbor(x, [12, 12])], 3),
     layout: (x) => tf.concat([tf.transpose(x, [0, 2, 1, 3]), tf.mirrorPad(tf.slice(x, [0, 1, 1, 0], [-1, 6, 6, 4]), [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'),
       tf.mirrorPad(tf.slice(x, [0, 1, 1, 0], [-1, 6, 6, 4]), [[0, 0], [1, 1], [1, 1], [0, 0]], 'symmetric')], 3),
+    matmul: (x) => {
+      const rows = tf.reshape(x, [x.shape[0], 16, 16]);
+      return tf.concat([tf.matMul(rows, mm), tf.matMul(rows, mmT, false, true)], 2);
+    },
     reduce: (x) => tf.concat([tf.mean(x, [1, 2]), tf.sum(x, 1).reshape([-1, 32]), tf.max(x, [1, 3]), tf.min(x, -1).reshape([-1, 64])], 1),
     shapes: (x) => {
       const [a, b] = tf.split(x, [1, 3], 3);

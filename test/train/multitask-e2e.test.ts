@@ -3,7 +3,8 @@
  * detect + classify + segment + embed lowers every task's loss and writes every
  * task's columns and curves; `yolor val` reports every task; learned
  * (uncertainty) task weights move; a task whose labels the dataset lacks is a
- * clear error; the multi-task checkpoint exports (detection outputs); and
+ * clear error; the multi-task checkpoint exports (detections, then the labels
+ * and segment outputs; yolor predict runs the export); and
  * `yolor ablate` writes its table and chart.
  */
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { initBackend } from '../../src/engine/backend.js';
 import { shapesDataset } from '../../src/data/datasets/shapes.js';
 import { writeDataset } from '../../src/data/formats/writers.js';
 import { loadModel } from '../../src/models/checkpoint.js';
+import { readOnnxMetadata } from '../../src/export/onnx/index.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { parseResultsCsv } from '../../src/train/results.js';
 
@@ -86,11 +88,17 @@ test('four tasks on one network: every loss falls, every metric is reported', as
   assert.ok(existsSync(join(work, 'pred', 'exp', tj[0]!.segmentation)));
   assert.ok(tj.every((t) => Array.isArray(t.labels) && Array.isArray(t.embeddings) && t.embeddings.every((e) => e.length === 32)));
 
-  // The detection outputs of a multi-task checkpoint export (its task codes fold away with the rest).
+  // A multi-task checkpoint exports with its classify and segment heads as extra outputs (task codes folded
+  // away with the rest; the embed head is not exported), and yolor predict runs the export on its detections.
   const out = join(work, 'mt.onnx');
   const e = spawnSync(process.execPath, [MAIN, 'export', '--weights', join(r.runDir, 'weights', 'best'), '--output', out, '--backend', 'wasm'], { encoding: 'utf8' });
   assert.equal(e.status, 0, e.stderr);
-  assert.ok(existsSync(out));
+  const meta = await readOnnxMetadata(out);
+  assert.deepEqual(meta.outputs, ['detections', 'labels', 'segment']);
+  assert.equal(meta.tasks!.labels!.names.length, 6 + 7);
+  assert.deepEqual(meta.tasks!.labels!.names.slice(6), ['red', 'green', 'blue', 'yellow', 'magenta', 'cyan', 'white']);
+  const po = spawnSync(process.execPath, [MAIN, 'predict', '--weights', out, '--source', images, '--project', join(work, 'pred-onnx'), '--backend', 'wasm'], { encoding: 'utf8' });
+  assert.equal(po.status, 0, po.stderr);
 });
 
 test('learned task weights (homoscedastic uncertainty) move away from their start', async () => {

@@ -61,6 +61,8 @@ test('train writes the run folder and resumes exactly where an interrupted run s
   const { model, metadata } = await loadModel(join(full.runDir, 'weights', 'best'));
   assert.equal(model.config.nc, 6);
   assert.equal((metadata['names'] as string[]).length, 6);
+  // Where the validation images are (yolor serve-demo opens on a few of them).
+  assert.deepEqual(metadata['data'], { source: data, split: 'val' });
   model.dispose();
 
   // predict and val from the CLI on the saved weights

@@ -14,6 +14,8 @@ export const exportCommand: Command = {
     'the export is run once on a test image and compared with the tfjs model: boxes relative to the largest\n' +
     'box value, scores absolute; beyond --tol the command fails (exit 1) naming the output that differed\n' +
     '(the file stays written, for inspection; --no-check skips the check).\n' +
+    'A multi-task checkpoint also outputs `labels` [B, L] (label probabilities: classes, then attributes) and\n' +
+    '`segment` [B, S, S, nc+1] (per-pixel class logits, background first); --no-tasks leaves them out.\n' +
     'An op with no exact equivalent in the format is refused with the layer\'s name.',
   options: [
     { name: 'weights', type: 'string', valueName: 'CKPT', description: 'checkpoint directory (e.g. runs/train/exp/weights/best)' },
@@ -28,6 +30,7 @@ export const exportCommand: Command = {
     { name: 'max-det', type: 'int', valueName: 'N', default: 300, description: 'with --nms: maximum detections per image' },
     { name: 'layout', type: 'enum', choices: ['nchw', 'nhwc'], default: 'nchw', description: 'ONNX only: input layout' },
     { name: 'opset', type: 'int', valueName: 'N', default: 17, description: 'ONNX only: opset version (≥ 13)' },
+    { name: 'tasks', type: 'boolean', default: true, description: 'multi-task checkpoints: export the classify and segment heads too (--no-tasks: detections only)' },
     { name: 'check', type: 'boolean', default: true, description: 'run the export once and compare it with the tfjs model (--no-check skips)' },
     { name: 'tol', type: 'number', valueName: 'X', default: 1e-4, description: 'the check\'s tolerance: largest box difference (relative) and score difference (absolute) accepted' },
     { name: 'output', type: 'string', valueName: 'PATH', description: 'output file (onnx) or directory (tfjs) (default: next to the weights: <CKPT>.onnx or <CKPT>_web_model/)' },
@@ -55,6 +58,7 @@ export const exportCommand: Command = {
         format, batch: args.number('batch')!, dynamicBatch: args.boolean('dynamic'), fuse: args.boolean('fuse'),
         nms: args.boolean('nms') ? { conf: args.number('conf')!, iou: args.number('iou')!, maxDet: args.number('max-det')! } : null,
         layout: args.string('layout') === 'nhwc' ? 'NHWC' : 'NCHW', opset: args.number('opset')!, check: args.boolean('check'), tolerance: tol,
+        tasks: args.boolean('tasks'),
         ...(imgsz !== undefined ? { imgsz } : {}),
       });
     } catch (err) {

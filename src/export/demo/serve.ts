@@ -2,14 +2,16 @@
  * `serveDemo`: exports a checkpoint for the browser (TF.js graph model by
  * default, or ONNX) into a temporary directory and serves the built demo page
  * (`dist-demo/`, from `npm run build:demo`) plus that model under `/model/`
- * with node:http. The page reads `/model/config.json` (DemoModelConfig) to
- * know what to load.
+ * and a few sample images of the checkpoint's validation data under
+ * `/samples/` (samples.ts) with node:http. The page reads
+ * `/model/config.json` (DemoModelConfig) to know what to load and
+ * `/samples/samples.json` to know which image to open on.
  *
  * The model is loaded and exported with the current TF.js backend; call
  * initBackend first (the CLI does).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '../../models/checkpoint.js';
 import type { Detector } from '../../models/detector.js';
+import { checkpointLabelNames } from '../export-model.js';
+import type { DetectorExportMeta } from '../trace-detector.js';
+import { writeSamples, type DemoSamples } from './samples.js';
 import { staticHandler } from './static-server.js';
 
 /** dist/src/export/demo/serve.js → the package root's dist-demo/ (same layout when installed). */
@@ -34,6 +39,12 @@ export interface DemoModelConfig {
   names: string[];
   layout: 'NHWC' | 'NCHW';
   model: string;
+  /** Graph outputs the page reads: 'detections', then 'labels' and 'segment' for a multi-task model. */
+  outputs: string[];
+  /** Multi-task: names of the `labels` output's entries (classes, then attributes). */
+  labels?: string[];
+  /** Multi-task: names of the `segment` output's classes, 'background' first. */
+  segment?: string[];
 }
 
 export interface ServeDemoOptions {
@@ -48,6 +59,8 @@ export interface ServeDemoOptions {
   host?: string;
   /** The built page (default: the package's dist-demo/). */
   root?: string;
+  /** Sample images: 'auto' (the checkpoint's validation data; default), a directory, or 'none'. */
+  samples?: string;
 }
 
 export interface DemoServer {
@@ -56,6 +69,8 @@ export interface DemoServer {
   /** Where the exported model and config.json are (removed by close). */
   modelDir: string;
   config: DemoModelConfig;
+  /** What /samples/samples.json lists. */
+  samples: DemoSamples;
   close(): Promise<void>;
 }
 
@@ -66,17 +81,28 @@ export function checkDemoBuilt(root = DEMO_DIST): string {
   return dir;
 }
 
-/** Exports `model` into `dir` in `format`; returns the config the page needs. */
-async function exportForDemo(model: Detector, dir: string, format: DemoFormat, imgsz: number, names: string[]): Promise<DemoModelConfig> {
+/** The page's view of an export's outputs. */
+function outputsConfig(meta: DetectorExportMeta): Pick<DemoModelConfig, 'outputs' | 'labels' | 'segment'> {
+  const t = meta.tasks;
+  return {
+    outputs: ['detections', ...(t?.labels ? ['labels'] : []), ...(t?.segment ? ['segment'] : [])],
+    ...(t?.labels ? { labels: t.labels.names } : {}),
+    ...(t?.segment ? { segment: t.segment.names } : {}),
+  };
+}
+
+/** Exports `model` into `dir` in `format` (with a multi-task model's labels and segment outputs); returns the config the page needs. */
+async function exportForDemo(model: Detector, dir: string, format: DemoFormat, imgsz: number, names: string[], labelNames: string[]): Promise<DemoModelConfig> {
   const base = { imgsz, nc: model.config.nc, names, model: model.config.name };
+  const opts = { imgsz, batch: 1, fuse: true, names, labelNames };
   if (format === 'tfjs') {
     const { exportTfjs } = await import('../tfjs/index.js');
-    await exportTfjs(model, dir, { imgsz, batch: 1, fuse: true, names });
-    return { format, file: 'model.json', layout: 'NHWC', ...base };
+    const r = await exportTfjs(model, dir, opts);
+    return { format, file: 'model.json', layout: 'NHWC', ...base, ...outputsConfig(r.meta) };
   }
   const { exportOnnx } = await import('../onnx/index.js');
-  await exportOnnx(model, join(dir, 'model.onnx'), { imgsz, batch: 1, fuse: true, layout: 'NCHW', names });
-  return { format, file: 'model.onnx', layout: 'NCHW', ...base };
+  const r = await exportOnnx(model, join(dir, 'model.onnx'), { ...opts, layout: 'NCHW' });
+  return { format, file: 'model.onnx', layout: 'NCHW', ...base, ...outputsConfig(r.meta) };
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
@@ -105,27 +131,32 @@ export async function serveDemo(opts: ServeDemoOptions): Promise<DemoServer> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 8080;
   const { model, metadata } = await loadModel(opts.weights);
-  const modelDir = await mkdtemp(join(tmpdir(), 'yolor-demo-'));
+  // One temporary folder: model/ (the export and config.json) and samples/.
+  const tmpRoot = await mkdtemp(join(tmpdir(), 'yolor-demo-'));
+  const modelDir = join(tmpRoot, 'model');
+  const samplesDir = join(tmpRoot, 'samples');
   let config: DemoModelConfig;
+  let samples: DemoSamples;
   try {
+    await mkdir(modelDir);
     const imgsz = opts.imgsz ?? (typeof metadata['imgsz'] === 'number' ? metadata['imgsz'] : model.config.dims.imgsz);
-    const nc = model.config.nc;
-    const names = ((metadata['names'] as string[] | undefined) ?? model.config.names ?? []).slice(0, nc).map(String);
-    for (let i = names.length; i < nc; i++) names.push(`class${i}`);
-    config = await exportForDemo(model, modelDir, format, imgsz, names);
+    const labelNames = checkpointLabelNames(model, metadata);
+    const names = labelNames.slice(0, model.config.nc);
+    config = await exportForDemo(model, modelDir, format, imgsz, names, labelNames);
     await writeFile(join(modelDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    samples = await writeSamples(samplesDir, { spec: opts.samples ?? 'auto', weights: opts.weights, metadata });
   } catch (err) {
-    await rm(modelDir, { recursive: true, force: true });
+    await rm(tmpRoot, { recursive: true, force: true });
     throw err;
   } finally {
     model.dispose();
   }
-  const server = createServer(staticHandler([{ prefix: '/', dir: root }, { prefix: '/model/', dir: modelDir }]));
+  const server = createServer(staticHandler([{ prefix: '/', dir: root }, { prefix: '/model/', dir: modelDir }, { prefix: '/samples/', dir: samplesDir }]));
   let address: AddressInfo;
   try {
     address = await listen(server, port, host);
   } catch (err) {
-    await rm(modelDir, { recursive: true, force: true });
+    await rm(tmpRoot, { recursive: true, force: true });
     throw err;
   }
   let closing: Promise<void> | null = null;
@@ -133,11 +164,12 @@ export async function serveDemo(opts: ServeDemoOptions): Promise<DemoServer> {
     url: pageUrl(host, address.port),
     modelDir,
     config,
+    samples,
     close() {
       closing ??= new Promise<void>((res) => {
         server.close(() => res());
         server.closeAllConnections();
-      }).then(() => rm(modelDir, { recursive: true, force: true }));
+      }).then(() => rm(tmpRoot, { recursive: true, force: true }));
       return closing;
     },
   };

@@ -10,13 +10,14 @@
  * reads them. Constants become initializers (converted to the layout they
  * are used in). The input is `images` ([B, 3, H, W] for NCHW, the default, or
  * [B, H, W, 3]); the output is `detections` [B, N, 5+nc] (raw exports:
- * `map0`, `map1`, … NHWC), plus `nms` [K, 7] when in-graph NMS is asked for
+ * `map0`, `map1`, … NHWC), then a multi-task model's `labels` [B, L] and
+ * `segment` [B, H, W, nc+1] (NHWC), plus `nms` [K, 7] when in-graph NMS is asked for
  * (see nms.ts). With `dynamicBatch` the batch axis of input and outputs is
  * the symbolic `batch`.
  */
 import { readFileSync } from 'node:fs';
 import { UnsupportedExportError } from '../errors.js';
-import type { TracedDetector } from '../trace-detector.js';
+import { exportOutputNames, type TracedDetector } from '../trace-detector.js';
 import type { OnnxBuilder } from './builder.js';
 import { LoweringContext, onnxDType } from './context.js';
 import { metadataProps, type OnnxExportMeta } from './metadata.js';
@@ -128,8 +129,8 @@ export function buildOnnxModel(traced: TracedDetector, opts: OnnxExportOptions =
 
   const [B, H, W, C] = input.shape as [number, number, number, number];
   const batchDim: number | string = dynamic ? 'batch' : B;
-  const outNames = meta.output === 'raw' ? graph.outputs.map((_, i) => `map${i}`) : ['detections'];
-  if (outNames.length !== graph.outputs.length) throw new Error(`onnx export: ${graph.outputs.length} traced outputs for a decoded export`);
+  const outNames = exportOutputNames(meta);
+  if (outNames.length !== graph.outputs.length) throw new Error(`onnx export: ${graph.outputs.length} traced outputs for outputs ${outNames.join(', ')}`);
   b.namePrefix = 'output';
   const protectedNames = new Set<string>([input.name, ...b.initializers.map((t) => t.name!)]);
   const renamed = new Map<string, string>();

@@ -4,11 +4,13 @@
  * that layout and, with a dynamic batch, reduce constants carrying the traced
  * batch to one slice), Concat / SplitV (axis remapped when they stay NCHW),
  * Reshape (sees NHWC data; 0 in the batch position for a dynamic batch),
- * Transpose (composes with the layout), PadV2 (pads permuted), Cast.
+ * Transpose (composes with the layout), PadV2 (pads permuted), Cast,
+ * Mean (ReduceMean; axes remapped when it stays NCHW), BatchMatMul (MatMul on
+ * plain values; transposed operands made explicit).
  */
 import type { TraceNode, TraceValue } from '../trace.js';
 import { onnxDType, type Layout, type LoweringContext, type Rule } from './context.js';
-import { nchwAxis, normAxis, TO_NCHW, TO_NHWC } from './layout.js';
+import { nchwAxis, normAxis, permuteValues, TO_NCHW, TO_NHWC } from './layout.js';
 
 function single(ctx: LoweringContext, node: TraceNode): string {
   const names = Object.values(node.inputs);
@@ -178,6 +180,54 @@ const pad: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   ctx.define(out, y, layout);
 };
 
+const mean: Rule = (ctx: LoweringContext, node: TraceNode): void => {
+  const x = single(ctx, node);
+  const rank = ctx.rank(x);
+  const raw = node.attrs['axis'];
+  const list = (Array.isArray(raw) ? raw : [raw]).map((a) => normAxis(Number(a), rank));
+  if (list.some((a) => a === null)) ctx.fail(`has axis ${JSON.stringify(raw)} for rank ${rank}`);
+  const axes = [...new Set(list as number[])].sort((a, b) => a - b);
+  if (ctx.dynamic && ctx.isBatch(x) && axes.includes(0)) ctx.fail('averages over the batch axis, so the batch cannot be dynamic');
+  if (ctx.value(x).dtype !== 'float32') ctx.fail(`averages a ${ctx.value(x).dtype} tensor`);
+  const keep = Boolean(node.attrs['keepDims']);
+  // Kept dims leave the layout as it is; dropped dims need the plain order of what remains.
+  const layout: Layout = keep ? (ctx.layoutOf(x) ?? 'plain') : 'plain';
+  const onnxAxes = layout === 'nchw' ? axes.map((a) => nchwAxis(a)).sort((a, b) => a - b) : axes;
+  const out = node.outputs[0]!;
+  const xi = ctx.get(x, layout);
+  const y = ctx.opts.opset >= 18
+    ? ctx.b.node('ReduceMean', [xi, ctx.b.int64(onnxAxes, [onnxAxes.length], 'axes')], [ctx.outName(out)], { keepdims: keep ? 1 : 0 })[0]!
+    : ctx.b.node('ReduceMean', [xi], [ctx.outName(out)], { axes: onnxAxes, keepdims: keep ? 1 : 0 })[0]!;
+  ctx.define(out, y, layout, ctx.isBatch(x) && !axes.includes(0));
+};
+
+/** The last two axes of a constant swapped (a transposed matMul operand). */
+function swapLast(ctx: LoweringContext, name: string): string {
+  const c = ctx.constant(name);
+  const r = c.shape.length;
+  const perm = [...c.shape.map((_, i) => i).slice(0, r - 2), r - 1, r - 2];
+  const t = permuteValues(c.values, c.shape, perm);
+  return ctx.derived(`${name}_T`, t.shape, onnxDType(c.dtype), t.values);
+}
+
+const batchMatMul: Rule = (ctx: LoweringContext, node: TraceNode): void => {
+  const a = node.inputs['a'];
+  const b = node.inputs['b'];
+  if (!a || !b || Object.keys(node.inputs).length !== 2) return ctx.fail(`has inputs ${Object.keys(node.inputs).join(', ')}, expected a and b`);
+  const out = node.outputs[0]!;
+  if (out.dtype !== 'float32') ctx.fail(`multiplies ${out.dtype} matrices`);
+  const operand = (name: string, transposed: boolean): string => {
+    if (!transposed) return ctx.get(name, 'plain');
+    if (ctx.isConst(name)) return swapLast(ctx, name);
+    const r = ctx.rank(name);
+    return ctx.b.op('Transpose', [ctx.get(name, 'plain')], { perm: [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2] });
+  };
+  const ins = [operand(a, Boolean(node.attrs['transposeA'])), operand(b, Boolean(node.attrs['transposeB']))];
+  const batch = [a, b].some((n) => !ctx.isConst(n) && ctx.isBatch(n) && ctx.rank(n) === out.shape.length && ctx.rank(n) > 2);
+  if (ctx.dynamic && ctx.nodeInBatch && !batch) ctx.fail('multiplies matrices across the batch axis, so the batch cannot be dynamic');
+  ctx.define(out, ctx.b.node('MatMul', ins, [ctx.outName(out)])[0]!, 'plain', batch);
+};
+
 export const TENSOR_RULES: Record<string, Rule> = {
   Sigmoid: unary('Sigmoid'),
   Relu: unary('Relu'),
@@ -211,4 +261,6 @@ export const TENSOR_RULES: Record<string, Rule> = {
   Transpose: transpose,
   PadV2: pad,
   Pad: pad,
+  Mean: mean,
+  BatchMatMul: batchMatMul,
 };

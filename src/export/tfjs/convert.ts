@@ -6,8 +6,9 @@
  *   - `modelTopology`: a TF GraphDef (JSON) — a `Placeholder` named `images`
  *     ([B, H, W, 3] float32, B = -1 with `dynamicBatch`), one or more nodes per
  *     traced kernel (see ops.ts), `Const` nodes for weights and attribute
- *     tensors, and an `Identity` per output (`detections`, or `map0`… for raw
- *     head maps) so the outputs have stable names;
+ *     tensors, and an `Identity` per output (`detections`, then a multi-task
+ *     model's `labels` and `segment`; `map0`… for raw head maps) so the
+ *     outputs have stable names;
  *   - `signature`: inputs/outputs by those names, so `model.execute(x)` and
  *     `model.predict(x)` return the detections without naming them;
  *   - `weightsManifest`: one group, one shard `group1-shard1of1.bin`, every
@@ -15,7 +16,7 @@
  *     directory also loads over http);
  *   - `userDefinedMetadata.yolor`: the DetectorExportMeta.
  */
-import type { TracedDetector } from '../trace-detector.js';
+import { exportOutputNames, type TracedDetector } from '../trace-detector.js';
 import type { TraceNode, TraceValue } from '../trace.js';
 import { UnsupportedExportError } from '../errors.js';
 import { attr, GraphBuilder, tfDtype, type GraphDef, type WeightEntry } from './graphdef.js';
@@ -66,7 +67,8 @@ export function graphToTfjs(traced: TracedDetector, opts: TfjsGraphOptions = {})
     dtype: attr.type(input.dtype), shape: attr.shape(input.shape.map((d, i) => (dynamic && i === 0 ? -1 : d))),
   } });
   refs.set(input.name, TFJS_INPUT);
-  const outNames = graph.outputs.length === 1 && meta.output !== 'raw' ? [TFJS_OUTPUT] : graph.outputs.map((_, i) => `map${i}`);
+  const outNames = exportOutputNames(meta);
+  if (outNames.length !== graph.outputs.length) throw new Error(`TF.js export: ${graph.outputs.length} traced outputs for outputs ${outNames.join(', ')}`);
   outNames.forEach((n) => g.reserve(n));
 
   const constRefs = new Map<string, string>();

@@ -12,7 +12,7 @@ import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs';
 import { fileSystemHandler } from '../../io/file-handler.js';
 import type { DetectorExportMeta } from '../trace-detector.js';
 import { readTfjsMetadata, tfjsModelJsonPath } from './export.js';
-import { TFJS_INPUT } from './convert.js';
+import { TFJS_INPUT, TFJS_OUTPUT } from './convert.js';
 
 export interface TfjsDetector {
   model: GraphModel;
@@ -22,7 +22,8 @@ export interface TfjsDetector {
   /**
    * Runs the model on letterboxed RGB images in [0, 1]: a [B, S, S, 3] tensor,
    * or NHWC floats for `batch` images (S = meta.imgsz). Returns the decoded
-   * rows [B, N, 5 + nc]; the caller disposes them (inputs are not disposed).
+   * rows [B, N, 5 + nc] (a multi-task export's other outputs are not
+   * computed); the caller disposes them (inputs are not disposed).
    */
   run(images: tf.Tensor4D | Float32Array, batch?: number): tf.Tensor3D;
   dispose(): void;
@@ -47,7 +48,7 @@ export async function loadTfjsDetector(dir: string): Promise<TfjsDetector> {
           throw new Error(`expected images [B, ${s}, ${s}, 3]; got [${x.shape}]`);
         }
         if (batch !== null && x.shape[0] !== batch) throw new Error(`this export takes a batch of ${batch} (export with dynamicBatch for any); got ${x.shape[0]}`);
-        return model.execute(x) as tf.Tensor3D;
+        return model.execute(x, TFJS_OUTPUT) as tf.Tensor3D;
       } finally {
         if (x !== images) x.dispose();
       }

@@ -194,6 +194,17 @@ const reduce = (op: 'Mean' | 'Sum' | 'Max' | 'Min', axisAttr: string): Rule => (
 // single rules
 // ---------------------------------------------------------------------------
 
+/** Matrix product over the last two axes (the segment head's bilinear upsampling); tfjs-converter runs it as tf.matMul. */
+const batchMatMul: Rule = (c: RuleContext) => {
+  checkAttrs(c, ['transposeA', 'transposeB']);
+  if (c.dynamic && out0(c).shape.length < 3) c.refuse('multiplies matrices without a batch axis (not relaxable to a dynamic batch)');
+  checkBroadcastOperand(c, 'a');
+  checkBroadcastOperand(c, 'b');
+  return [c.g.op(c.base, 'BatchMatMulV2', [c.ref('a'), c.ref('b')], {
+    ...T(out0(c).dtype), adj_x: attr.bool(Boolean(c.node.attrs.transposeA)), adj_y: attr.bool(Boolean(c.node.attrs.transposeB)),
+  })];
+};
+
 const concat: Rule = (c: RuleContext) => {
   checkAttrs(c, ['axis']);
   const keys = c.listKeys();
@@ -429,6 +440,7 @@ export const RULES: Readonly<Record<string, Rule>> = {
   Prelu: prelu,
   ClipByValue: clip,
   Softmax: softmax,
+  BatchMatMul: batchMatMul,
   Mean: reduce('Mean', 'axis'),
   Sum: reduce('Sum', 'axis'),
   Max: reduce('Max', 'reductionIndices'),
