@@ -27,10 +27,21 @@ export interface OutputDifference {
   worst: { row: number; column: number; what: string; got: number; expected: number };
 }
 
+/** A multi-task export's other outputs: `labels` (probabilities, absolute) and `segment` (logits, relative to the largest). */
+export interface TaskOutputDifference {
+  output: 'labels' | 'segment';
+  measure: 'absolute' | 'relative';
+  difference: number;
+  /** Flat index of the largest difference, and the two values there. */
+  worst: { index: number; got: number; expected: number };
+}
+
 export interface ExportCheck extends OutputDifference {
   engine: string;
   tolerance: number;
   passed: boolean;
+  /** The task outputs compared (empty for a detection-only export). */
+  tasks: TaskOutputDifference[];
 }
 
 /** The name of column `column` of a decoded row. */
@@ -67,23 +78,51 @@ export function compareDecodedRows(got: ArrayLike<number>, expected: ArrayLike<n
   return { box, score, worst: { row: Math.floor(at / no), column, what: columnName(column, names), got: got[at]!, expected: expected[at]! } };
 }
 
+/** Difference of one task output: absolute for `labels` (probabilities), relative to the largest |value| for `segment` (logits). */
+export function compareTaskOutput(output: 'labels' | 'segment', got: ArrayLike<number>, expected: ArrayLike<number>): TaskOutputDifference {
+  if (got.length !== expected.length) throw new Error(`export check: output ${output} has ${got.length} values, the tfjs model's ${expected.length}`);
+  let scale = 1;
+  if (output === 'segment') {
+    scale = 0;
+    for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+    scale = Math.max(scale, 1e-12);
+  }
+  let difference = -1;
+  let index = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(got[i]! - expected[i]!) / scale;
+    if (!(d <= difference)) {
+      difference = d;
+      index = i;
+    }
+  }
+  return { output, measure: output === 'labels' ? 'absolute' : 'relative', difference: expected.length ? difference : 0, worst: { index, got: got[index]!, expected: expected[index]! } };
+}
+
 /** Throws unless `tolerance` is a finite number ≥ 0. */
 export function validateTolerance(tolerance: number): void {
   if (!(tolerance >= 0) || !Number.isFinite(tolerance)) throw new Error(`export check: the tolerance must be a finite number ≥ 0; got ${tolerance}`);
 }
 
 /** The gate's verdict: passed when both measures are within `tolerance` (NaN never passes). */
-export function checkVerdict(d: OutputDifference, engine: string, tolerance = EXPORT_CHECK_TOLERANCE): ExportCheck {
+export function checkVerdict(d: OutputDifference, engine: string, tolerance = EXPORT_CHECK_TOLERANCE, tasks: TaskOutputDifference[] = []): ExportCheck {
   validateTolerance(tolerance);
-  return { ...d, engine, tolerance, passed: d.box <= tolerance && d.score <= tolerance };
+  const passed = d.box <= tolerance && d.score <= tolerance && tasks.every((t) => t.difference <= tolerance);
+  return { ...d, engine, tolerance, passed, tasks };
 }
 
 /** One line for logs: both measures and, when the check fails, where. */
 export function describeCheck(c: ExportCheck): string {
-  const figures = `box difference ${c.box.toExponential(2)} (relative), score difference ${c.score.toExponential(2)} (absolute); tolerance ${c.tolerance.toExponential(0)}`;
+  const tasks = c.tasks.map((t) => `, ${t.output} difference ${t.difference.toExponential(2)} (${t.measure})`).join('');
+  const figures = `box difference ${c.box.toExponential(2)} (relative), score difference ${c.score.toExponential(2)} (absolute)${tasks}; tolerance ${c.tolerance.toExponential(0)}`;
   if (c.passed) return `check: ${c.engine} vs tfjs on a test image: ${figures}: passed`;
   const w = c.worst;
-  return `check FAILED: ${c.engine} vs tfjs on a test image: ${figures}; worst at detections row ${w.row}, ${w.what}: export ${w.got} vs tfjs ${w.expected}`;
+  const v = (x: number): string => String(Number(x.toPrecision(6)));
+  const where = !(c.box <= c.tolerance && c.score <= c.tolerance)
+    ? `worst at detections row ${w.row}, ${w.what}: export ${v(w.got)} vs tfjs ${v(w.expected)}`
+    : c.tasks.filter((t) => !(t.difference <= c.tolerance))
+      .map((t) => `output ${t.output} differs most at element ${t.worst.index}: export ${v(t.worst.got)} vs tfjs ${v(t.worst.expected)}`).join('; ');
+  return `check FAILED: ${c.engine} vs tfjs on a test image: ${figures}; ${where}`;
 }
 
 /** A smooth, deterministic RGB test image in [0, 1] (NHWC, one image): blobs over a gradient. */

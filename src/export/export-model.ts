@@ -10,9 +10,8 @@
 import { loadModel } from '../models/checkpoint.js';
 import type { Detector } from '../models/detector.js';
 import type { FuseReport } from '../nn/fuse.js';
-import { tfjsRunner } from '../infer/runner.js';
 import { fitImageSize } from '../models/image-size.js';
-import { checkVerdict, compareDecodedRows, describeCheck, EXPORT_CHECK_TOLERANCE, testImage, validateTolerance, type ExportCheck } from './check-export.js';
+import { describeCheck, EXPORT_CHECK_TOLERANCE, validateTolerance, type ExportCheck } from './check-export.js';
 
 export { testImage } from './check-export.js';
 
@@ -81,17 +80,8 @@ export async function exportDetector(model: Detector, output: string, opts: Expo
     result = { path: r.dir, bytes, nodes: r.nodes, inputShape, fused: r.meta.fused, fuseReport: r.fuseReport, check: null, warnings };
   }
   if (opts.check ?? true) {
-    const x = testImage(imgsz);
-    const ref = await tfjsRunner(model).decode(x, [1, imgsz, imgsz, 3]);
-    const { loadRunner } = await import('../infer/load-runner.js');
-    const runner = await loadRunner(result.path);
-    try {
-      const got = await runner.decode(x, [1, imgsz, imgsz, 3]);
-      const names = runner.names;
-      result.check = checkVerdict(compareDecodedRows(got, ref, 5 + model.config.nc, names), runner.engine, opts.tolerance ?? EXPORT_CHECK_TOLERANCE);
-    } finally {
-      await runner.dispose();
-    }
+    const { checkExport } = await import('./run-check.js');
+    result.check = await checkExport(model, result.path, opts.format, { imgsz, batch, tolerance: opts.tolerance ?? EXPORT_CHECK_TOLERANCE });
     if (!result.check.passed) throw new ExportCheckError(result as ExportResult & { check: ExportCheck });
   }
   return result;

@@ -145,6 +145,26 @@ export class OnnxDetector {
     return result;
   }
 
+  /**
+   * Every output of one call on exactly the export's batch (any batch for a dynamic one),
+   * by name: `detections`, and a multi-task export's `labels` and `segment` (`nms` too when
+   * in the graph). For checks and callers that want the task outputs.
+   */
+  async runOutputs(imagesNHWC: Float32Array, batch: number): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
+    const session = this.session;
+    if (!session) throw new Error(`${this.path}: the detector was disposed`);
+    const S = this.meta.imgsz;
+    if (this.fixedBatch !== null && batch !== this.fixedBatch) throw new Error(`${this.path}: this export takes batches of exactly ${this.fixedBatch}; got ${batch}`);
+    if (imagesNHWC.length !== batch * S * S * 3) throw new Error(`${this.path}: expected ${batch} image(s) of ${S}x${S}x3; got ${imagesNHWC.length} values`);
+    const out = await session.run({ [this.meta.input]: this.inputTensor(imagesNHWC, batch) });
+    const result: Record<string, { data: Float32Array; dims: number[] }> = {};
+    for (const [name, t] of Object.entries(out)) {
+      result[name] = { data: Float32Array.from(t.data as Float32Array), dims: t.dims.slice() };
+      t.dispose?.();
+    }
+    return result;
+  }
+
   private inputTensor(x: Float32Array, b: number): OrtModule.Tensor {
     const S = this.meta.imgsz;
     if (this.meta.layout === 'NHWC') return new this.ort.Tensor('float32', x, [b, S, S, 3]);

@@ -9,7 +9,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
-import { checkVerdict, compareDecodedRows, describeCheck, EXPORT_CHECK_TOLERANCE } from '../../src/export/check-export.js';
+import { checkVerdict, compareDecodedRows, compareTaskOutput, describeCheck, EXPORT_CHECK_TOLERANCE } from '../../src/export/check-export.js';
+import { parseModelConfig, serializeModelConfig } from '../../src/models/config.js';
+import { Detector } from '../../src/models/detector.js';
+import { resolveModelConfig } from '../../src/models/zoo.js';
+import { perturb } from '../helpers/perturb.js';
 import { ExportCheckError, exportDetector } from '../../src/export/export-model.js';
 import { ONNX_RULES } from '../../src/export/onnx/index.js';
 import { TFJS_RULES } from '../../src/export/tfjs/index.js';
@@ -70,3 +74,36 @@ for (const [format, rules] of [['onnx', ONNX_RULES], ['tfjs', TFJS_RULES]] as co
     }
   });
 }
+
+test('task outputs: label probabilities compared absolutely, segment logits relative to the largest; a failing one is named', () => {
+  const rows = compareDecodedRows(Float32Array.from([1, 1, 1, 1, 0.5, 0.5]), Float32Array.from([1, 1, 1, 1, 0.5, 0.5]), 6);
+  const labels = compareTaskOutput('labels', Float32Array.from([0.5, 0.21]), Float32Array.from([0.5, 0.2]));
+  assert.ok(Math.abs(labels.difference - 0.01) < 1e-6 && labels.measure === 'absolute' && labels.worst.index === 1);
+  const segment = compareTaskOutput('segment', Float32Array.from([10, -20, 5.001]), Float32Array.from([10, -20, 5]));
+  assert.ok(Math.abs(segment.difference - 0.001 / 20) < 1e-7 && segment.measure === 'relative');
+  const v = checkVerdict(rows, 'e', 1e-4, [labels, segment]);
+  assert.equal(v.passed, false);
+  assert.match(describeCheck(v), /^check FAILED: .*labels difference 1\.00e-2 \(absolute\), segment difference 5\.00e-5 \(relative\); tolerance 1e-4; output labels differs most at element 1: export 0\.21 vs tfjs 0\.2$/);
+  assert.doesNotMatch(describeCheck(v), /output segment differs/);
+  assert.equal(checkVerdict(rows, 'e', 2e-2, [labels, segment]).passed, true);
+});
+
+test('a multi-task export is checked on every output (detections, labels, segment), in both formats', async () => {
+  const cfg = parseModelConfig({
+    ...serializeModelConfig(resolveModelConfig('yolor-n')), nc: NAMES.length, names: NAMES,
+    tasks: ['detect', 'classify', 'segment'], num_labels: NAMES.length + 2, task_implicit: 'add',
+  }, 'multi-task gate');
+  const model = new Detector(cfg, 5);
+  perturb(model, 9);
+  model.eval();
+  try {
+    for (const format of ['onnx', 'tfjs'] as const) {
+      const r = await exportDetector(model, join(dir, `mt-${format}${format === 'onnx' ? '.onnx' : ''}`), { format, imgsz: 64, batch: 2 });
+      assert.deepEqual(r.check!.tasks.map((t) => t.output), ['labels', 'segment'], format);
+      for (const t of r.check!.tasks) assert.ok(t.difference <= EXPORT_CHECK_TOLERANCE, `${format} ${t.output}: ${t.difference}`);
+      assert.match(describeCheck(r.check!), /labels difference .* segment difference .*: passed/);
+    }
+  } finally {
+    model.dispose();
+  }
+});

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs';
 import { fileSystemHandler } from '../../io/file-handler.js';
-import type { DetectorExportMeta } from '../trace-detector.js';
+import { exportOutputNames, type DetectorExportMeta } from '../trace-detector.js';
 import { readTfjsMetadata, tfjsModelJsonPath } from './export.js';
 import { TFJS_INPUT, TFJS_OUTPUT } from './convert.js';
 
@@ -26,6 +26,8 @@ export interface TfjsDetector {
    * computed); the caller disposes them (inputs are not disposed).
    */
   run(images: tf.Tensor4D | Float32Array, batch?: number): tf.Tensor3D;
+  /** Every output (`detections`, then a multi-task export's `labels` and `segment`) of `batch` NHWC images, by name. */
+  runOutputs(images: Float32Array, batch: number): Record<string, { data: Float32Array; dims: number[] }>;
   dispose(): void;
 }
 
@@ -51,6 +53,23 @@ export async function loadTfjsDetector(dir: string): Promise<TfjsDetector> {
         return model.execute(x, TFJS_OUTPUT) as tf.Tensor3D;
       } finally {
         if (x !== images) x.dispose();
+      }
+    },
+    runOutputs(images, n) {
+      const names = exportOutputNames(meta);
+      const x = tf.tensor4d(images, [n, s, s, 3]);
+      try {
+        if (batch !== null && n !== batch) throw new Error(`this export takes a batch of ${batch} (export with dynamicBatch for any); got ${n}`);
+        const outs = model.execute(x, names);
+        const list = Array.isArray(outs) ? outs : [outs];
+        const result: Record<string, { data: Float32Array; dims: number[] }> = {};
+        list.forEach((t, i) => {
+          result[names[i]!] = { data: t.dataSync() as Float32Array, dims: t.shape.slice() };
+          t.dispose();
+        });
+        return result;
+      } finally {
+        x.dispose();
       }
     },
     dispose: () => model.dispose(),
