@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 export const exportCommand: Command = {
   name: 'export',
   summary: 'export trained weights to ONNX or a TensorFlow.js graph model (folded deploy model)',
-  usage: 'yolor export --weights CKPT [--format onnx|tfjs] [--imgsz S] [--batch B|--dynamic] [--no-fuse] [--nms] [--tol 1e-4] [--no-check] [--output PATH]',
+  usage: 'yolor export --weights CKPT [--format onnx|tfjs] [--imgsz S] [--batch B|--dynamic] [--no-fuse] [--no-tasks] [--nms] [--tol 1e-4] [--no-check] [--output PATH]',
   description:
     'Exports a checkpoint for deployment. By default the deploy model is exported: batch norm and the\n' +
     'implicit-knowledge tensors are folded into the convolutions (outputs unchanged). The graph takes\n' +

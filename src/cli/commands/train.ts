@@ -18,7 +18,7 @@ export const trainCommand: Command = {
     { name: 'batch', type: 'int', valueName: 'N', default: 8, description: 'images per batch (the wasm heap limits batch × image size: use 4–8 at 320–416)' },
     { name: 'imgsz', type: 'int', valueName: 'PX', default: 128, description: 'training image size (multiple of 32; the quick default suits shapes-small)' },
     { name: 'weights', type: 'string', valueName: 'DIR', description: 'initial weights (a checkpoint directory)' },
-    { name: 'resume', type: 'string', valueName: 'RUN', description: 'resume this run directory (or "last": the latest run in --project)' },
+    { name: 'resume', type: 'string', valueName: 'RUN', description: 'resume this run directory or its weights/last checkpoint (or "last": the latest run in --project)' },
     { name: 'project', type: 'string', valueName: 'DIR', default: 'runs/train', description: 'parent directory of runs' },
     { name: 'name', type: 'string', valueName: 'NAME', default: 'exp', description: 'run directory name (exp, exp2, … if taken)' },
     { name: 'seed', type: 'int', valueName: 'N', default: 0, description: 'random seed (initialisation, data order, augmentation)' },

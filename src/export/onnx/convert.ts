@@ -37,6 +37,12 @@ export interface OnnxExportOptions {
   dynamicBatch?: boolean;
   /** In-graph NMS (second output `nms`); default none. */
   nms?: NmsOptions | null;
+  /**
+   * Put each constant per-channel Add after a Conv into the Conv's bias (and, in the deploy
+   * graph, constant Muls into its weights); default true. False keeps tfjs's separate ops
+   * (for measuring what the fold buys).
+   */
+  foldConvBias?: boolean;
   /** ModelProto.producer_version (default the package version). */
   producerVersion?: string;
 }
@@ -153,7 +159,9 @@ export function buildOnnxModel(traced: TracedDetector, opts: OnnxExportOptions =
     input: input.name, outputs: outNames,
   };
   // Biases into their Conv (tfjs applies them as separate Adds); in the deploy graph also constant Muls into the weights.
-  const { nodes, initializers } = foldConvAffine(b.nodes, b.initializers, new Set(outNames), { foldMul: meta.fused });
+  const { nodes, initializers } = (opts.foldConvBias ?? true)
+    ? foldConvAffine(b.nodes, b.initializers, new Set(outNames), { foldMul: meta.fused })
+    : { nodes: b.nodes, initializers: b.initializers };
   const inputDims = layout === 'NCHW' ? [batchDim, C, H, W] : [batchDim, H, W, C];
   const model: ModelProto = {
     ir_version: irVersionFor(opset),
