@@ -29,13 +29,23 @@ export { CspDarknet } from './models/backbones/csp-darknet.js';
 export { FpnNeck } from './models/necks/fpn.js';
 export { PanNeck } from './models/necks/pan.js';
 export { BiFpnNeck, BiFpnLayer, FastNormalizedFusion, bifpnScaling } from './models/necks/bifpn.js';
-export { DetectHead } from './models/head.js';
+export { DetectHead } from './tasks/detect/head.js';
 export { Detector, type TaskOutputs } from './models/detector.js';
-export { ClassifyHead } from './models/heads/classify-head.js';
-export { SegmentHead } from './models/heads/segment-head.js';
-export { EmbedHead, IdentityClassifier } from './models/heads/embed-head.js';
-export { TaskBalance } from './models/heads/task-balance.js';
-export { makeTaskCode, foldTaskCode, type TaskCodeLayer } from './models/heads/task-code.js';
+export { ClassifyHead } from './tasks/classify/head.js';
+export { SegmentHead } from './tasks/segment/head.js';
+export { EmbedHead, IdentityClassifier } from './tasks/embed/head.js';
+export { CountHead } from './tasks/count/head.js';
+export { countLoss, countTargets, predictedCounts } from './tasks/count/loss.js';
+export { countMetrics } from './tasks/count/index.js';
+export { TaskBalance } from './tasks/task-balance.js';
+export { makeTaskCode, foldTaskCode, type TaskCodeLayer } from './nn/task-code.js';
+export { TASKS, taskSpec, taskSpecs } from './tasks/registry.js';
+export type {
+  TaskSpec, TaskHead, TaskNetwork, TaskEvaluator, TaskEvaluation, TaskPrediction, TaskPredictContext, TaskLossContext, HeadBuildContext,
+  TaskModelConfig, TaskEvalBatch,
+} from './tasks/types.js';
+export { configForDataset } from './models/dataset-config.js';
+export { NECK_FAMILIES, type NeckFamily } from './models/registry.js';
 export { resizeBilinearHalfPixel, bilinearMatrix } from './nn/resize.js';
 export { parseModelConfig, readModelConfig, serializeModelConfig, DEFAULT_ANCHORS, TASK_NAMES, type ModelConfig, type TaskName, type TaskWeighting, type RefineMode } from './models/config.js';
 export { compoundScale, type ScaledDims } from './models/scaling.js';
@@ -81,7 +91,7 @@ export { segmentLoss, segmentArgmax, type SegmentLossOptions } from './tasks/seg
 export { embedLoss, positiveEmbeddingCells, gtEmbeddingCells, gatherEmbeddings, type EmbeddingPicks } from './tasks/embed/loss.js';
 export {
   multiTaskLoss, checkTaskLabels, datasetLabelInfo, parseTaskList, parseTaskWeights, isMultiTask, TASK_LABELS, DEFAULT_TASK_WEIGHTS,
-  type DatasetLabelInfo, type TaskBatch, type TaskLossItems, type MultiTaskLossOptions,
+  taskGlobalCounts, type DatasetLabelInfo, type TaskBatch, type TaskLossItems, type MultiTaskLossOptions, type TaskGlobalCounts,
 } from './tasks/multitask.js';
 export { bboxIou } from './tasks/detect/bbox-iou.js';
 export { decodePredictions } from './tasks/detect/decode.js';
@@ -103,6 +113,10 @@ export { retrievalMetrics, type RetrievalResult } from './eval/retrieval-metrics
 export { train, chooseOptimizer, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { validateDetector, validateRunner, type ValidationResult } from './train/validate.js';
 export { validateTasks, type TaskValidationResult, type TaskValidationOptions } from './train/validate-tasks.js';
+export { validateNetwork, type NetworkValidation } from './train/validate-network.js';
+export { validateWeights, type ValidateWeightsOptions, type WeightsValidation } from './train/validate-weights.js';
+export { predictWeights, type PredictWeightsOptions, type PredictWeightsResult } from './train/predict-weights.js';
+export { predictTasks, type TaskPredictions, type TaskPredictOptions } from './train/predict-tasks.js';
 export { predictImage, predictImages, listImages, type ImagePrediction, type PredictOptions } from './train/predict.js';
 export { datasetInput, sourceInDataset, cocoResultIds, fileResultIds, type PredictInput, type ResultIds } from './train/predict-source.js';
 export { GroupedOptimizer, clipGradNorm } from './train/optimizer.js';

@@ -21,7 +21,8 @@ import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../mod
 import { Detector } from '../models/detector.js';
 import { summarizeModel } from '../models/summary.js';
 import { resolveModelConfig } from '../models/zoo.js';
-import { checkTaskLabels, configForDataset, datasetLabelInfo, type DatasetLabelInfo } from '../tasks/multitask.js';
+import { checkTaskLabels, datasetLabelInfo, type DatasetLabelInfo } from '../tasks/multitask.js';
+import { configForDataset } from '../models/dataset-config.js';
 import { parseResultsCsv } from '../train/results.js';
 import { ProgressBar } from '../util/progress.js';
 import { writeSuiteReport, type SuiteReport, type VariantResult } from './report.js';

@@ -16,6 +16,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Detector } from '../models/detector.js';
+import type { ClassifyHead } from '../tasks/classify/head.js';
+import type { SegmentHead } from '../tasks/segment/head.js';
 import type { FuseReport } from '../nn/fuse.js';
 import { decodePredictions } from '../tasks/detect/decode.js';
 import { traceGraph, type TraceGraph } from './trace.js';
@@ -75,12 +77,12 @@ export function exportOutputNames(meta: Pick<DetectorExportMeta, 'output' | 'str
 function taskOutputs(model: Detector, opts: TraceDetectorOptions, names: string[]): TaskOutputsMeta | undefined {
   if (opts.raw || opts.tasks === false) return undefined;
   const meta: TaskOutputsMeta = {};
-  if (model.classifyHead) {
+  if (model.heads.classify) {
     const n = model.config.numLabels;
     const given = opts.labelNames ?? names;
     meta.labels = { names: Array.from({ length: n }, (_, i) => given[i] ?? `label${i}`) };
   }
-  if (model.segmentHead) {
+  if (model.heads.segment) {
     if (opts.dynamicBatch) {
       throw new Error(`export: ${model.config.name}'s segment head cannot be exported with a dynamic batch (its upsampling multiplies ` +
         'the batch into a matrix product); export with a fixed batch, or without the task outputs (--no-tasks)');
@@ -155,11 +157,11 @@ function traceTasks(model: Detector, x: tf.Tensor4D, tasks: TaskOutputsMeta): tf
   const out: tf.Tensor[] = [decodePredictions(maps, model.config.anchors, model.strides, { rule: 'scaled' })];
   tf.dispose(maps);
   if (tasks.labels) {
-    const logits = model.classifyHead!.forward(features);
+    const logits = (model.heads.classify as ClassifyHead).forward(features);
     out.push(tf.sigmoid(logits));
     logits.dispose();
   }
-  if (tasks.segment) out.push(model.segmentHead!.forward(features, [x.shape[1], x.shape[2]]));
+  if (tasks.segment) out.push((model.heads.segment as SegmentHead).forward(features, [x.shape[1], x.shape[2]]));
   tf.dispose(features);
   return out;
 }

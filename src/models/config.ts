@@ -7,41 +7,22 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ACTIVATIONS, type ActivationName } from '../nn/activation.js';
-import { IMPLICIT_KINDS, type ImplicitKind } from '../nn/implicit.js';
+import { IMPLICIT_KINDS, NO_IMPLICIT, type AlignOp, type ImplicitConfig, type ImplicitKind, type RefineMode } from '../nn/implicit.js';
+
+export { NO_IMPLICIT, type AlignOp, type ImplicitConfig, type RefineMode } from '../nn/implicit.js';
+import { TASK_NAMES, taskSpecs, type TaskName } from '../tasks/registry.js';
+import { BACKBONE_BUILDERS, NECK_FAMILIES } from './registry.js';
 import { compoundScale, type ScaledDims } from './scaling.js';
 
 export type BackboneType = 'csp-darknet';
 export type NeckType = 'fpn' | 'pan' | 'bifpn';
 export type BlockType = 'csp' | 'c3';
 
-export type AlignOp = 'none' | 'add' | 'mul' | 'concat';
-
-/** Where YOLOR's implicit knowledge goes (all of it folds away at export). */
-export interface ImplicitConfig {
-  /** Implicit feature alignment on each neck output, before the head. */
-  align: AlignOp;
-  /**
-   * Implicit prediction refinement in the detection head: ImplicitAdd before ('add'),
-   * ImplicitMul after ('mul') each prediction conv, or both ('both'; `true` in YAML).
-   */
-  refine: RefineMode;
-  /** How z is modelled: a vector, a small network g(z₀), or a matrix factorisation Zᵀc. */
-  kind: ImplicitKind;
-  sigma: number;
-  /** Channels appended by concat alignment. */
-  concatChannels: number;
-}
-
-/** The tasks a model can serve from its one shared backbone and neck. */
-export type TaskName = 'detect' | 'classify' | 'segment' | 'embed';
-export const TASK_NAMES: readonly TaskName[] = ['detect', 'classify', 'segment', 'embed'];
+export { TASK_NAMES, type TaskName } from '../tasks/registry.js';
 
 /** How the multi-task loss weighs the tasks: fixed weights, or learned homoscedastic uncertainty (Kendall et al.). */
 export type TaskWeighting = 'fixed' | 'uncertainty';
 
-export type RefineMode = 'none' | 'add' | 'mul' | 'both';
-
-export const NO_IMPLICIT: ImplicitConfig = { align: 'none', refine: 'none', kind: 'vector', sigma: 0.02, concatChannels: 8 };
 
 export interface ModelConfig {
   name: string;
@@ -87,8 +68,8 @@ export const DEFAULT_ANCHORS: Array<Array<[number, number]>> = [
   [[116, 90], [156, 198], [373, 326]],
 ];
 
-const BACKBONES: readonly string[] = ['csp-darknet'];
-const NECKS: readonly string[] = ['fpn', 'pan', 'bifpn'];
+const BACKBONES: readonly string[] = Object.keys(BACKBONE_BUILDERS);
+const NECKS: readonly string[] = Object.keys(NECK_FAMILIES);
 const BLOCKS: readonly string[] = ['csp', 'c3'];
 const KNOWN_KEYS = new Set(['name', 'description', 'nc', 'names', 'phi', 'activation', 'norm', 'backbone', 'block', 'neck',
   'anchors', 'width_multiple', 'depth_multiple', 'imgsz', 'bifpn_width', 'bifpn_repeats', 'bifpn_levels', 'head_depth',
@@ -179,7 +160,7 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
   }
   if (dims.imgsz % 32 !== 0) fail(where, 'imgsz', `must be a multiple of 32, got ${dims.imgsz}`);
   const anchors = parseAnchors(r['anchors'], where);
-  const outLevels = neck === 'bifpn' ? dims.bifpnLevels : 3;
+  const outLevels = NECK_FAMILIES[neck].outLevels(dims);
   if (anchors.length !== outLevels) fail(where, 'anchors', `has ${anchors.length} levels but the ${neck} neck outputs ${outLevels}`);
   const cfg: ModelConfig = {
     name: r['name'] as string,
@@ -201,12 +182,7 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
     embedDim: num(r, 'embed_dim', where, { int: true, min: 2 }) ?? 32,
     taskWeighting: oneOf<TaskWeighting>(r, 'task_weighting', where, ['fixed', 'uncertainty'], 'fixed'),
   };
-  if (cfg.tasks.includes('embed') && !cfg.tasks.includes('detect')) {
-    fail(where, 'tasks', 'lists embed without detect (embeddings are taken at the detected objects\' cells)');
-  }
-  if (cfg.tasks.includes('embed') && cfg.numIdentities < 2) {
-    fail(where, 'num_identities', `must be at least 2 for the embed task (the identities of the training data), got ${cfg.numIdentities}`);
-  }
+  for (const spec of taskSpecs(cfg.tasks)) spec.checkConfig?.(cfg, (field, problem) => fail(where, field, problem));
   if (names !== undefined) cfg.names = names as string[];
   return cfg;
 }

@@ -1,45 +1,31 @@
 /**
  * A unified multi-task model assembled from its config: one shared backbone →
- * neck representation and a head per task — detect (the YOLO head), classify
- * (multi-label), segment (semantic) and embed (JDE embeddings) — each non-detection
- * head with its own task-specific implicit code at its input (`task_implicit`).
- * `forward` returns the raw detection maps (one per level); `forwardTasks` returns
- * every task's raw output. Decoding, losses, NMS and metrics belong to the tasks.
+ * neck representation and a head per task of the config, each built by its task's
+ * spec (tasks/registry.ts) — detect (the YOLO head), classify, segment, embed,
+ * count, … — the non-detection heads with their own task-specific implicit code
+ * at their input (`task_implicit`). `forward` returns the raw detection maps (one
+ * per level); `forwardTasks` returns every task's raw output. Decoding, losses,
+ * NMS and metrics belong to the tasks.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { newFuseReport, type FuseReport } from '../nn/fuse.js';
 import { Module } from '../nn/module.js';
+import type { DetectHead } from '../tasks/detect/head.js';
+import { taskSpecs, type TaskName, type TaskOutputs } from '../tasks/registry.js';
+import { TaskBalance } from '../tasks/task-balance.js';
+import type { TaskHead } from '../tasks/types.js';
 import { Rng } from '../util/rng.js';
 import type { ModelConfig } from './config.js';
-import { DetectHead } from './head.js';
-import { ClassifyHead } from './heads/classify-head.js';
-import { EmbedHead } from './heads/embed-head.js';
-import { SegmentHead } from './heads/segment-head.js';
-import { TaskBalance } from './heads/task-balance.js';
-import type { TaskName } from './config.js';
-import { BACKBONE_BUILDERS, NECK_BUILDERS } from './registry.js';
+import { BACKBONE_BUILDERS, NECK_FAMILIES } from './registry.js';
 import type { Backbone, Neck } from './types.js';
 
-/** Raw outputs of every task head of a model (absent: the model has no such head). */
-export interface TaskOutputs {
-  /** Detection maps, one per level: [B, h, w, anchors·(5 + nc)]. */
-  detect?: tf.Tensor4D[];
-  /** Label logits [B, numLabels]. */
-  classify?: tf.Tensor2D;
-  /** Per-pixel logits [B, H, W, nc + 1] at the input size (channel 0: background). */
-  segment?: tf.Tensor4D;
-  /** Embedding maps [B, h, w, E], one per level (the detection levels). */
-  embed?: tf.Tensor4D[];
-}
+export type { TaskOutputs } from '../tasks/registry.js';
 
 export class Detector extends Module {
   readonly backbone: Backbone;
   readonly neck: Neck;
-  /** The detection head (null for a model without the detect task). */
-  readonly head: DetectHead | null;
-  readonly classifyHead: ClassifyHead | null = null;
-  readonly segmentHead: SegmentHead | null = null;
-  readonly embedHead: EmbedHead | null = null;
+  /** The head of each task of the config (state-dict names from the specs: `head`, `classify_head`, …). */
+  readonly heads: Partial<Record<TaskName, TaskHead>> = {};
   /** Learned task weights (task_weighting: uncertainty); training only. */
   taskBalance: TaskBalance | null = null;
   /** Stride of each output level. */
@@ -50,33 +36,25 @@ export class Detector extends Module {
     super();
     const ctx = { rng: new Rng(seed), act: config.activation };
     this.backbone = this.addModule('backbone', BACKBONE_BUILDERS[config.backbone](config, ctx));
-    this.neck = this.addModule('neck', NECK_BUILDERS[config.neck](config, this.backbone, ctx));
+    const neck = NECK_FAMILIES[config.neck];
+    this.neck = this.addModule('neck', neck.build(config, this.backbone, ctx));
     this.strides = this.neck.outStrides.slice();
     if (config.anchors.length !== this.strides.length) {
       throw new Error(`${config.name}: ${config.anchors.length} anchor levels for ${this.strides.length} output levels`);
     }
     const na = config.anchors[0]!.length;
     if (!config.anchors.every((l) => l.length === na)) throw new Error(`${config.name}: every level needs the same number of anchors`);
-    const tasks = config.tasks;
-    this.head = tasks.includes('detect') ? this.addModule('head', new DetectHead({
-      inChannels: this.neck.outChannels, strides: this.strides, nc: config.nc, anchorsPerLevel: na,
-      depth: config.neck === 'bifpn' ? config.dims.headDepth : 0, imgsz: config.dims.imgsz, implicit: config.implicit, ctx,
-    })) : null;
-    const code = { op: config.taskImplicit, kind: config.implicit.kind, sigma: config.implicit.sigma, concatChannels: config.implicit.concatChannels };
-    const ch = this.neck.outChannels;
-    if (tasks.includes('classify')) {
-      this.classifyHead = this.addModule('classify_head', new ClassifyHead({ inChannels: ch[ch.length - 1]!, numLabels: config.numLabels, code, ctx }));
+    const headCtx = { ...ctx, config, channels: this.neck.outChannels, strides: this.strides, headDepth: neck.headDepth(config.dims) };
+    for (const spec of taskSpecs(config.tasks)) {
+      this.heads[spec.name as TaskName] = this.addModule(spec.module, spec.buildHead(headCtx));
     }
-    if (tasks.includes('segment')) {
-      this.segmentHead = this.addModule('segment_head', new SegmentHead({ inChannels: ch[0]!, nc: config.nc, code, ctx }));
-    }
-    if (tasks.includes('embed')) {
-      this.embedHead = this.addModule('embed_head', new EmbedHead({
-        inChannels: ch, embedDim: config.embedDim, numIdentities: config.numIdentities, code, ctx,
-      }));
-    }
-    if (config.taskWeighting === 'uncertainty' && tasks.length > 1) this.taskBalance = this.addModule('task_balance', new TaskBalance(tasks));
+    if (config.taskWeighting === 'uncertainty' && config.tasks.length > 1) this.taskBalance = this.addModule('task_balance', new TaskBalance(config.tasks));
     if (config.norm === 'none') this.dropBatchNorm();
+  }
+
+  /** The detection head (null for a model without the detect task): detection-specific code (decoding, export) reads it. */
+  get head(): DetectHead | null {
+    return (this.heads.detect as DetectHead | undefined) ?? null;
   }
 
   /** True for a deploy model made by `fuse()` (batch norm folded: it cannot be trained). */
@@ -120,21 +98,24 @@ export class Detector extends Module {
 
   /** The raw detection maps; an error for a model without the detect task. */
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
-    if (!this.head) throw new Error(`${this.config.name}: this model has no detection head (tasks: ${this.config.tasks.join(', ')})`);
+    const head = this.head;
+    if (!head) throw new Error(`${this.config.name}: this model has no detection head (tasks: ${this.config.tasks.join(', ')})`);
     this.checkInputSize(x.shape[1], x.shape[2]);
-    return this.head.forward(this.neck.forward(this.backbone.forward(x)));
+    return head.forward(this.neck.forward(this.backbone.forward(x)));
+  }
+
+  /** The shared representation: the neck's feature maps, finest first. */
+  features(x: tf.Tensor4D): tf.Tensor4D[] {
+    this.checkInputSize(x.shape[1], x.shape[2]);
+    return this.neck.forward(this.backbone.forward(x));
   }
 
   /** Every task head's raw output from one pass through the shared backbone and neck. */
   forwardTasks(x: tf.Tensor4D): TaskOutputs {
-    this.checkInputSize(x.shape[1], x.shape[2]);
-    const features = this.neck.forward(this.backbone.forward(x));
-    const out: TaskOutputs = {};
-    if (this.head) out.detect = this.head.forward(features);
-    if (this.classifyHead) out.classify = this.classifyHead.forward(features);
-    if (this.segmentHead) out.segment = this.segmentHead.forward(features, [x.shape[1], x.shape[2]]);
-    if (this.embedHead) out.embed = this.embedHead.forward(features);
-    return out;
+    const features = this.features(x);
+    const out: Record<string, unknown> = {};
+    for (const [name, head] of Object.entries(this.heads)) out[name] = head!.forward(features, [x.shape[1], x.shape[2]]);
+    return out as TaskOutputs;
   }
 
   override fuseInPlace(report: FuseReport): void {

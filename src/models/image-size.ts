@@ -5,10 +5,11 @@
  * forward pass.
  */
 import type { ModelConfig } from './config.js';
+import { NECK_FAMILIES } from './registry.js';
 
 /** The largest output stride of a model built from `cfg` (P5 = 32; a BiFPN over P3–P7: 128). */
 export function maxStrideOf(cfg: ModelConfig): number {
-  const levels = cfg.neck === 'bifpn' ? cfg.dims.bifpnLevels : 3;
+  const levels = NECK_FAMILIES[cfg.neck].outLevels(cfg.dims);
   return 2 ** (2 + levels);
 }
 

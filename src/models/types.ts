@@ -4,8 +4,6 @@
  * BiFPN) and may add coarser levels; heads predict per level. All NHWC.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../util/rng.js';
-import type { ActivationName } from '../nn/activation.js';
 import type { Module } from '../nn/module.js';
 
 export interface Backbone extends Module {
@@ -22,11 +20,7 @@ export interface Neck extends Module {
   forward(features: tf.Tensor4D[]): tf.Tensor4D[];
 }
 
-/** What every builder gets: a seeded generator for initialisation and the default activation. */
-export interface BuildContext {
-  rng: Rng;
-  act: ActivationName;
-}
+export type { BuildContext } from '../nn/module.js';
 
 /** Channel count scaled by a width multiple and rounded up to a multiple of 8 (at least 8). */
 export function scaleWidth(channels: number, widthMultiple: number): number {

@@ -19,6 +19,29 @@ export type ImplicitKind = 'vector' | 'nn' | 'mf';
 export const IMPLICIT_KINDS: readonly ImplicitKind[] = ['vector', 'nn', 'mf'];
 export type ImplicitOp = 'add' | 'mul' | 'concat';
 
+/** How an implicit code is combined with features: none, x + z, x · z or concat(x, z). */
+export type AlignOp = 'none' | 'add' | 'mul' | 'concat';
+
+export type RefineMode = 'none' | 'add' | 'mul' | 'both';
+
+/** Where YOLOR's implicit knowledge goes in a detector (all of it folds away at export). */
+export interface ImplicitConfig {
+  /** Implicit feature alignment on each neck output, before the head. */
+  align: AlignOp;
+  /**
+   * Implicit prediction refinement in the detection head: ImplicitAdd before ('add'),
+   * ImplicitMul after ('mul') each prediction conv, or both ('both'; `true` in YAML).
+   */
+  refine: RefineMode;
+  /** How z is modelled: a vector, a small network g(z₀), or a matrix factorisation Zᵀc. */
+  kind: ImplicitKind;
+  sigma: number;
+  /** Channels appended by concat alignment. */
+  concatChannels: number;
+}
+
+export const NO_IMPLICIT: ImplicitConfig = { align: 'none', refine: 'none', kind: 'vector', sigma: 0.02, concatChannels: 8 };
+
 export interface ImplicitOptions {
   kind?: ImplicitKind;
   /** Standard deviation of the initial values around the identity. */

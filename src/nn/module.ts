@@ -8,7 +8,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
+import type { ActivationName } from './activation.js';
 import type { FuseReport } from './fuse.js';
+
+/** What every model-part builder gets: a seeded generator for initialisation and the default activation. */
+export interface BuildContext {
+  rng: Rng;
+  act: ActivationName;
+}
 
 /**
  * What a tensor is, for the optimiser: `weight` gets weight decay; `bias`, `bn`

@@ -1,55 +1,26 @@
 /**
- * The tasks of the unified network as one list: which labels each task needs,
- * the check that a dataset has them, and the multi-task loss over every head's
- * output. Per task T with per-image loss L_T (detect: box + obj + cls, YOLOv5's
- * gains; classify: BCE; segment: CE (+ Dice); embed: identity CE):
+ * The multi-task loss and the task-list helpers, over the task table
+ * (tasks/registry.ts). Per task T with per-image loss L_T (each task's spec):
  *   fixed weights   total = B · Σ_T w_T · L_T
- *   uncertainty     total = B · Σ_T (½·exp(−s_T)·L_T + ½·s_T)   (learned s_T, heads/task-balance.ts)
+ *   uncertainty     total = B · Σ_T (½·exp(−s_T)·L_T + ½·s_T)   (learned s_T, tasks/task-balance.ts)
  * with B the batch size (YOLOv5's convention, so detection alone is unchanged).
  * A data-parallel shard computes its part of the whole batch's total (options.global).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { parseModelConfig, serializeModelConfig, TASK_NAMES, type ModelConfig, type TaskName } from '../models/config.js';
-import type { Detector, TaskOutputs } from '../models/detector.js';
-import { classifyLoss } from './classify/loss.js';
-import { buildTargets, gridsFor, gridsOfMaps } from './detect/assign.js';
-import { detectionLoss, type DetectionHyp } from './detect/loss.js';
-import { embedLoss, positiveEmbeddingCells } from './embed/loss.js';
-import { segmentLoss } from './segment/loss.js';
+import { TASK_NAMES, TASKS, taskSpecs, type TaskName, type TaskOutputs } from './registry.js';
+import type { DatasetLabelInfo, TaskBatch, TaskGlobalCounts, TaskLossOptions, TaskNetwork, TaskSpec } from './types.js';
 
-/** What a dataset provides beyond boxes and classes. */
-export interface DatasetLabelInfo {
-  /** Attribute names (e.g. colours) for multi-label classification; [] when none. */
-  attributes: string[];
-  /** Per-instance masks (semantic segmentation). */
-  masks: boolean;
-  /** Distinct identity ids (embeddings); 0 when the dataset has none. */
-  numIdentities: number;
-}
+export type { DatasetLabelInfo, TaskBatch, TaskGlobalCounts } from './types.js';
 
 /** What each task trains on, for messages and checks. */
-export const TASK_LABELS: Readonly<Record<TaskName, string>> = {
-  detect: 'boxes and classes',
-  classify: 'image-level labels (the classes present, plus attributes when the dataset has them)',
-  segment: 'per-instance masks',
-  embed: 'per-object identity ids',
-};
+export const TASK_LABELS: Readonly<Record<TaskName, string>> = Object.fromEntries(TASKS.map((t) => [t.name, t.labels])) as Record<TaskName, string>;
 
 /** The default loss weight of each task (fixed weighting). */
-export const DEFAULT_TASK_WEIGHTS: Readonly<Record<TaskName, number>> = { detect: 1, classify: 1, segment: 0.5, embed: 0.1 };
+export const DEFAULT_TASK_WEIGHTS: Readonly<Record<TaskName, number>> = Object.fromEntries(TASKS.map((t) => [t.name, t.defaultWeight])) as Record<TaskName, number>;
 
 /** Throws a clear error when a requested task needs labels the dataset lacks. */
 export function checkTaskLabels(tasks: readonly TaskName[], info: DatasetLabelInfo, source: string): void {
-  for (const t of tasks) {
-    if (t === 'segment' && !info.masks) {
-      throw new Error(`${source}: the segment task needs ${TASK_LABELS.segment}, and this dataset has none ` +
-        `(the built-in shapes and fashion datasets have them)`);
-    }
-    if (t === 'embed' && info.numIdentities < 2) {
-      throw new Error(`${source}: the embed task needs ${TASK_LABELS.embed}, and this dataset has ` +
-        `${info.numIdentities === 0 ? 'none' : 'only one identity'} (the built-in shapes and fashion datasets have them)`);
-    }
-  }
+  for (const spec of taskSpecs(tasks)) spec.checkDataset?.(info, source);
 }
 
 /** Parses `detect,classify` (or a list) into canonical task order; errors name the unknown task. */
@@ -77,35 +48,15 @@ export function parseTaskWeights(spec: string | undefined): Partial<Record<TaskN
   return out;
 }
 
-/** The labels of a batch the tasks train on (a loader Batch has these fields). */
-export interface TaskBatch {
-  shape: [number, number, number, number];
-  /** Detection target rows [image, cls, cx, cy, w, h]. */
-  targets: Float32Array;
-  labels?: Float32Array;
-  semantic?: Uint8Array;
-  /** Identity per target row (−1 unknown). */
-  identity?: Int32Array;
-}
-
+/** Loss items of a batch: each task's reported parts (detection: box, obj, cls; others: their loss) and the total. */
 export interface TaskLossItems {
-  /** Detection components (with gains), as the detection loss reports them. */
-  box: number;
-  obj: number;
-  cls: number;
-  /** Per-image loss of each other task present (unweighted). */
-  classify?: number;
-  segment?: number;
-  embed?: number;
   /** The value minimised (see the module comment). */
   total: number;
+  [part: string]: number;
 }
 
-export interface MultiTaskLossOptions {
-  lossHyp?: Partial<DetectionHyp>;
+export interface MultiTaskLossOptions extends TaskLossOptions {
   weights?: Partial<Record<TaskName, number>>;
-  /** Dice weight of the segmentation loss. */
-  dice?: number;
   /**
    * The whole batch's normalisers when this batch is one data-parallel shard of it
    * (see `taskGlobalCounts`): every task's loss is then this shard's part of the
@@ -114,75 +65,56 @@ export interface MultiTaskLossOptions {
   global?: TaskGlobalCounts;
 }
 
-/** Normalisers of a whole batch: images, detection positives per level, embedding picks. */
-export interface TaskGlobalCounts {
-  batch: number;
-  positives: number[];
-  embedPicks: number;
+/** A per-evaluation memo (values such as the detection target assignment, computed once and shared). */
+function memoTable(): <T>(key: string, make: () => T) => T {
+  const m = new Map<string, unknown>();
+  return <T>(key: string, make: () => T): T => {
+    if (!m.has(key)) m.set(key, make());
+    return m.get(key) as T;
+  };
 }
 
 /**
- * The whole batch's normalisers for data-parallel shards, from its detection
- * target assignment (each image's positives depend on its own boxes only, so the
- * shards' positives are the whole batch's, split).
+ * The whole batch's normalisers for data-parallel shards: its image count and
+ * each task's counts (detection: positives per level; embeddings: picked cells),
+ * from the target assignment, which depends on each image's own boxes only.
  */
-export function taskGlobalCounts(model: Detector, batch: TaskBatch): TaskGlobalCounts {
-  const c = model.config;
-  const [b, h, w] = batch.shape;
-  const grids = gridsFor(h, w, model.strides);
-  const a = buildTargets(batch.targets, { anchors: c.anchors, strides: model.strides, grids, batchSize: b, nc: c.nc });
-  const embedPicks = c.tasks.includes('embed') && batch.identity ? positiveEmbeddingCells(a, grids, batch.identity).identity.length : 0;
-  return { batch: b, positives: a.levels.map((l) => l.count), embedPicks };
-}
-
-function missing(task: TaskName, what: string): never {
-  throw new Error(`the ${task} task needs ${what} in every batch (load the data with the task's labels)`);
+export function taskGlobalCounts(net: TaskNetwork, batch: TaskBatch): TaskGlobalCounts {
+  const memo = memoTable();
+  const tasks: Record<string, number[]> = {};
+  for (const spec of taskSpecs(net.config.tasks)) {
+    if (spec.globalCounts) tasks[spec.name] = spec.globalCounts(net, batch, memo);
+  }
+  return { batch: batch.shape[0], tasks };
 }
 
 /** The multi-task loss of a model's outputs on a batch (inside a gradient or tidy scope). */
-export function multiTaskLoss(model: Detector, out: TaskOutputs, batch: TaskBatch, opts: MultiTaskLossOptions = {}): { total: tf.Scalar; items: TaskLossItems } {
-  const cfg = model.config;
+export function multiTaskLoss(net: TaskNetwork, out: TaskOutputs, batch: TaskBatch, opts: MultiTaskLossOptions = {}): { total: tf.Scalar; items: TaskLossItems } {
   const B = batch.shape[0];
   const G = opts.global;
   if (G && (opts.dice ?? 0) > 0) throw new Error('multiTaskLoss: the Dice term is a ratio of whole-batch sums and cannot be split across data-parallel shards');
   // A shard's share of the batch: per-image means become parts of the whole batch's mean.
   const share = G ? B / G.batch : 1;
-  const part = (l: tf.Scalar, f: number): tf.Scalar => (f === 1 ? l : (tf.mul(l, f) as tf.Scalar));
-  const weights = { ...DEFAULT_TASK_WEIGHTS, ...opts.weights };
-  const items: TaskLossItems = { box: 0, obj: 0, cls: 0, total: 0 };
-  const perTask: Array<[TaskName, tf.Scalar]> = [];
-  let assignment: ReturnType<typeof buildTargets> | null = null;
-  if (out.detect) {
-    assignment = buildTargets(batch.targets, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(out.detect), batchSize: B, nc: cfg.nc });
-    const l = detectionLoss(out.detect, assignment, cfg.anchors, model.strides, cfg.nc, { ...opts.lossHyp, ...(G ? { global: { batch: G.batch, positives: G.positives } } : {}) });
-    items.box = l.items.box;
-    items.obj = l.items.obj;
-    items.cls = l.items.cls;
-    perTask.push(['detect', tf.add(tf.add(l.box, l.obj), l.cls) as tf.Scalar]);
+  const weights: Record<string, number> = { ...DEFAULT_TASK_WEIGHTS, ...opts.weights };
+  const items: TaskLossItems = { total: 0 };
+  const memo = memoTable();
+  const perTask: Array<[string, tf.Scalar]> = [];
+  for (const spec of TASKS as readonly TaskSpec[]) {
+    const o = (out as Record<string, unknown>)[spec.name];
+    if (o === undefined) continue;
+    const head = net.heads[spec.name];
+    if (!head) throw new Error(`multiTaskLoss: outputs of the ${spec.name} task but the model has no ${spec.name} head`);
+    const global = G?.tasks[spec.name];
+    const r = spec.loss({
+      net, head, out: o, batch, options: opts, share, memo,
+      ...(G ? { globalBatch: G.batch } : {}), ...(global ? { global } : {}),
+    });
+    Object.assign(items, r.items);
+    perTask.push([spec.name, r.loss]);
   }
-  if (out.classify) {
-    if (!batch.labels) missing('classify', 'image-level labels');
-    const l = part(classifyLoss(out.classify, batch.labels), share);
-    items.classify = l.dataSync()[0]!;
-    perTask.push(['classify', l]);
-  }
-  if (out.segment) {
-    if (!batch.semantic) missing('segment', 'class maps from instance masks');
-    const l = part(segmentLoss(out.segment, batch.semantic, { dice: opts.dice ?? 0 }), share);
-    items.segment = l.dataSync()[0]!;
-    perTask.push(['segment', l]);
-  }
-  if (out.embed) {
-    if (!batch.identity) missing('embed', 'identity ids');
-    if (!assignment) throw new Error('the embed task needs the detect task (embeddings are taken at detection cells)');
-    const picks = positiveEmbeddingCells(assignment, gridsOfMaps(out.embed), batch.identity);
-    const n = picks.identity.length;
-    const l = part(embedLoss(out.embed, picks, model.embedHead!.classifier!), G ? (G.embedPicks > 0 ? n / G.embedPicks : 0) : 1);
-    items.embed = l.dataSync()[0]!;
-    perTask.push(['embed', l]);
-  }
-  const balance = model.taskBalance;
-  const terms = perTask.map(([t, l]) => (balance ? balance.weigh(t, l, share) : (tf.mul(l, weights[t]) as tf.Scalar)));
+  if (perTask.length === 0) throw new Error('multiTaskLoss: no task outputs');
+  const balance = net.taskBalance;
+  const terms = perTask.map(([t, l]) => (balance ? balance.weigh(t, l, share) : (tf.mul(l, weights[t]!) as tf.Scalar)));
   const sum = terms.length === 1 ? terms[0]! : (tf.addN(terms) as tf.Scalar);
   const total = tf.mul(sum, G ? G.batch : B) as tf.Scalar;
   items.total = total.dataSync()[0]!;
@@ -202,26 +134,4 @@ export function datasetLabelInfo(ds: { splits: Record<string, ReadonlyArray<obje
 /** Whether a model's tasks are anything but detection alone. */
 export function isMultiTask(tasks: readonly TaskName[]): boolean {
   return tasks.length !== 1 || tasks[0] !== 'detect';
-}
-
-/**
- * A model config for a dataset: `base` with `overrides` (config file keys; the
- * nested `implicit` fields merged, not replaced), the dataset's classes, the
- * tasks, and the label spaces they imply (classify: classes + attributes;
- * embed: the dataset's identities).
- */
-export function configForDataset(
-  base: ModelConfig,
-  data: { names: readonly string[]; info: DatasetLabelInfo },
-  opts: { tasks: readonly TaskName[]; overrides?: Record<string, unknown>; uncertainty?: boolean; widthMultiple?: number; where?: string },
-): ModelConfig {
-  const raw = serializeModelConfig(base);
-  const overrides = opts.overrides ?? {};
-  const implicit = { ...(raw['implicit'] as Record<string, unknown>), ...((overrides['implicit'] as Record<string, unknown> | undefined) ?? {}) };
-  return parseModelConfig({
-    ...raw, ...overrides, implicit, nc: data.names.length, names: [...data.names], tasks: [...opts.tasks],
-    num_labels: data.names.length + data.info.attributes.length, num_identities: opts.tasks.includes('embed') ? data.info.numIdentities : 0,
-    task_weighting: opts.uncertainty ? 'uncertainty' : 'fixed',
-    ...(opts.widthMultiple !== undefined ? { width_multiple: opts.widthMultiple } : {}),
-  }, opts.where ?? base.name);
 }

@@ -4,47 +4,35 @@
  * rewritten atomically after every epoch.
  */
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { TASKS } from '../tasks/registry.js';
+import type { TaskSpec } from '../tasks/types.js';
 
-/** Columns of the other tasks of a multi-task run (present only for the tasks trained). */
-export const TASK_COLUMNS = [
-  'train/classify_loss', 'val/classify_loss', 'metrics/mAP(C)', 'metrics/F1(C)',
-  'train/seg_loss', 'val/seg_loss', 'metrics/mIoU(S)',
-  'train/emb_loss', 'val/emb_loss', 'metrics/top1(E)', 'metrics/mAP(E)',
-] as const;
-export type TaskColumn = (typeof TASK_COLUMNS)[number];
+const SPECS: readonly TaskSpec[] = TASKS;
 
-export type EpochRow = DetectionEpochRow & Partial<Record<TaskColumn, number>>;
+/** Columns that follow `epoch` in every results.csv (the 'lead' tasks', as Ultralytics has detection's). */
+export const LEAD_COLUMNS: readonly string[] = SPECS.filter((t) => t.resultsPlace === 'lead').flatMap((t) => t.columns);
 
-export interface DetectionEpochRow {
+/** Columns of the other tasks (present only for the tasks trained), in task-table order. */
+export const TASK_COLUMNS: readonly string[] = SPECS.filter((t) => t.resultsPlace === 'tail').flatMap((t) => t.columns);
+
+/** One epoch of results.csv: epoch, learning rates, time and every task column (NaN where a lead task is not trained). */
+export type EpochRow = {
   epoch: number;
-  'train/box_loss': number;
-  'train/obj_loss': number;
-  'train/cls_loss': number;
-  'metrics/precision(B)': number;
-  'metrics/recall(B)': number;
-  'metrics/mAP50(B)': number;
-  'metrics/mAP50-95(B)': number;
-  'val/box_loss': number;
-  'val/obj_loss': number;
-  'val/cls_loss': number;
   'lr/pg0': number;
   'lr/pg1': number;
   'lr/pg2': number;
   /** Seconds the epoch took (training + validation). */
   time: number;
-}
+} & Record<string, number>;
 
-export const RESULT_COLUMNS: ReadonlyArray<keyof DetectionEpochRow> = [
-  'epoch', 'train/box_loss', 'train/obj_loss', 'train/cls_loss', 'metrics/precision(B)', 'metrics/recall(B)',
-  'metrics/mAP50(B)', 'metrics/mAP50-95(B)', 'val/box_loss', 'val/obj_loss', 'val/cls_loss', 'lr/pg0', 'lr/pg1', 'lr/pg2', 'time',
-];
+export const RESULT_COLUMNS: readonly string[] = ['epoch', ...LEAD_COLUMNS, 'lr/pg0', 'lr/pg1', 'lr/pg2', 'time'];
 
 function cell(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(6);
 }
 
-/** The detection columns, then the task columns that any row has. */
-export function columnsOf(rows: readonly EpochRow[]): Array<keyof EpochRow> {
+/** The lead columns, then the task columns that any row has. */
+export function columnsOf(rows: readonly EpochRow[]): string[] {
   return [...RESULT_COLUMNS, ...TASK_COLUMNS.filter((c) => rows.some((r) => r[c] !== undefined))];
 }
 
@@ -73,12 +61,17 @@ export function parseResultsCsv(text: string): EpochRow[] {
 }
 
 /**
- * Validation fitness used for early stopping and best-checkpoint selection:
- * 0.1·mAP50 + 0.9·mAP50-95 of detection; for a model without detection, the mean
- * of its tasks' main metrics (classify mAP, segment mIoU, embed mAP).
+ * Validation fitness used for early stopping and best-checkpoint selection: a
+ * 'primary' task's fitness when it is finite (detection: 0.1·mAP50 + 0.9·mAP50-95);
+ * otherwise the mean of the other tasks' (classify mAP, segment mIoU, embed mAP,
+ * count accuracy), 0 when there is none.
  */
-export function fitness(r: Pick<EpochRow, 'metrics/mAP50(B)' | 'metrics/mAP50-95(B)'> & Partial<Record<TaskColumn, number>>): number {
-  if (Number.isFinite(r['metrics/mAP50(B)'])) return 0.1 * r['metrics/mAP50(B)'] + 0.9 * r['metrics/mAP50-95(B)'];
-  const main = [r['metrics/mAP(C)'], r['metrics/mIoU(S)'], r['metrics/mAP(E)']].filter((v): v is number => v !== undefined && Number.isFinite(v));
+export function fitness(r: Readonly<Record<string, number | undefined>>): number {
+  for (const t of SPECS) {
+    if (t.fitnessRole !== 'primary') continue;
+    const f = t.fitness(r);
+    if (f !== undefined && Number.isFinite(f)) return f;
+  }
+  const main = SPECS.filter((t) => t.fitnessRole === 'mean').map((t) => t.fitness(r)).filter((v): v is number => v !== undefined && Number.isFinite(v));
   return main.length ? main.reduce((a, b) => a + b, 0) / main.length : 0;
 }

@@ -23,9 +23,12 @@ import { withTrace } from '../nn/module.js';
 import { resolveModelConfig } from '../models/zoo.js';
 import { autoAnchor } from '../tasks/detect/anchors.js';
 import type { DetectionHyp } from '../tasks/detect/loss.js';
-import { checkTaskLabels, configForDataset, datasetLabelInfo, isMultiTask, multiTaskLoss, type TaskLossItems } from '../tasks/multitask.js';
+import { checkTaskLabels, datasetLabelInfo, isMultiTask, multiTaskLoss, type TaskLossItems } from '../tasks/multitask.js';
 import type { TaskName } from '../models/config.js';
-import { validateTasks, type TaskValidationResult } from './validate-tasks.js';
+import { configForDataset } from '../models/dataset-config.js';
+import { taskSpecs } from '../tasks/registry.js';
+import type { TaskSpec } from '../tasks/types.js';
+import { validateNetwork } from './validate-network.js';
 import { ProgressBar } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { loadTrainState, saveTrainCheckpoint, STATE_JSON, type TrainMeta } from './checkpoint.js';
@@ -34,9 +37,9 @@ import { fitImageSize, maxStrideOf } from '../models/image-size.js';
 import { ModelEma } from './ema.js';
 import { clipGradNorm, GroupedOptimizer, type OptimizerName } from './optimizer.js';
 import { writeTrainPlots } from './plots.js';
-import { fitness, writeResultsCsv, type EpochRow } from './results.js';
+import { fitness, LEAD_COLUMNS, writeResultsCsv, type EpochRow } from './results.js';
 import { scheduleAt } from './schedule.js';
-import { validateDetector, validateRunner, type ValidationResult } from './validate.js';
+import type { ValidationResult } from './validate.js';
 import { ReplicaPool } from './parallel/replica-pool.js';
 
 export interface TrainOptions {
@@ -128,41 +131,29 @@ function diagnoseNonFinite(model: Detector, batch: Batch): string {
   return p ? `first non-finite parameter: ${p.name}` : 'activations and parameters are finite: the loss itself overflowed';
 }
 
-const zeroSums = { box: 0, obj: 0, cls: 0, classify: 0, segment: 0, embed: 0, n: 0 };
+/** Running sums of a batch's loss items over an epoch (`n`: batches). */
+type LossSums = Record<string, number> & { n: number };
 
-/** The running losses shown on the progress bar: detection's components and each other task's loss. */
-function progressLosses(tasks: readonly TaskName[], s: typeof zeroSums): Record<string, string> {
+/** The running losses shown on the progress bar: each task's reported parts. */
+function progressLosses(specs: readonly TaskSpec[], s: LossSums): Record<string, string> {
   const n = Math.max(s.n, 1);
   const out: Record<string, string> = {};
-  if (tasks.includes('detect')) Object.assign(out, { box: (s.box / n).toFixed(4), obj: (s.obj / n).toFixed(4), cls: (s.cls / n).toFixed(4) });
-  if (tasks.includes('classify')) out['mlc'] = (s.classify / n).toFixed(4);
-  if (tasks.includes('segment')) out['seg'] = (s.segment / n).toFixed(4);
-  if (tasks.includes('embed')) out['emb'] = (s.embed / n).toFixed(4);
+  for (const spec of specs) for (const [label, key] of spec.progress) out[label] = ((s[key] ?? 0) / n).toFixed(4);
   return out;
 }
 
-/** results.csv columns of the non-detection tasks (training loss means and validation metrics). */
-function taskColumns(v: TaskValidationResult, s: typeof zeroSums): Partial<EpochRow> {
+/** results.csv columns of an epoch: each task's training-loss means (NaN for a lead task not trained) and validation columns. */
+function taskColumns(specs: readonly TaskSpec[], val: Record<string, number>, s: LossSums): Record<string, number> {
   const n = Math.max(s.n, 1);
-  const out: Partial<EpochRow> = {};
-  if (v.classify) Object.assign(out, { 'train/classify_loss': s.classify / n, 'val/classify_loss': v.classify.loss, 'metrics/mAP(C)': v.classify.mAP, 'metrics/F1(C)': v.classify.f1 });
-  if (v.segment) Object.assign(out, { 'train/seg_loss': s.segment / n, 'val/seg_loss': v.segment.loss, 'metrics/mIoU(S)': v.segment.mIoU });
-  if (v.embed) Object.assign(out, { 'train/emb_loss': s.embed / n, 'val/emb_loss': v.embed.loss, 'metrics/top1(E)': v.embed.top1, 'metrics/mAP(E)': v.embed.mAP });
-  return out;
+  const out: Record<string, number> = {};
+  for (const c of LEAD_COLUMNS) out[c] = Number.NaN;
+  for (const spec of specs) for (const [column, key] of Object.entries(spec.trainColumns)) out[column] = (s[key] ?? 0) / n;
+  return Object.assign(out, val);
 }
 
 /** The one-line per-epoch summary: every task's losses and main metrics. */
-function epochSummary(r: EpochRow, tasks: readonly TaskName[]): string {
-  const f = (v: number | undefined, d = 3): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
-  const parts: string[] = [];
-  if (tasks.includes('detect')) {
-    parts.push(`box ${f(r['train/box_loss'], 4)} obj ${f(r['train/obj_loss'], 4)} cls ${f(r['train/cls_loss'], 4)} | P ${f(r['metrics/precision(B)'])} ` +
-      `R ${f(r['metrics/recall(B)'])} mAP50 ${f(r['metrics/mAP50(B)'])} mAP50-95 ${f(r['metrics/mAP50-95(B)'])}`);
-  }
-  if (tasks.includes('classify')) parts.push(`classify loss ${f(r['train/classify_loss'], 4)} mAP ${f(r['metrics/mAP(C)'])} F1 ${f(r['metrics/F1(C)'])}`);
-  if (tasks.includes('segment')) parts.push(`segment loss ${f(r['train/seg_loss'], 4)} mIoU ${f(r['metrics/mIoU(S)'])}`);
-  if (tasks.includes('embed')) parts.push(`embed loss ${f(r['train/emb_loss'], 4)} top-1 ${f(r['metrics/top1(E)'])} mAP ${f(r['metrics/mAP(E)'])}`);
-  return parts.join(' | ');
+function epochSummary(r: EpochRow, specs: readonly TaskSpec[]): string {
+  return specs.map((spec) => spec.summary(r)).join(' | ');
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
@@ -197,6 +188,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   checkTaskLabels(tasks, labelInfo, ds.source);
   cfg = configForDataset(cfg, { names: ds.names, info: labelInfo }, { tasks, overrides: opts.modelOverrides ?? {}, uncertainty: opts.uncertainty ?? false });
   const multi = isMultiTask(cfg.tasks);
+  const specs = taskSpecs(cfg.tasks);
   const fitted = fitImageSize(opts.imgsz ?? cfg.dims.imgsz, maxStrideOf(cfg), cfg.name);
   if (fitted.warning) say(`warning: ${fitted.warning}`);
   const imgsz = fitted.imgsz;
@@ -241,7 +233,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const loaderWorkers = replicas > 1 ? 0 : Math.min(opts.workers, 1);
   const loader = new DataLoader({
     records: trainRecords, imgsz, batchSize: opts.batch, train: true, seed: opts.seed, workers: loaderWorkers, cache: opts.cache, hyp: opts.hyp ?? {},
-    extras: multi, numClasses: cfg.nc,
+    extras: specs.some((t) => t.needsExtras), numClasses: cfg.nc,
   });
   const nb = loader.batchesPerEpoch;
   const totalSteps = Math.ceil((opts.epochs * nb) / accumulate);
@@ -287,7 +279,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let stoppedEarly = false;
   let batchesRun = 0;
   let lastVal: ValidationResult | null = null;
-  let taskVal: TaskValidationResult = {};
   const taskLossOpts = { lossHyp: opts.lossHyp ?? {}, weights: opts.taskWeights ?? {}, dice: opts.dice ?? 0 };
   try {
     for (let epoch = meta.epoch; epoch < opts.epochs; epoch++) {
@@ -296,7 +287,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       const bar = opts.quiet ? null : new ProgressBar({ total: nb, label: `epoch ${epoch + 1}/${opts.epochs}`, unit: 'batch' });
       // Running loss sums of the epoch; restored when resuming inside it so that its row is complete.
-      const sums = startBatch > 0 && meta['partial'] ? { ...(meta['partial'] as typeof zeroSums) } : { ...zeroSums };
+      const sums: LossSums = startBatch > 0 && meta['partial'] ? { ...(meta['partial'] as LossSums) } : { n: 0 };
       let acc: Record<string, tf.Tensor> | null = null;
       let inAcc = 0;
       let bi = 0;
@@ -307,7 +298,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           bi++;
           continue;
         }
-        let items: TaskLossItems = { box: 0, obj: 0, cls: 0, total: 0 };
+        let items: TaskLossItems = { total: 0 };
         let grads: Record<string, tf.Tensor>;
         if (pool) {
           if (publishNeeded) pool.publish();
@@ -342,12 +333,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         bi++;
         batchesRun++;
         images += batch.shape[0];
-        sums.box += items.box;
-        sums.obj += items.obj;
-        sums.cls += items.cls;
-        sums.classify += items.classify ?? 0;
-        sums.segment += items.segment ?? 0;
-        sums.embed += items.embed ?? 0;
+        for (const [k, v] of Object.entries(items)) if (k !== 'total') sums[k] = (sums[k] ?? 0) + v;
         sums.n++;
         const lastOfEpoch = bi === nb;
         if (inAcc >= accumulate || lastOfEpoch) {
@@ -367,7 +353,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             break;
           }
         }
-        bar?.tick(1, progressLosses(cfg.tasks, sums));
+        bar?.tick(1, progressLosses(specs, sums));
       }
       bar?.finish();
       if (acc) tf.dispose(Object.values(acc));
@@ -377,27 +363,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       // ---- validate the EMA weights
       ema.copyTo(evalModel);
-      const valOpts = { imgsz, batchSize: opts.batch, workers: loaderWorkers, progress: !opts.quiet, keepFirstBatch: true };
-      if (!evalModel.head) {
-        lastVal = null;
-      } else if (pool) {
-        lastVal = await validateRunner(pool.runner(evalModel, names), valRecords, names, valOpts);
-        publishNeeded = true;
-      } else {
-        lastVal = await validateDetector(evalModel, valRecords, names, valOpts);
-      }
-      if (multi) taskVal = await validateTasks(evalModel, valRecords, valOpts);
+      const valOpts = { imgsz, batchSize: opts.batch, workers: loaderWorkers, progress: !opts.quiet, keepFirstBatch: true, pool };
+      const v = await validateNetwork(evalModel, valRecords, names, valOpts);
+      if (pool && v.detection) publishNeeded = true;
+      lastVal = v.detection;
       const lr = optimizer.lr;
-      const nb1 = Math.max(sums.n, 1);
-      const det = cfg.tasks.includes('detect');
       const row: EpochRow = {
-        epoch: epoch + 1,
-        'train/box_loss': det ? sums.box / nb1 : Number.NaN, 'train/obj_loss': det ? sums.obj / nb1 : Number.NaN, 'train/cls_loss': det ? sums.cls / nb1 : Number.NaN,
-        'metrics/precision(B)': lastVal?.precision ?? Number.NaN, 'metrics/recall(B)': lastVal?.recall ?? Number.NaN,
-        'metrics/mAP50(B)': lastVal?.mAP50 ?? Number.NaN, 'metrics/mAP50-95(B)': lastVal?.mAP50_95 ?? Number.NaN,
-        'val/box_loss': lastVal?.loss.box ?? Number.NaN, 'val/obj_loss': lastVal?.loss.obj ?? Number.NaN, 'val/cls_loss': lastVal?.loss.cls ?? Number.NaN,
-        'lr/pg0': lr.weight, 'lr/pg1': lr.bn, 'lr/pg2': lr.bias, time: (performance.now() - t0) / 1000,
-        ...taskColumns(taskVal, sums),
+        ...taskColumns(specs, v.columns, sums),
+        epoch: epoch + 1, 'lr/pg0': lr.weight, 'lr/pg1': lr.bn, 'lr/pg2': lr.bias, time: (performance.now() - t0) / 1000,
       };
       rows.push(row);
       const fit = fitness(row);
@@ -417,7 +390,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       await writeResultsCsv(join(runDir, 'results.csv'), rows);
       await writeTrainPlots(runDir, rows, lastVal, names, false);
-      log(opts.quiet, `epoch ${epoch + 1}/${opts.epochs}: ${epochSummary(row, cfg.tasks)} | ` +
+      log(opts.quiet, `epoch ${epoch + 1}/${opts.epochs}: ${epochSummary(row, specs)} | ` +
         `${(images / ((performance.now() - t0) / 1000)).toFixed(1)} img/s, ${row.time.toFixed(0)} s`);
       if (epoch - meta.bestEpoch >= opts.patience) {
         stoppedEarly = true;

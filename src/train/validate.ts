@@ -12,6 +12,7 @@ import { evaluateCoco, type CocoDet, type CocoGt } from '../eval/coco.js';
 import { detectionMetrics, imagesFromCoco, type DetectionMetrics } from '../eval/detection-metrics.js';
 import type { Detector } from '../models/detector.js';
 import type { DetectionRunner } from '../infer/runner.js';
+import type { TaskEvaluation } from '../tasks/types.js';
 import { buildTargets, gridsOfMaps } from '../tasks/detect/assign.js';
 import { decodePredictions } from '../tasks/detect/decode.js';
 import { detectionLoss } from '../tasks/detect/loss.js';
@@ -158,4 +159,16 @@ async function validate(
   };
   if (firstBatch) result.firstBatch = firstBatch;
   return result;
+}
+
+/** A detection validation as the task table reports tasks: results.csv columns, the `val --json` fields and a line. */
+export function detectionEvaluation(r: ValidationResult): TaskEvaluation {
+  return {
+    columns: {
+      'metrics/precision(B)': r.precision, 'metrics/recall(B)': r.recall, 'metrics/mAP50(B)': r.mAP50, 'metrics/mAP50-95(B)': r.mAP50_95,
+      'val/box_loss': r.loss.box, 'val/obj_loss': r.loss.obj, 'val/cls_loss': r.loss.cls,
+    },
+    report: { mAP50: r.mAP50, mAP50_95: r.mAP50_95, precision: r.precision, recall: r.recall, stats: r.stats, per_class: r.perClass, speed_ms: r.speedMs },
+    text: `precision ${r.precision.toFixed(3)}  recall ${r.recall.toFixed(3)}  mAP50 ${r.mAP50.toFixed(3)}  mAP50-95 ${r.mAP50_95.toFixed(3)}`,
+  };
 }

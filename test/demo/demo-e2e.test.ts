@@ -52,6 +52,7 @@ import { resolveModelConfig } from '../../src/models/zoo.js';
 import type { Detection } from '../../src/tasks/detect/nms.js';
 import { predictImage } from '../../src/train/predict.js';
 import { predictTasks } from '../../src/train/predict-tasks.js';
+import type { PredictedLabel } from '../../src/tasks/classify/index.js';
 import { tmp } from '../helpers/tmp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -360,7 +361,7 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
   async function reference(file: string): Promise<{ detections: Detection[]; labels: Map<number, number>; semantic: Uint8Array }> {
     const p = await predictImage(model, file, { imgsz: IMGSZ, conf: MT_CONF, iou: IOU, maxDet: 300 });
     const t = predictTasks(model, await decodeImage(file), { imgsz: IMGSZ, labelNames: [...MT_NAMES, ...MT_ATTRIBUTES], labelThreshold: 0 });
-    return { detections: p.detections, labels: new Map(t.labels!.map((l) => [l.index, l.score])), semantic: t.semantic! };
+    return { detections: p.detections, labels: new Map((t.classify!.value as PredictedLabel[]).map((l) => [l.index, l.score])), semantic: t.segment!.value as Uint8Array };
   }
 
   /** The page's labels and class map equal predict's; its detections match predict's best ones. */

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { parseModelConfig, serializeModelConfig, type AlignOp, type ModelConfig } from '../../src/models/config.js';
 import { Detector, type TaskOutputs } from '../../src/models/detector.js';
+import type { EmbedHead } from '../../src/tasks/embed/head.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
 import type { ImplicitKind } from '../../src/nn/implicit.js';
 import { Rng } from '../../src/util/rng.js';
@@ -115,9 +116,9 @@ test('a model without the detect task: no detection head, forward() refuses clea
   const cfg = tiny({ tasks: ['classify'] });
   const m = new Detector(cfg, 2);
   assert.equal(m.head, null);
-  assert.equal(m.segmentHead, null);
-  assert.equal(m.embedHead, null);
-  assert.ok(m.classifyHead);
+  assert.equal(m.heads.segment, undefined);
+  assert.equal(m.heads.embed, undefined);
+  assert.ok(m.heads.classify);
   assert.ok(!m.parameters().some((p) => p.name.startsWith('head.')));
   m.eval();
   const x = input(2);
@@ -316,7 +317,7 @@ function checkFold(kind: ImplicitKind, op: Exclude<AlignOp, 'none'>, weighting: 
   assert.deepEqual(names.filter((n) => n.startsWith('embed_head.classifier')), []);
   assert.deepEqual(names.filter((n) => n.startsWith('task_balance')), []);
   assert.ok(!names.some((n) => /_head\..*\.bn\./.test(n)), `${tag}: batch norm left in a task head`);
-  assert.equal(deploy.embedHead!.classifier, null);
+  assert.equal((deploy.heads.embed as EmbedHead).classifier, null);
   assert.equal(deploy.taskBalance, null);
   // Concat codes folded: the head convs see the shared channels only.
   const ch = deploy.neck.outChannels;
@@ -325,7 +326,7 @@ function checkFold(kind: ImplicitKind, op: Exclude<AlignOp, 'none'>, weighting: 
   ch.forEach((c, i) => assert.equal(param(deploy, `embed_head.l${i}.conv.conv.weight`)!.shape[2], c));
   assert.ok(deploy.numParams() < model.numParams(), `${tag}: fused ${deploy.numParams()} ≥ unfused ${model.numParams()}`);
   // The training model is untouched: its codes, classifier and balance still exist.
-  assert.ok(model.embedHead!.classifier);
+  assert.ok((model.heads.embed as EmbedHead).classifier);
   assert.ok(model.parameters().some((p) => /classify_head\.code\./.test(p.name)));
   assert.throws(() => deploy.train(), /cannot be trained/);
   x.dispose();

@@ -13,8 +13,8 @@ import { initBackend } from '../../src/engine/backend.js';
 import { finiteDifferenceCheck } from '../../src/engine/check.js';
 import { DEFAULT_ANCHORS, parseModelConfig, serializeModelConfig, type ModelConfig, type TaskName } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
-import { IdentityClassifier } from '../../src/models/heads/embed-head.js';
-import { TaskBalance } from '../../src/models/heads/task-balance.js';
+import { IdentityClassifier } from '../../src/tasks/embed/head.js';
+import { TaskBalance } from '../../src/tasks/task-balance.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
 import { newFuseReport } from '../../src/nn/fuse.js';
 import { classifyLoss } from '../../src/tasks/classify/loss.js';
@@ -503,8 +503,8 @@ test('multiTaskLoss: every task reported, total = B·Σ w_T·L_T with the defaul
 test('multiTaskLoss: uncertainty weighting uses the learned log-variances', () => {
   const model = new Detector(tinyConfig({ task_weighting: 'uncertainty' }), 6);
   assert.ok(model.taskBalance);
-  const s: Record<TaskName, number> = { detect: 0.3, classify: -0.2, segment: 0.5, embed: 1 };
-  for (const t of model.tasks) logVar(model, t).assign(tf.scalar(s[t]));
+  const s: Partial<Record<TaskName, number>> = { detect: 0.3, classify: -0.2, segment: 0.5, embed: 1 };
+  for (const t of model.tasks) logVar(model, t).assign(tf.scalar(s[t]!));
   const { x, batch } = tinyBatch();
   model.eval(); // the same outputs in both passes below
   let items = null as unknown as ReturnType<typeof multiTaskLoss>['items'];
@@ -514,12 +514,12 @@ test('multiTaskLoss: uncertainty weighting uses the learned log-variances', () =
     items = l.items;
     return l.total;
   }, vars);
-  const L: Record<TaskName, number> = { detect: items.box + items.obj + items.cls, classify: items.classify!, segment: items.segment!, embed: items.embed! };
-  const want = 2 * model.tasks.reduce((sum, t) => sum + 0.5 * Math.exp(-s[t]) * L[t] + 0.5 * s[t], 0);
+  const L: Partial<Record<TaskName, number>> = { detect: items['box']! + items['obj']! + items['cls']!, classify: items['classify']!, segment: items['segment']!, embed: items['embed']! };
+  const want = 2 * model.tasks.reduce((sum, t) => sum + 0.5 * Math.exp(-s[t]!) * L[t]! + 0.5 * s[t]!, 0);
   close(items.total, want, 1e-5, 'uncertainty total');
   close(v.dataSync()[0]!, want, 1e-5, 'returned scalar');
   // ∂total/∂s_T = B·½(1 − e^{−s_T}·L_T).
-  model.tasks.forEach((t, i) => close(grads[vars[i]!.name]!.dataSync()[0]!, 2 * 0.5 * (1 - Math.exp(-s[t]) * L[t]), 1e-4, `∂/∂s_${t}`));
+  model.tasks.forEach((t, i) => close(grads[vars[i]!.name]!.dataSync()[0]!, 2 * 0.5 * (1 - Math.exp(-s[t]!) * L[t]!), 1e-4, `∂/∂s_${t}`));
   tf.dispose([v, ...Object.values(grads)]);
   x.dispose();
   model.dispose();
@@ -533,7 +533,8 @@ test('multiTaskLoss: a batch without a task\'s labels is a clear error naming th
     assert.throws(() => multiTaskLoss(model, out, { ...batch, labels: undefined }), /the classify task needs image-level labels in every batch/);
     assert.throws(() => multiTaskLoss(model, out, { ...batch, semantic: undefined }), /the segment task needs class maps/);
     assert.throws(() => multiTaskLoss(model, out, { ...batch, identity: undefined }), /the embed task needs identity ids/);
-    assert.throws(() => multiTaskLoss(model, { embed: out.embed! }, batch), /the embed task needs the detect task/);
+    // Embeddings are taken at detection cells: a model config with embed but without detect is refused.
+    assert.throws(() => tinyConfig({ tasks: ['embed'] }), /lists embed without detect/);
     // Detection alone: total is B·(box + obj + cls), no other items.
     const det = multiTaskLoss(model, { detect: out.detect! }, { shape: batch.shape, targets: batch.targets }).items;
     assert.equal(det.classify, undefined);
@@ -566,7 +567,7 @@ test('parseTaskList: canonical order; unknown and empty lists are errors', () =>
   assert.deepEqual(parseTaskList('segment, detect'), ['detect', 'segment']);
   assert.deepEqual(parseTaskList('embed,classify,,detect,segment'), ['detect', 'classify', 'segment', 'embed']);
   assert.deepEqual(parseTaskList(['classify']), ['classify']);
-  assert.throws(() => parseTaskList('detect,track'), /--tasks: unknown task 'track' \(known: detect, classify, segment, embed\)/);
+  assert.throws(() => parseTaskList('detect,track'), /--tasks: unknown task 'track' \(known: detect, classify, segment, embed, count\)/);
   assert.throws(() => parseTaskList(' , '), /--tasks: give at least one of/);
   assert.throws(() => parseTaskList([]), /--tasks: give at least one of/);
   assert.equal(isMultiTask(['detect']), false);

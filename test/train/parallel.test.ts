@@ -28,7 +28,8 @@ import { parseModelConfig } from '../../src/models/config.js';
 import { buildTargets, gridsOfMaps } from '../../src/tasks/detect/assign.js';
 import { detectionLoss } from '../../src/tasks/detect/loss.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
-import { configForDataset, datasetLabelInfo, multiTaskLoss, type TaskLossItems } from '../../src/tasks/multitask.js';
+import { datasetLabelInfo, multiTaskLoss, type TaskLossItems } from '../../src/tasks/multitask.js';
+import { configForDataset } from '../../src/models/dataset-config.js';
 import { tmp } from '../helpers/tmp.js';
 
 let data = '';

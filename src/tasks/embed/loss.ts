@@ -10,7 +10,7 @@
  * centre.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { IdentityClassifier } from '../../models/heads/embed-head.js';
+import type { IdentityClassifier } from './head.js';
 import { TARGET_ROW, whIou, type Assignment } from '../detect/assign.js';
 
 /** Rows of the embedding maps (flattened [B·h·w, E] per level) and their identities. */

@@ -73,16 +73,9 @@ export function shardBatch(b: number, n: number): Shard[] {
 
 /** The shards' loss items added up (each shard's loss is already normalised by the whole batch). */
 function sumItems(done: ReadonlyArray<{ items: StepItems }>): StepItems {
-  const items: StepItems = { box: 0, obj: 0, cls: 0, total: 0 };
+  const items: StepItems = { total: 0 };
   for (const d of done) {
-    items.box += d.items.box;
-    items.obj += d.items.obj;
-    items.cls += d.items.cls;
-    items.total += d.items.total;
-    for (const k of ['classify', 'segment', 'embed'] as const) {
-      const v = d.items[k];
-      if (v !== undefined) items[k] = (items[k] ?? 0) + v;
-    }
+    for (const [k, v] of Object.entries(d.items)) items[k] = (items[k] ?? 0) + v;
   }
   return items;
 }
@@ -281,7 +274,7 @@ export class ReplicaPool {
   }
 
   /** Decoded rows (and the loss items when targets are given) of a batch with the published weights, in eval mode. */
-  async evaluate(images: Float32Array, shape: [number, number, number, number], targets?: Float32Array): Promise<{ rows: Float32Array; items: StepItems }> {
+  async evaluate(images: Float32Array, shape: [number, number, number, number], targets?: Float32Array): Promise<{ rows: Float32Array; items: { box: number; obj: number; cls: number; total: number } }> {
     const { replies } = this.dispatch('eval', images, shape, targets);
     const done = await replies;
     const total = done.reduce((s, d) => s + d.rows!.length, 0);
@@ -291,7 +284,13 @@ export class ReplicaPool {
       rows.set(d.rows!, o);
       o += d.rows!.length;
     }
-    return { rows, items: sumItems(done) };
+    const items = sumItems(done);
+    return { rows, items: { box: items['box'] ?? Number.NaN, obj: items['obj'] ?? Number.NaN, cls: items['cls'] ?? Number.NaN, total: items.total } };
+  }
+
+  /** What runs the replicas, for logs. */
+  get engine(): string {
+    return `tfjs (${tf.getBackend()}) × ${this.replicas} workers`;
   }
 
   /** The pool as a DetectionRunner over `weightsFrom`'s weights (published now). */
@@ -299,7 +298,7 @@ export class ReplicaPool {
     this.publish(weightsFrom);
     const c = weightsFrom.config;
     return {
-      engine: `tfjs (${tf.getBackend()}) × ${this.replicas} workers`,
+      engine: this.engine,
       nc: c.nc, names: names ?? c.names ?? Array.from({ length: c.nc }, (_, i) => `class${i}`), imgsz: c.dims.imgsz, anySize: true,
       decode: async (images, shape) => (await this.evaluate(images, shape)).rows,
       evaluate: (images, shape, targets) => this.evaluate(images, shape, targets),

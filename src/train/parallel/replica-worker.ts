@@ -106,11 +106,11 @@ async function main(): Promise<void> {
       const [b] = msg.shape;
       const lossOf = (maps: tf.Tensor4D[]) => {
         const a = buildTargets(msg.targets!, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: b, nc: cfg.nc });
-        return detectionLoss(maps, a, cfg.anchors, model.strides, cfg.nc, { ...init.lossHyp, ...(msg.global ? { global: msg.global } : {}) });
+        return detectionLoss(maps, a, cfg.anchors, model.strides, cfg.nc, { ...init.lossHyp, ...(msg.global ? { global: { batch: msg.global.batch, positives: msg.global.tasks['detect'] ?? [] } } : {}) });
       };
       if (msg.type === 'train') {
         model.train();
-        let items: TaskLossItems = { box: 0, obj: 0, cls: 0, total: 0 };
+        let items: TaskLossItems = { total: 0 };
         if (init.syncBn) {
           const L = layout.reduceLength;
           setBatchNormAllReduce((v) => {

@@ -14,15 +14,14 @@
  * keeps them as constant ops where folding would not be exact, and says which.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DWSeparableConv } from '../nn/blocks.js';
-import { Conv2d } from '../nn/conv.js';
+import { DWSeparableConv } from '../../nn/blocks.js';
+import { Conv2d } from '../../nn/conv.js';
 import {
   foldAddBeforeConv, foldConcatBeforeConv, FoldRefused, foldMulAfterConv, foldMulBeforeConv, type FuseReport,
-} from '../nn/fuse.js';
-import { ImplicitAdd, ImplicitConcat, ImplicitMul } from '../nn/implicit.js';
-import { Module } from '../nn/module.js';
-import { NO_IMPLICIT, type ImplicitConfig } from './config.js';
-import type { BuildContext } from './types.js';
+} from '../../nn/fuse.js';
+import { ImplicitAdd, ImplicitConcat, ImplicitMul, NO_IMPLICIT, type ImplicitConfig } from '../../nn/implicit.js';
+import { Module } from '../../nn/module.js';
+import type { BuildContext } from '../../nn/module.js';
 
 export interface DetectHeadOptions {
   inChannels: number[];

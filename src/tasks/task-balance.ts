@@ -7,14 +7,14 @@
  * relative weights 1). Training only: dropped at deployment.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { FuseReport } from '../../nn/fuse.js';
-import { Module } from '../../nn/module.js';
-import type { TaskName } from '../config.js';
+import type { FuseReport } from '../nn/fuse.js';
+import { Module } from '../nn/module.js';
+
 
 export class TaskBalance extends Module {
-  private readonly logVars = new Map<TaskName, tf.Variable>();
+  private readonly logVars = new Map<string, tf.Variable>();
 
-  constructor(readonly tasks: readonly TaskName[]) {
+  constructor(readonly tasks: readonly string[]) {
     super();
     for (const t of tasks) this.logVars.set(t, this.addParam(`log_var_${t}`, tf.zeros([]), 'bias'));
   }
@@ -28,7 +28,7 @@ export class TaskBalance extends Module {
    * part of the whole batch's L_T and its `share` of the batch (images / batch), so
    * that the shards' terms add up to the whole batch's.
    */
-  weigh(task: TaskName, loss: tf.Scalar, share = 1): tf.Scalar {
+  weigh(task: string, loss: tf.Scalar, share = 1): tf.Scalar {
     const s = this.logVars.get(task);
     if (!s) throw new Error(`TaskBalance: no weight for task '${task}' (tasks: ${this.tasks.join(', ')})`);
     return tf.mul(0.5, tf.add(tf.mul(tf.exp(tf.neg(s)), loss), share === 1 ? s : tf.mul(s, share))) as tf.Scalar;

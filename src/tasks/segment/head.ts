@@ -9,8 +9,8 @@ import { Conv2d, ConvBnAct } from '../../nn/conv.js';
 import type { FuseReport } from '../../nn/fuse.js';
 import { Module } from '../../nn/module.js';
 import { resizeBilinearHalfPixel } from '../../nn/resize.js';
-import type { BuildContext } from '../types.js';
-import { foldTaskCode, makeTaskCode, type TaskCodeLayer, type TaskCodeOptions } from './task-code.js';
+import type { BuildContext } from '../../nn/module.js';
+import { foldTaskCode, makeTaskCode, type TaskCodeLayer, type TaskCodeOptions } from '../../nn/task-code.js';
 
 export interface SegmentHeadOptions {
   /** Channels of the finest shared feature map. */
