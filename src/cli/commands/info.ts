@@ -9,18 +9,20 @@ function fmtInt(n: number): string {
 export const infoCommand: Command = {
   name: 'info',
   summary: 'describe model architectures: layers, parameters, FLOPs',
-  usage: 'yolor info --list | --model <NAME|FILE> [--imgsz PX] [--tasks LIST] [--json]',
+  usage: 'yolor info --list | --list-tasks | --model <NAME|FILE> [--imgsz PX] [--tasks LIST] [--json]',
   description:
-    'Lists the model zoo, or prints a model\'s per-layer table (name, type, output shape, params,\n' +
+    'Lists the model zoo (--list) or the task table (--list-tasks: every task a network can train, what it\n' +
+    'trains on, its default loss weight and results columns), or prints a model\'s per-layer table (name, type, output shape, params,\n' +
     'FLOPs) and totals at an image size, with the totals of its deploy form (batch norm and implicit\n' +
     'knowledge folded) and of the same architecture without implicit knowledge. GFLOPs = 2 x\n' +
     'multiply-adds for one image; --imgsz defaults to the model\'s own resolution. --tasks adds the\n' +
     'heads of a multi-task network (with their task codes when the config sets task_implicit).',
   options: [
     { name: 'list', type: 'boolean', default: false, description: 'list the built-in model configurations' },
+    { name: 'list-tasks', type: 'boolean', default: false, description: 'list the tasks (--tasks of train and info take any of them)' },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', description: 'built-in model name or model config file' },
     { name: 'imgsz', type: 'int', valueName: 'PX', description: 'image size for shapes and FLOPs (default: the model\'s)' },
-    { name: 'tasks', type: 'string', valueName: 'LIST', description: 'task heads, e.g. detect,classify,segment,embed (default: the config\'s)' },
+    { name: 'tasks', type: 'string', valueName: 'LIST', description: 'task heads, comma-separated (see --list-tasks; default: the config\'s)' },
     { name: 'task-implicit', type: 'enum', choices: ['none', 'add', 'mul', 'concat'], description: 'task-specific implicit codes of the non-detection heads' },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
@@ -36,8 +38,15 @@ export const infoCommand: Command = {
       }
       return 0;
     }
+    if (args.boolean('list-tasks')) {
+      const { TASKS } = await import('../../tasks/registry.js');
+      const rows = TASKS.map((t) => ({ name: t.name, description: t.description, labels: t.labels, default_weight: t.defaultWeight, columns: [...t.columns] }));
+      if (json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+      else process.stdout.write(`${formatTable(rows.map((r) => [r.name, String(r.default_weight), r.description]), { header: ['task', 'weight', 'description'] })}\n`);
+      return 0;
+    }
     const name = args.string('model');
-    if (!name) throw new UsageError('give --list or --model NAME|FILE', true);
+    if (!name) throw new UsageError('give --list, --list-tasks or --model NAME|FILE', true);
     let cfg = resolveModelConfig(name);
     if (args.string('tasks') || args.string('task-implicit')) {
       const { parseTaskList } = await import('../../tasks/multitask.js');
@@ -47,7 +56,8 @@ export const infoCommand: Command = {
       // classifier is training-only, so it is absent from the deploy numbers whatever its size.
       cfg = parseModelConfig({
         ...serializeModelConfig(cfg), tasks, ...(args.string('task-implicit') ? { task_implicit: args.string('task-implicit') } : {}),
-        num_identities: tasks.includes('embed') ? Math.max(cfg.numIdentities, 2) : cfg.numIdentities,
+        // A label space to size the heads by (the identity classifier is training-only: absent from the deploy numbers).
+        num_identities: Math.max(cfg.numIdentities, 2),
       }, name);
     }
     const { fitImageSize, maxStrideOf } = await import('../../models/image-size.js');
