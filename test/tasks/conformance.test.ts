@@ -29,11 +29,20 @@ import { detectionEvaluation, type ValidationResult } from '../../src/train/vali
 import { predictTasks } from '../../src/train/predict-tasks.js';
 import { Rng } from '../../src/util/rng.js';
 import { perturb } from '../helpers/perturb.js';
-import { FIXTURES } from './conformance-fixtures.js';
+import type { TaskFixture } from './fixtures/types.js';
 
 const S = 64;
 const B = 4;
 const SPECS: readonly TaskSpec[] = TASKS;
+
+/** Each registered task's fixture, test/tasks/fixtures/<task>.ts (missing: undefined, and the suite fails). */
+const FIXTURES: Record<string, TaskFixture | undefined> = Object.fromEntries(await Promise.all(TASK_NAMES.map(async (name) => {
+  try {
+    return [name, ((await import(`./fixtures/${name}.js`)) as { fixture: TaskFixture }).fixture];
+  } catch {
+    return [name, undefined];
+  }
+})));
 
 before(async () => {
   await initBackend('wasm');
@@ -97,7 +106,7 @@ test('the task table: every task once, with a fixture, consistent columns, items
   const labels = SPECS.flatMap((s) => s.progress.map(([l]) => l));
   assert.equal(new Set(labels).size, labels.length, 'progress labels are unique across tasks');
   for (const s of SPECS) {
-    assert.ok(FIXTURES[s.name], `${s.name}: no conformance fixture (test/tasks/conformance-fixtures.ts)`);
+    assert.ok(FIXTURES[s.name], `${s.name}: no conformance fixture (test/tasks/fixtures/${s.name}.ts)`);
     assert.ok(s.description && s.labels && s.summary({}).length > 0, `${s.name}: description, labels and summary`);
     for (const c of Object.keys(s.trainColumns)) assert.ok(s.columns.includes(c), `${s.name}: train column ${c} is not one of its columns`);
     assert.equal(Boolean(s.evaluator), Boolean(FIXTURES[s.name]!.evaluatorCase), `${s.name}: an evaluator needs a hand-computed fixture case, and only then`);
