@@ -9,7 +9,7 @@ import { decodeImage } from '../data/image-io.js';
 import type { RgbImage } from '../data/types.js';
 import { Detector } from '../models/detector.js';
 import { tfjsRunner, type DetectionRunner } from '../infer/runner.js';
-import { unletterboxBoxes } from '../tasks/detect/letterbox.js';
+import { unletterboxBoxes } from '../data/letterbox.js';
 import { postprocess, type Detection } from '../tasks/detect/nms.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'];

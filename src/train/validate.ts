@@ -15,7 +15,7 @@ import type { DetectionRunner } from '../infer/runner.js';
 import { buildTargets, gridsOfMaps } from '../tasks/detect/assign.js';
 import { decodePredictions } from '../tasks/detect/decode.js';
 import { detectionLoss } from '../tasks/detect/loss.js';
-import { unletterboxBoxes } from '../tasks/detect/letterbox.js';
+import { unletterboxBoxes } from '../data/letterbox.js';
 import { postprocessBatch, type Detection } from '../tasks/detect/nms.js';
 import { ProgressBar } from '../util/progress.js';
 
