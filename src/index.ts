@@ -119,7 +119,11 @@ export { exportTfjs, graphToTfjs, readTfjsMetadata, loadTfjsDetector, type TfjsD
 export { exportCheckpoint, exportDetector, ExportCheckError, type ExportOptions, type ExportResult } from './export/export-model.js';
 export { compareDecodedRows, checkVerdict, EXPORT_CHECK_TOLERANCE, type ExportCheck, type OutputDifference } from './export/check-export.js';
 export { tfjsRunner, runnerImageSize, type DetectionRunner } from './infer/runner.js';
-export { loadRunner } from './infer/load-runner.js';
+export {
+  loadRunner, registerRunnerLoader, runnerLoaders, checkpointRunnerLoader, modelJsonPath, type RunnerLoader,
+} from './infer/load-runner.js';
+// Importing the export layer's loaders registers them, so that loadRunner opens ONNX files and TF.js graph models too.
+export { onnxRunnerLoader, tfjsGraphRunnerLoader } from './export/runner-loaders.js';
 
 // Files: a file:// model handler for plain tfjs, tensors to and from disk, crash-safe writes.
 export {

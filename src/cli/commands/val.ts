@@ -27,7 +27,7 @@ export const valCommand: Command = {
     const weights = args.string('weights');
     if (!weights) throw new UsageError('--weights is required', true);
     const { initBackend } = await import('../../engine/backend.js');
-    const { loadRunner } = await import('../../infer/load-runner.js');
+    const { loadRunner } = await import('../../export/runner-loaders.js');
     const { loadDetectionDatasetAsync, datasetSplit } = await import('../../data/resolve.js');
     const { validateRunner } = await import('../../train/validate.js');
     const { formatCocoSummary } = await import('../../eval/coco.js');
