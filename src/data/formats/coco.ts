@@ -25,7 +25,7 @@
  *   from the image header (sharp, orientation-aware) while `readCocoSync`
  *   reports the image as skipped.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { readJsonFile } from '../../io/json.js';
 import { readImageSize } from '../image-io.js';
