@@ -3,7 +3,7 @@
  * backend, two ways, over the batch-norm layers of a yolor-n training step
  * (their output shapes at --imgsz, batch --batch):
  *   primitive  x̂ = (x − μ)·rstd, y = x̂·γ + β with element-wise kernels (what
- *              batchNormTrain in src/nn/fused-ops.ts does: x̂ is kept for the
+ *              batchNormTrain in src/engine/fused-ops.ts does: x̂ is kept for the
  *              backward pass);
  *   fused      x̂ and y each from tfjs's FusedBatchNorm kernel (tf.batchNorm),
  *              one pass each — fewer memory passes on paper.

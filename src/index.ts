@@ -76,12 +76,13 @@ export { shapesDataset, readInstanceCache, isInstanceCacheDir } from './data/dat
 export { fashionDataset } from './data/datasets/fashion.js';
 export { decodeImage, encodePng, encodeJpeg, writeImage } from './data/image-io.js';
 export { trainTransform, evalTransform, DEFAULT_HYP, type AugmentHyp } from './data/augment/pipeline.js';
+export { letterboxParams, unletterboxBoxes } from './data/letterbox.js';
 export { DataLoader, type Batch, type LoaderOptions } from './data/loader.js';
 export { computeDatasetStats } from './data/stats.js';
 export { verifyImages, applyImageReport, describeImageReport, type ImageReport, type VerifyOptions } from './data/verify.js';
 export { ImageCheckCache, defaultImageCheckCache } from './data/check-cache.js';
 
-// Detection task: anchors, targets, loss, decoding, NMS, letterbox.
+// Detection task: anchors, targets, loss, decoding, NMS.
 export { autoAnchor, anchorFitness, kmeansAnchors, evolveAnchors } from './tasks/detect/anchors.js';
 export { buildTargets, gridsOfMaps, type Assignment } from './tasks/detect/assign.js';
 export { detectionLoss, DEFAULT_DETECTION_HYP, type DetectionHyp } from './tasks/detect/loss.js';
@@ -96,7 +97,6 @@ export {
 export { bboxIou } from './tasks/detect/bbox-iou.js';
 export { decodePredictions } from './tasks/detect/decode.js';
 export { postprocess, postprocessBatch, nonMaxSuppression, type Detection } from './tasks/detect/nms.js';
-export { letterboxParams, unletterboxBoxes } from './tasks/detect/letterbox.js';
 
 // Evaluation.
 export { evaluateCoco, formatCocoSummary, type CocoGt, type CocoDet, type CocoEvalResult } from './eval/coco.js';
@@ -133,7 +133,11 @@ export { exportTfjs, graphToTfjs, readTfjsMetadata, loadTfjsDetector, type TfjsD
 export { exportCheckpoint, exportDetector, ExportCheckError, type ExportOptions, type ExportResult } from './export/export-model.js';
 export { compareDecodedRows, checkVerdict, EXPORT_CHECK_TOLERANCE, type ExportCheck, type OutputDifference } from './export/check-export.js';
 export { tfjsRunner, runnerImageSize, type DetectionRunner } from './infer/runner.js';
-export { loadRunner } from './infer/load-runner.js';
+export {
+  loadRunner, registerRunnerLoader, runnerLoaders, checkpointRunnerLoader, modelJsonPath, type RunnerLoader,
+} from './infer/load-runner.js';
+// Importing the export layer's loaders registers them, so that loadRunner opens ONNX files and TF.js graph models too.
+export { onnxRunnerLoader, tfjsGraphRunnerLoader } from './export/runner-loaders.js';
 
 // Files: a file:// model handler for plain tfjs, tensors to and from disk, crash-safe writes.
 export {

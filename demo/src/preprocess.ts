@@ -7,7 +7,7 @@
  */
 import { letterboxImage } from '../../src/data/augment/letterbox-image.js';
 import type { RgbImage } from '../../src/data/types.js';
-import type { LetterboxParams } from '../../src/tasks/detect/letterbox.js';
+import type { LetterboxParams } from '../../src/data/letterbox.js';
 
 export type { RgbImage };
 

@@ -1,7 +1,8 @@
 /**
  * Runs an ablation suite (`yolor ablate`): every variant × seed is one
- * `yolor train` in its own process (so several can run at once with `jobs`,
- * each with its own tfjs engine), with the variant's model config written next
+ * training run in its own process (train/run-process.ts: several can run at
+ * once with `jobs`, each with its own tfjs engine; the settings not chosen
+ * here are `yolor train`'s defaults), with the variant's model config written next
  * to the results. The last epoch of each run's results.csv gives its metrics;
  * parameters and GFLOPs come from the trained checkpoint's config (training
  * model, and the folded deploy model at the training image size). Variants of
@@ -9,21 +10,24 @@
  * their sizes and times. Output under <project>/<suite>/: configs/, runs/, logs/,
  * results.md, results.json and chart.png.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { datasetSplit, loadDetectionDatasetAsync } from '../data/resolve.js';
+import type { BackendRequest } from '../engine/backend.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { readJsonFile } from '../io/json.js';
 import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../models/config.js';
 import { Detector } from '../models/detector.js';
 import { summarizeModel } from '../models/summary.js';
 import { resolveModelConfig } from '../models/zoo.js';
-import { checkTaskLabels, datasetLabelInfo, type DatasetLabelInfo } from '../tasks/multitask.js';
+import { checkTaskLabels, datasetLabelInfo, parseTaskList, type DatasetLabelInfo } from '../tasks/multitask.js';
 import { configForDataset } from '../models/dataset-config.js';
+import { TRAIN_DEFAULTS } from '../train/defaults.js';
 import { parseResultsCsv } from '../train/results.js';
+import { trainInProcess } from '../train/run-process.js';
+import type { TrainOptions } from '../train/trainer.js';
 import { ProgressBar } from '../util/progress.js';
 import { writeSuiteReport, type SuiteReport, type VariantResult } from './report.js';
 import { findSuite, METRIC_COLUMNS, type AblationRun, type AblationVariant } from './suites.js';
@@ -47,6 +51,8 @@ export interface AblateOptions {
   limitVal?: number;
   /** The command line, recorded in the report. */
   command: string;
+  /** Backend of the training runs (default auto). */
+  backend?: BackendRequest;
   quiet?: boolean;
 }
 
@@ -116,27 +122,6 @@ interface JobResult {
   gflops: number;
 }
 
-function runProcess(args: string[], logPath: string): Promise<void> {
-  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-  return new Promise((resolvePromise, reject) => {
-    const log = createWriteStream(logPath);
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-    child.stdout.pipe(log, { end: false });
-    child.stderr.pipe(log, { end: false });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      log.end(() => {
-        if (code === 0) {
-          resolvePromise();
-          return;
-        }
-        const tail = readFileSync(logPath, 'utf8').replace(/\r/g, '\n').split('\n').filter((l) => l.trim()).slice(-8).join('\n  ');
-        reject(new Error(`training run failed (exit ${code}); log ${logPath}:\n  ${tail}`));
-      });
-    });
-  });
-}
-
 /** Metrics (last epoch), training time and model size of a finished run. */
 function readRun(runDir: string, imgsz: number): JobResult {
   const rows = parseResultsCsv(readFileSync(join(runDir, 'results.csv'), 'utf8'));
@@ -148,7 +133,7 @@ function readRun(runDir: string, imgsz: number): JobResult {
     metrics[name] = v === undefined ? Number.NaN : v;
   }
   const seconds = rows.reduce((s, r) => s + r.time, 0);
-  const meta = JSON.parse(readFileSync(join(runDir, 'weights', 'last', 'model.json'), 'utf8')) as { userDefinedMetadata: { config: unknown } };
+  const meta = readJsonFile(join(runDir, 'weights', 'last', 'model.json')) as { userDefinedMetadata: { config: unknown } };
   const model = new Detector(parseModelConfig(meta.userDefinedMetadata.config, `${runDir}/weights/last`));
   const params = model.numParams();
   const { model: deploy } = model.fuse();
@@ -212,15 +197,15 @@ export async function runAblation(opts: AblateOptions): Promise<AblateResult> {
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
       const job = jobs[next++]!;
-      const args = [
-        'train', '--data', opts.data, '--model', job.configPath, '--epochs', String(opts.epochs), '--batch', String(opts.batch),
-        '--imgsz', String(opts.imgsz), '--seed', String(job.seed), '--project', join(dir, 'runs'), '--name', job.name,
-        '--tasks', job.run.tasks.join(','), '--workers', String(workers), '--val-split', opts.valSplit, '--cache',
-        ...(job.run.taskWeights ? ['--task-weights', Object.entries(job.run.taskWeights).map(([k, w]) => `${k}=${w}`).join(',')] : []),
-        ...(opts.limitTrain !== undefined ? ['--limit-train', String(opts.limitTrain)] : []),
-        ...(opts.limitVal !== undefined ? ['--limit-val', String(opts.limitVal)] : []),
-      ];
-      await runProcess(args, join(dir, 'logs', `${job.name}.log`));
+      const train: TrainOptions = {
+        data: opts.data, model: job.configPath, epochs: opts.epochs, batch: opts.batch, project: join(dir, 'runs'), name: job.name, seed: job.seed,
+        workers, syncBn: TRAIN_DEFAULTS.syncBn, optimizer: TRAIN_DEFAULTS.optimizer, patience: TRAIN_DEFAULTS.patience, cache: true,
+        valSplit: opts.valSplit, nbs: TRAIN_DEFAULTS.nbs, skipBad: TRAIN_DEFAULTS.skipBad, imgsz: opts.imgsz, tasks: parseTaskList(job.run.tasks),
+        ...(opts.limitTrain !== undefined ? { limitTrain: opts.limitTrain } : {}),
+        ...(opts.limitVal !== undefined ? { limitVal: opts.limitVal } : {}),
+        taskWeights: { ...job.run.taskWeights }, uncertainty: TRAIN_DEFAULTS.uncertainty, dice: TRAIN_DEFAULTS.dice,
+      };
+      await trainInProcess(train, join(dir, 'logs', `${job.name}.log`), opts.backend ?? 'auto');
       const r = readRun(join(dir, 'runs', job.name), opts.imgsz);
       results.set(job, r);
       // The report so far (seeds not yet run are left out), so a stopped study still has its results.

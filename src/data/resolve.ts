@@ -20,9 +20,11 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { checkCocoInstances, cocoDirFiles, readCoco, readCocoSync, readJsonFile } from './formats/coco.js';
+import { readJsonFile } from '../io/json.js';
+import { readYamlFile } from '../io/yaml.js';
+import { checkCocoInstances, cocoDirFiles, readCoco, readCocoSync } from './formats/coco.js';
 import { isVocRoot, readVoc } from './formats/voc.js';
-import { checkDatasetYaml, readYamlFile, readYolo } from './formats/yolo.js';
+import { checkDatasetYaml, readYolo } from './formats/yolo.js';
 import { isInstanceCacheDir, readInstanceCache } from './datasets/shapes.js';
 import type { DetectionDataset, ImageRecord } from './types.js';
 

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
 import type { GradientCase } from './check.js';
-import { batchNormTrain as fusedBatchNormTrain, silu as fusedSilu } from '../nn/fused-ops.js';
+import { batchNormTrain as fusedBatchNormTrain, silu as fusedSilu } from './fused-ops.js';
 
 /** Values with |v| ≥ 0.1 and pairwise-distinct magnitudes: safe for ReLU-like kinks and max-pool ties. */
 function awayFromKinks(rng: Rng, _i: number, size: number): Float32Array {

@@ -1,91 +1,84 @@
 /**
- * Opens whatever `--weights` names as a DetectionRunner:
- *   - `*.onnx` (or any file that is not JSON): an exported ONNX model, run with onnxruntime-node;
- *   - a directory (or model.json) of a TF.js graph-model export, run with
- *     tfjs-converter on the current tfjs backend;
- *   - a yolor-ts checkpoint directory: the tfjs model itself.
+ * Opens whatever `--weights` names as a DetectionRunner, through a registry of
+ * runner loaders: each engine says which paths are its own (`matches`) and
+ * opens them (`load`). The loaders are asked newest first, so that a loader
+ * registered later can claim paths that an earlier, more general one would take:
+ *   - a yolor-ts checkpoint directory (or its model.json): the tfjs model
+ *     itself; registered here, it is asked last (any path with a model.json);
+ *   - the exported formats, registered by export/runner-loaders.ts when it is
+ *     imported (index.ts and the CLI's val and predict import it): a TF.js
+ *     graph-model directory (or its model.json), run with tfjs-converter on the
+ *     current backend, then an `.onnx` file (or any file that is not JSON),
+ *     run with onnxruntime-node.
+ * This layer never imports export/: the engines come to the registry.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../models/checkpoint.js';
 import { tfjsRunner, type DetectionRunner } from './runner.js';
 
-/** Runs a fixed-batch model image by image when a larger batch comes in. */
-async function inChunks(images: Float32Array, shape: [number, number, number, number], fixed: number | null,
-  run: (x: Float32Array, b: number) => Promise<Float32Array>): Promise<Float32Array> {
-  const [b, h, w, c] = shape;
-  if (fixed === null || fixed === b) return run(images, b);
-  if (fixed !== 1) throw new Error(`this export takes batches of exactly ${fixed} images; got ${b} (export with --dynamic or --batch 1)`);
-  const per = h * w * c;
-  const parts: Float32Array[] = [];
-  for (let i = 0; i < b; i++) parts.push(await run(images.subarray(i * per, (i + 1) * per), 1));
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+/** One engine's way of opening model files as a DetectionRunner. */
+export interface RunnerLoader {
+  /** What it opens, as the error for a path that no loader takes lists it (e.g. `checkpoint`, `.onnx file`). */
+  readonly name: string;
+  /**
+   * Whether `path` (absolute, and existing) is this loader's to open. It may
+   * throw when the path is of its kind but cannot be read (malformed JSON).
+   */
+  matches(path: string): boolean;
+  load(path: string): Promise<DetectionRunner>;
 }
 
-/** An `.onnx` file, or a file whose first non-blank byte does not open a JSON object (ONNX is protobuf). */
-function isOnnxFile(path: string): boolean {
-  if (path.toLowerCase().endsWith('.onnx')) return true;
-  if (!statSync(path).isFile()) return false;
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(64);
-    const n = readSync(fd, head, 0, head.length, 0);
-    const first = head.subarray(0, n).toString('latin1').trimStart()[0];
-    return first !== undefined && first !== '{';
-  } finally {
-    closeSync(fd);
-  }
+const loaders: RunnerLoader[] = [];
+
+/**
+ * Adds a loader, asked before every loader registered earlier; a loader of the
+ * same name takes the place of the one registered before (registering twice
+ * changes nothing).
+ */
+export function registerRunnerLoader(loader: RunnerLoader): void {
+  const i = loaders.findIndex((l) => l.name === loader.name);
+  if (i >= 0) loaders[i] = loader;
+  else loaders.push(loader);
 }
 
+/** The registered loaders in the order they were registered (loadRunner asks them in reverse). */
+export function runnerLoaders(): readonly RunnerLoader[] {
+  return [...loaders];
+}
+
+/** A directory's model.json, or the path itself (a model.json named directly). */
+export function modelJsonPath(path: string): string {
+  return statSync(path).isDirectory() ? join(path, 'model.json') : path;
+}
+
+/** A yolor-ts checkpoint (model.json + weights.bin with the model config in its metadata): the tfjs model itself. */
+export const checkpointRunnerLoader: RunnerLoader = {
+  name: 'checkpoint',
+  matches: (path) => existsSync(modelJsonPath(path)),
+  async load(path) {
+    const { model, metadata } = await loadModel(statSync(path).isDirectory() ? path : resolve(path, '..'));
+    const runner = tfjsRunner(model, metadata['names'] as string[] | undefined, true);
+    const imgsz = typeof metadata['imgsz'] === 'number' ? metadata['imgsz'] : runner.imgsz;
+    return { ...runner, imgsz };
+  },
+};
+
+registerRunnerLoader(checkpointRunnerLoader);
+
+/** `a`, `a or b`, `a, b or c` */
+function either(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+}
+
+/** The runner of the first loader, newest first, that takes `weights`; errors name the path. */
 export async function loadRunner(weights: string): Promise<DetectionRunner> {
   const path = resolve(weights);
   if (!existsSync(path)) throw new Error(`${weights}: no such file or directory`);
-  if (isOnnxFile(path)) {
-    const { OnnxDetector } = await import('../export/onnx-runtime.js');
-    const det = await OnnxDetector.load(path);
-    return {
-      engine: 'onnxruntime-node', nc: det.meta.nc, names: det.meta.names, imgsz: det.meta.imgsz, anySize: false,
-      async decode(images, shape) {
-        return (await det.run(images, shape[0])).rows;
-      },
-      async dispose() {
-        await det.dispose();
-      },
-    };
+  for (let i = loaders.length - 1; i >= 0; i--) {
+    const loader = loaders[i]!;
+    if (loader.matches(path)) return loader.load(path);
   }
-  const json = statSync(path).isDirectory() ? join(path, 'model.json') : path;
-  if (!existsSync(json)) throw new Error(`${weights}: not a checkpoint, TF.js export or .onnx file (no model.json)`);
-  let format: unknown;
-  try {
-    format = (JSON.parse(readFileSync(json, 'utf8')) as { format?: unknown }).format;
-  } catch (err) {
-    throw new Error(`${json}: malformed JSON (${(err as Error).message})`);
-  }
-  if (format === 'graph-model') {
-    const { loadTfjsDetector } = await import('../export/tfjs/index.js');
-    const det = await loadTfjsDetector(json);
-    return {
-      engine: `tfjs graph model (${tf.getBackend()})`, nc: det.meta.nc, names: det.meta.names, imgsz: det.meta.imgsz, anySize: false,
-      decode: (images, shape) => inChunks(images, shape, det.batch, async (x, b) => {
-        const t = det.run(x, b);
-        const out = t.dataSync() as Float32Array;
-        t.dispose();
-        return out;
-      }),
-      async dispose() {
-        det.dispose();
-      },
-    };
-  }
-  const { model, metadata } = await loadModel(statSync(path).isDirectory() ? path : resolve(path, '..'));
-  const runner = tfjsRunner(model, metadata['names'] as string[] | undefined, true);
-  const imgsz = typeof metadata['imgsz'] === 'number' ? metadata['imgsz'] : runner.imgsz;
-  return { ...runner, imgsz };
+  // The checkpoint loader takes any path with a model.json.
+  throw new Error(`${weights}: not a ${either(loaders.map((l) => l.name))} (no model.json)`);
 }

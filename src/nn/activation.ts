@@ -1,6 +1,6 @@
 /** Activation functions by name, as used in model configs. */
 import * as tf from '@tensorflow/tfjs-core';
-import { silu } from './fused-ops.js';
+import { silu } from '../engine/fused-ops.js';
 
 export type ActivationName = 'silu' | 'leaky' | 'mish' | 'relu' | 'sigmoid' | 'linear';
 export const ACTIVATIONS: readonly ActivationName[] = ['silu', 'leaky', 'mish', 'relu', 'sigmoid', 'linear'];

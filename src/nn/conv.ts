@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
 import { activate, type ActivationName } from './activation.js';
 import { foldBatchNorm, type FuseReport } from './fuse.js';
-import { batchNormTrain } from './fused-ops.js';
+import { batchNormTrain } from '../engine/fused-ops.js';
 import { kaimingUniform, Module } from './module.js';
 
 export interface ConvOptions {

@@ -1,11 +1,16 @@
-/** results.png: one small panel per loss and metric, over epochs. */
-import { TASK_COLUMNS, type EpochRow } from '../train/results.js';
+/**
+ * Small multiples of curves over epochs (a run's results.png): one panel per
+ * series, five to a row. The caller chooses the series (train/plots.ts maps a
+ * run's results.csv columns to panels).
+ */
 import { drawAxes, font, newCanvas, savePng } from './canvas.js';
 
-const PANELS: Array<keyof EpochRow> = [
-  'train/box_loss', 'train/obj_loss', 'train/cls_loss', 'metrics/precision(B)', 'metrics/recall(B)',
-  'val/box_loss', 'val/obj_loss', 'val/cls_loss', 'metrics/mAP50(B)', 'metrics/mAP50-95(B)',
-];
+/** One panel: a titled series of (x, y) points; a non-finite y is a gap. */
+export interface CurvePanel {
+  title: string;
+  x: readonly number[];
+  y: readonly number[];
+}
 
 function niceTicks(lo: number, hi: number): number[] {
   const span = hi - lo || 1;
@@ -17,20 +22,17 @@ function niceTicks(lo: number, hi: number): number[] {
   return out;
 }
 
-export async function writeTrainingCurvesPng(path: string, rows: readonly EpochRow[]): Promise<void> {
-  const cols = 5;
+/** Writes the panels as one PNG, `cols` panels to a row; every x axis starts at 0. */
+export async function writeCurvesPng(path: string, panels: readonly CurvePanel[], cols = 5): Promise<void> {
   const pw = 300;
   const ph = 230;
-  // Detection panels (when the model detects), then the other tasks' losses and metrics.
-  const has = (k: keyof EpochRow): boolean => rows.some((r) => r[k] !== undefined && Number.isFinite(r[k]));
-  const panels: Array<keyof EpochRow> = [...(has('train/box_loss') || rows.length === 0 ? PANELS : []), ...TASK_COLUMNS.filter(has)];
   const { canvas, ctx } = newCanvas(cols * pw, Math.max(1, Math.ceil(panels.length / cols)) * ph);
-  panels.forEach((key, i) => {
+  panels.forEach((panel, i) => {
+    if (panel.x.length !== panel.y.length) throw new Error(`curve panel '${panel.title}': ${panel.x.length} x values for ${panel.y.length} y values`);
     const x0 = (i % cols) * pw;
     const y0 = Math.floor(i / cols) * ph;
-    const xs = rows.map((r) => r.epoch);
-    const ys = rows.map((r) => r[key] ?? Number.NaN).filter((v) => Number.isFinite(v));
-    const xmax = Math.max(1, ...xs);
+    const ys = panel.y.filter((v) => Number.isFinite(v));
+    const xmax = Math.max(1, ...panel.x);
     let lo = ys.length ? Math.min(...ys) : 0;
     let hi = ys.length ? Math.max(...ys) : 1;
     if (hi - lo < 1e-9) {
@@ -38,25 +40,25 @@ export async function writeTrainingCurvesPng(path: string, rows: readonly EpochR
       hi += 0.5 * (Math.abs(hi) || 1);
     }
     const axes = drawAxes(ctx, { x: x0 + 55, y: y0 + 30, w: pw - 75, h: ph - 70 }, {
-      title: key, xRange: [0, xmax], yRange: [lo, hi], xTicks: niceTicks(0, xmax), yTicks: niceTicks(lo, hi), fontSize: 12,
+      title: panel.title, xRange: [0, xmax], yRange: [lo, hi], xTicks: niceTicks(0, xmax), yTicks: niceTicks(lo, hi), fontSize: 12,
     });
     ctx.strokeStyle = '#1f77b4';
     ctx.fillStyle = '#1f77b4';
     ctx.lineWidth = 2;
     ctx.beginPath();
     let started = false;
-    for (const r of rows) {
-      const v = r[key] ?? Number.NaN;
-      if (!Number.isFinite(v)) continue;
-      if (!started) ctx.moveTo(axes.px(r.epoch), axes.py(v));
-      else ctx.lineTo(axes.px(r.epoch), axes.py(v));
+    panel.x.forEach((x, k) => {
+      const v = panel.y[k]!;
+      if (!Number.isFinite(v)) return;
+      if (!started) ctx.moveTo(axes.px(x), axes.py(v));
+      else ctx.lineTo(axes.px(x), axes.py(v));
       started = true;
-    }
+    });
     ctx.stroke();
-    for (const r of rows) {
-      const v = r[key] ?? Number.NaN;
-      if (Number.isFinite(v)) ctx.fillRect(axes.px(r.epoch) - 2, axes.py(v) - 2, 4, 4);
-    }
+    panel.x.forEach((x, k) => {
+      const v = panel.y[k]!;
+      if (Number.isFinite(v)) ctx.fillRect(axes.px(x) - 2, axes.py(v) - 2, 4, 4);
+    });
   });
   ctx.fillStyle = '#000';
   ctx.font = font(11);

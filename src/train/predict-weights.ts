@@ -11,7 +11,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { decodeImage } from '../data/image-io.js';
 import { loadDetectionDatasetAsync } from '../data/resolve.js';
 import type { CocoDet } from '../eval/coco.js';
-import { loadRunner } from '../infer/load-runner.js';
+import { loadRunner } from '../export/runner-loaders.js';
 import { runnerImageSize } from '../infer/runner.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { drawBoxesPng } from '../plot/draw-boxes.js';

@@ -2,27 +2,15 @@
  * Prediction on image files: letterbox → model → decode → NMS → boxes in the
  * original image's pixels.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
 import { evalTransform } from '../data/augment/pipeline.js';
 import { decodeImage } from '../data/image-io.js';
 import type { RgbImage } from '../data/types.js';
 import { Detector } from '../models/detector.js';
 import { tfjsRunner, type DetectionRunner } from '../infer/runner.js';
-import { unletterboxBoxes } from '../tasks/detect/letterbox.js';
+import { unletterboxBoxes } from '../data/letterbox.js';
 import { postprocess, type Detection } from '../tasks/detect/nms.js';
 
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'];
-
-/** The image files of a file or a directory (sorted); errors name the path. */
-export function listImages(source: string): string[] {
-  const path = resolve(source);
-  if (!existsSync(path)) throw new Error(`${source}: no such file or directory`);
-  if (statSync(path).isFile()) return [path];
-  const files = readdirSync(path).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort().map((f) => join(path, f));
-  if (files.length === 0) throw new Error(`${source}: no images (${IMAGE_EXTENSIONS.join(', ')}) in this directory`);
-  return files;
-}
+export { IMAGE_EXTENSIONS, listImages } from '../data/image-files.js';
 
 export interface PredictOptions {
   imgsz: number;

@@ -6,7 +6,7 @@
  */
 import { datasetSplit, loadDetectionDatasetAsync } from '../data/resolve.js';
 import { applyImageReport, describeImageReport, verifyImages } from '../data/verify.js';
-import { loadRunner } from '../infer/load-runner.js';
+import { loadRunner } from '../export/runner-loaders.js';
 import { runnerImageSize } from '../infer/runner.js';
 import type { TaskName } from '../tasks/registry.js';
 import type { TaskEvaluation } from '../tasks/types.js';

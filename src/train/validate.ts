@@ -16,7 +16,7 @@ import type { TaskEvaluation } from '../tasks/types.js';
 import { buildTargets, gridsOfMaps } from '../tasks/detect/assign.js';
 import { decodePredictions } from '../tasks/detect/decode.js';
 import { detectionLoss } from '../tasks/detect/loss.js';
-import { unletterboxBoxes } from '../tasks/detect/letterbox.js';
+import { unletterboxBoxes } from '../data/letterbox.js';
 import { postprocessBatch, type Detection } from '../tasks/detect/nms.js';
 import { ProgressBar } from '../util/progress.js';
 

@@ -8,7 +8,7 @@ import { mixup, sampleBeta } from '../../src/data/augment/mixup.js';
 import { mosaic4 } from '../../src/data/augment/mosaic.js';
 import { DEFAULT_HYP, evalTransform, resolveHyp, trainTransform } from '../../src/data/augment/pipeline.js';
 import type { Sample } from '../../src/data/types.js';
-import { unletterboxBoxes, letterboxParams } from '../../src/tasks/detect/letterbox.js';
+import { unletterboxBoxes, letterboxParams } from '../../src/data/letterbox.js';
 import { Rng } from '../../src/util/rng.js';
 
 /** Class colours: class c's object is a filled rectangle of COLORS[c] on black. */

@@ -19,7 +19,7 @@ import { initBackend } from '../../src/engine/backend.js';
 import { exportOnnx, readOnnxMetadata } from '../../src/export/onnx/index.js';
 import { exportTfjs, loadTfjsDetector, readTfjsMetadata } from '../../src/export/tfjs/index.js';
 import { OnnxDetector } from '../../src/export/onnx-runtime.js';
-import { loadRunner } from '../../src/infer/load-runner.js';
+import { loadRunner } from '../../src/export/runner-loaders.js';
 import { parseModelConfig, serializeModelConfig, type TaskName } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
-import { letterboxParams } from '../../src/tasks/detect/letterbox.js';
+import { letterboxParams } from '../../src/data/letterbox.js';
 import { argmaxClasses, unletterboxClassMap } from '../../src/tasks/segment/class-map.js';
 import { Rng } from '../../src/util/rng.js';
 

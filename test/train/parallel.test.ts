@@ -139,7 +139,7 @@ describe('data-parallel training', () => {
     const one = await train(options('bn-1', 'yolor-n'));
     const two = await train(options('bn-2', 'yolor-n', { workers: 2, syncBn: true }));
     const d = await weightDifference(join(one.runDir, 'weights', 'last'), join(two.runDir, 'weights', 'last'));
-    // Batch-norm sums are taken per image and added in float64 (nn/fused-ops.ts), so shards and the
+    // Batch-norm sums are taken per image and added in float64 (engine/fused-ops.ts), so shards and the
     // whole batch get bit-equal statistics: measured 1.3e-7 here (1.4e-5 when the shard sums were
     // float32, whose rounding batch norm's backward pass amplifies). Per-replica statistics give ≈ 5e-3.
     assert.ok(d <= 1e-5, `relative weight difference ${d}`);

@@ -6,7 +6,8 @@ export const ablateCommand: Command = {
   summary: 'reproduce YOLOR\'s ablations: train every variant of a suite over several seeds, write a table and a chart',
   usage: 'yolor ablate --suite feature-alignment|prediction-refinement|modelling|multitask [--data D] [--seeds 3] [--epochs N] [options]',
   description:
-    'Trains each variant of the suite (one `yolor train` per variant and seed, `--jobs` of them at a time) and\n' +
+    'Trains each variant of the suite (one training process per variant and seed, with `yolor train`\'s defaults\n' +
+    'and this --backend; `--jobs` of them at a time) and\n' +
     'writes <project>/<suite>/results.md (mean ± std over seeds, parameters, deploy parameters, GFLOPs, time),\n' +
     'results.json and chart.png, with the variants\' model configs, runs and logs beside them. Suites:\n' +
     '  feature-alignment      no implicit vs ImplicitAdd / ImplicitMul / ImplicitConcat on the neck outputs\n' +
@@ -34,7 +35,8 @@ export const ablateCommand: Command = {
     const suite = args.string('suite');
     if (!suite) throw new UsageError('--suite is required', true);
     const { initBackend } = await import('../../engine/backend.js');
-    await initBackend(args.string('backend') as 'auto');
+    const backend = args.string('backend') as 'auto';
+    await initBackend(backend);
     const { runAblation } = await import('../../ablate/run-suite.js');
     const r = await runAblation({
       suite, data: args.string('data')!, model: args.string('model')!, seeds: args.number('seeds')!, epochs: args.number('epochs')!,
@@ -43,7 +45,7 @@ export const ablateCommand: Command = {
       ...(args.number('workers') !== undefined ? { workers: args.number('workers')! } : {}),
       ...(args.number('limit-train') !== undefined ? { limitTrain: args.number('limit-train')! } : {}),
       ...(args.number('limit-val') !== undefined ? { limitVal: args.number('limit-val')! } : {}),
-      command: `yolor ${process.argv.slice(2).join(' ')}`,
+      command: `yolor ${process.argv.slice(2).join(' ')}`, backend,
     });
     process.stdout.write(`${readFileSync(r.files.markdown, 'utf8')}\n`);
     process.stdout.write(`results: ${r.files.markdown}, ${r.files.json}, ${r.files.png}\n`);

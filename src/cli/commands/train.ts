@@ -1,3 +1,4 @@
+import { TRAIN_DEFAULTS } from '../../train/defaults.js';
 import type { Command } from '../command.js';
 
 export const trainCommand: Command = {
@@ -23,21 +24,21 @@ export const trainCommand: Command = {
     { name: 'name', type: 'string', valueName: 'NAME', default: 'exp', description: 'run directory name (exp, exp2, … if taken)' },
     { name: 'seed', type: 'int', valueName: 'N', default: 0, description: 'random seed (initialisation, data order, augmentation)' },
     { name: 'workers', type: 'int', valueName: 'N', description: 'compute threads (default: the number of cores, capped by the batch): N ≥ 2 trains N model replicas in worker threads (data parallel, same run as one); 1: one model, data loading in a worker thread; 0: everything on the main thread' },
-    { name: 'sync-bn', type: 'boolean', default: false, description: 'with --workers ≥ 2: batch-norm statistics over the whole batch (the single-worker run, up to float rounding) instead of each replica\'s shard' },
-    { name: 'optimizer', type: 'enum', choices: ['auto', 'sgd', 'adamw'], default: 'auto', description: 'optimizer; auto: AdamW (lr 0.002·5/(4+nc), β₁ 0.9) for runs of ≤ 10 000 optimiser steps, else SGD (lr 0.01, Nesterov momentum 0.937)' },
+    { name: 'sync-bn', type: 'boolean', default: TRAIN_DEFAULTS.syncBn, description: 'with --workers ≥ 2: batch-norm statistics over the whole batch (the single-worker run, up to float rounding) instead of each replica\'s shard' },
+    { name: 'optimizer', type: 'enum', choices: ['auto', 'sgd', 'adamw'], default: TRAIN_DEFAULTS.optimizer, description: 'optimizer; auto: AdamW (lr 0.002·5/(4+nc), β₁ 0.9) for runs of ≤ 10 000 optimiser steps, else SGD (lr 0.01, Nesterov momentum 0.937)' },
     { name: 'lr0', type: 'number', valueName: 'LR', description: 'initial learning rate (default: SGD 0.01; AdamW 0.001, or 0.002·5/(4+nc) chosen by auto)' },
-    { name: 'patience', type: 'int', valueName: 'N', default: 50, description: 'stop after N epochs without fitness improvement' },
+    { name: 'patience', type: 'int', valueName: 'N', default: TRAIN_DEFAULTS.patience, description: 'stop after N epochs without fitness improvement' },
     { name: 'cache', type: 'boolean', default: false, description: 'cache decoded images in memory' },
     { name: 'val-split', type: 'string', valueName: 'S', default: 'val', description: 'split to validate on (e.g. test for BCCD)' },
-    { name: 'skip-bad', type: 'boolean', default: false, description: 'skip (and count) missing, truncated, corrupt or mis-sized images instead of aborting (every image is decoded before training; verdicts are cached)' },
+    { name: 'skip-bad', type: 'boolean', default: TRAIN_DEFAULTS.skipBad, description: 'skip (and count) missing, truncated, corrupt or mis-sized images instead of aborting (every image is decoded before training; verdicts are cached)' },
     { name: 'tasks', type: 'string', valueName: 'LIST', description: 'task heads to train on the shared representation, comma-separated (`yolor info --list-tasks` lists them; default: the model config\'s, detect)' },
     { name: 'task-weights', type: 'string', valueName: 'T=W,…', description: 'fixed loss weight per task (defaults: `yolor info --list-tasks`)' },
-    { name: 'uncertainty', type: 'boolean', default: false, description: 'learn the task weights by homoscedastic uncertainty (½·exp(−s)·L + ½·s per task) instead of fixed weights' },
+    { name: 'uncertainty', type: 'boolean', default: TRAIN_DEFAULTS.uncertainty, description: 'learn the task weights by homoscedastic uncertainty (½·exp(−s)·L + ½·s per task) instead of fixed weights' },
     { name: 'task-implicit', type: 'enum', choices: ['none', 'add', 'mul', 'concat'], description: 'task-specific implicit codes at the input of each non-detection head (default: the model config\'s)' },
-    { name: 'dice', type: 'number', valueName: 'W', default: 0, description: 'weight of a Dice term added to the segmentation cross-entropy' },
+    { name: 'dice', type: 'number', valueName: 'W', default: TRAIN_DEFAULTS.dice, description: 'weight of a Dice term added to the segmentation cross-entropy' },
     { name: 'limit-train', type: 'int', valueName: 'N', description: 'use only the first N training images (quick runs)' },
     { name: 'limit-val', type: 'int', valueName: 'N', description: 'validate on the first N images of the split only' },
-    { name: 'nbs', type: 'int', valueName: 'N', default: 8, description: 'nominal batch: gradients accumulate over round(nbs / batch) batches (YOLOv5: 64; 8 gives short runs enough optimiser steps)' },
+    { name: 'nbs', type: 'int', valueName: 'N', default: TRAIN_DEFAULTS.nbs, description: 'nominal batch: gradients accumulate over round(nbs / batch) batches (YOLOv5: 64; 8 gives short runs enough optimiser steps)' },
   ],
   async run(args) {
     const { initBackend } = await import('../../engine/backend.js');
@@ -64,14 +65,8 @@ export const trainCommand: Command = {
       taskWeights: parseTaskWeights(args.string('task-weights')), uncertainty: args.boolean('uncertainty'), dice: args.number('dice')!,
       ...(taskImplicit ? { modelOverrides: { task_implicit: taskImplicit } } : {}),
     };
-    const r = await train(opts);
-    const last = r.rows.at(-1);
-    process.stdout.write(`${r.interrupted ? 'stopped' : 'done'}: ${r.runDir}\n`);
-    if (last && Number.isFinite(last['metrics/mAP50(B)'])) {
-      process.stdout.write(`  last epoch ${last.epoch}: mAP50 ${last['metrics/mAP50(B)'].toFixed(3)}, mAP50-95 ${last['metrics/mAP50-95(B)'].toFixed(3)}; ` +
-        `best epoch ${r.best.epoch} (fitness ${r.best.fitness.toFixed(3)})\n`);
-    }
-    process.stdout.write(`  weights: ${r.runDir}/weights/best, ${r.runDir}/weights/last; plots and results.csv in ${r.runDir}\n`);
+    const { trainSummary } = await import('../../train/run-process.js');
+    process.stdout.write(trainSummary(await train(opts)));
     return 0;
   },
 };

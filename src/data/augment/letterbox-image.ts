@@ -9,10 +9,10 @@
  * of OpenCV's INTER_AREA) before the bilinear step, so large photos do not alias.
  * Masks are resized nearest-neighbour (pixel centre → source pixel containing it).
  *
- * The geometry itself (scale, padding) comes from tasks/detect/letterbox.ts,
+ * The geometry itself (scale, padding) comes from ../letterbox.ts,
  * which evaluation also uses to map predictions back.
  */
-import { letterboxBoxes, letterboxParams, type LetterboxParams } from '../../tasks/detect/letterbox.js';
+import { letterboxBoxes, letterboxParams, type LetterboxParams } from '../letterbox.js';
 import type { RgbImage, Sample } from '../types.js';
 
 /** Grey used by YOLO letterbox/mosaic padding. */

@@ -25,9 +25,9 @@
  *   from the image header (sharp, orientation-aware) while `readCocoSync`
  *   reports the image as skipped.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { parseJsonText } from '../../eval/coco-json.js';
+import { readJsonFile } from '../../io/json.js';
 import { readImageSize } from '../image-io.js';
 import type { Annotation, BadInput, DetectionDataset, ImageRecord } from '../types.js';
 import { validateBox } from './voc.js';
@@ -258,17 +258,7 @@ export function checkCocoInstances(raw: unknown, source: string): asserts raw is
   }
 }
 
-/** Reads and parses a JSON file; malformed JSON throws `FILE:LINE:COL: malformed JSON: ...`. */
-export function readJsonFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new Error(e.code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read: ${e.message}`);
-  }
-  return parseJsonText(text, path);
-}
+export { readJsonFile };
 
 interface CategoryEntry {
   id: number | string;

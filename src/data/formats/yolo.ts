@@ -26,7 +26,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { readYamlFile } from '../../io/yaml.js';
 import { readImageSize } from '../image-io.js';
 import type { BadInput, DetectionDataset, ImageRecord } from '../types.js';
 import { mapLimit, type SegmentedAnnotation } from './coco.js';
@@ -79,22 +79,7 @@ function parseNames(v: unknown, file: string): string[] {
   throw new Error(`${file}: 'names' must be a list or a map {0: name, ...}`);
 }
 
-/** Reads and parses a YAML file; malformed YAML throws `FILE:LINE:COL: malformed YAML: ...`. */
-export function readYamlFile(path: string, label = path): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`${label}: cannot read: ${(err as Error).message}`);
-  }
-  try {
-    return parseYaml(text);
-  } catch (err) {
-    const e = err as Error & { linePos?: { line: number; col: number }[] };
-    const pos = e.linePos?.[0];
-    throw new Error(`${label}${pos ? `:${pos.line}:${pos.col}` : ''}: malformed YAML: ${e.message.split('\n')[0]}`);
-  }
-}
+export { readYamlFile };
 
 /** Parses and checks a dataset YAML (throws with the file and the key on anything unusable). */
 export function parseDatasetYaml(file: string): YoloDatasetYaml {

@@ -16,12 +16,12 @@
  * Images the browser decodes (PNG, JPEG, WebP, BMP, GIF) are copied as they
  * are; others (TIFF) are converted to PNG.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { decodeImage, encodePng, readImageSize } from '../../data/image-io.js';
-import { listImages } from '../../train/predict.js';
+import { readYamlFile } from '../../io/yaml.js';
+import { listImages } from '../../data/image-files.js';
 
 export const SAMPLES_JSON = 'samples.json';
 /** Samples copied at most. */
@@ -60,7 +60,7 @@ export function checkpointValData(weights: string, metadata: Record<string, unkn
   const args = join(resolve(weights), '..', '..', 'args.yaml');
   if (!existsSync(args)) return null;
   try {
-    const a = parseYaml(readFileSync(args, 'utf8')) as { data?: unknown; valSplit?: unknown } | null;
+    const a = readYamlFile(args) as { data?: unknown; valSplit?: unknown } | null;
     if (!a || typeof a.data !== 'string' || !a.data) return null;
     // A relative path in args.yaml is relative to where training ran: try the current directory, then the run's parent.
     const source = [resolve(a.data), resolve(dirname(args), '..', a.data)].find((p) => existsSync(p)) ?? a.data;

@@ -17,7 +17,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendRequest } from '../../engine/backend.js';
 import { parseModelConfig } from '../../models/config.js';
 import { Detector } from '../../models/detector.js';
-import { setBatchNormAllReduce } from '../../nn/fused-ops.js';
+import { setBatchNormAllReduce } from '../../engine/fused-ops.js';
 import { buildTargets, gridsOfMaps } from '../../tasks/detect/assign.js';
 import { decodePredictions } from '../../tasks/detect/decode.js';
 import { detectionLoss, type DetectionHyp } from '../../tasks/detect/loss.js';

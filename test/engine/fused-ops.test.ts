@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { finiteDifferenceCheck, initBackend, relativeMaxError, Rng, type GradientCase } from '../../src/index.js';
-import { batchNormTrain, silu } from '../../src/nn/fused-ops.js';
+import { batchNormTrain, silu } from '../../src/engine/fused-ops.js';
 
 before(async () => {
   await initBackend('wasm');
