@@ -27,10 +27,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { readImageSize } from '../image-io.js';
-import type { BadInput, DetectionDataset, ImageRecord } from '../types.js';
-import { mapLimit, type SegmentedAnnotation } from './coco.js';
-import { validateBox } from './voc.js';
+import { readImageSize } from '../../image-io.js';
+import type { BadInput, DetectionDataset, ImageRecord } from '../../types.js';
+import type { SegmentedAnnotation } from '../coco/segmentation.js';
+import { mapLimit, validateBox } from '../reading.js';
 
 /** Ultralytics' image extensions. */
 export const IMAGE_EXTENSIONS = new Set(['.bmp', '.dng', '.jpeg', '.jpg', '.mpo', '.png', '.tif', '.tiff', '.webp', '.pfm', '.heic']);
