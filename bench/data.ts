@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/engine/backend.js';
-import { readVoc } from '../src/data/formats/voc.js';
+import { readVoc } from '../src/data/formats/voc/read.js';
 import { DataLoader } from '../src/data/loader.js';
 import { Detector } from '../src/models/detector.js';
 import { resolveModelConfig } from '../src/models/zoo.js';

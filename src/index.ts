@@ -67,13 +67,20 @@ export { NO_IMPLICIT, type ImplicitConfig, type AlignOp } from './models/config.
 // Data: formats, datasets, augmentation, loader.
 export type { DetectionDataset, ImageRecord, Annotation, BadInput, Sample, RgbImage } from './data/types.js';
 export { loadDetectionDataset, loadDetectionDatasetAsync, datasetSplit, BUILTIN_DATASETS } from './data/resolve.js';
-export { readVoc } from './data/formats/voc.js';
-export { readCoco, cocoMask } from './data/formats/coco.js';
-export { readYolo } from './data/formats/yolo.js';
-export { writeDataset } from './data/formats/writers.js';
+export { DATASET_FORMATS, datasetFormat, writeDataset } from './data/formats/registry.js';
+export { FORMAT_NAMES, WRITABLE_FORMATS, type FormatName, type WritableFormat, type DatasetFormatRequest } from './data/formats/names.js';
+export type { DatasetFormat, DatasetReader, FormatMatch, FormatReadOptions } from './data/formats/format.js';
+export type { WriteOptions, WriteResult } from './data/formats/writing.js';
+export { readVoc } from './data/formats/voc/read.js';
+export { readCoco } from './data/formats/coco/read.js';
+export { cocoMask } from './data/formats/coco/segmentation.js';
+export { readYolo } from './data/formats/yolo/read.js';
 export { readIdxImages, readIdxLabels } from './data/formats/idx.js';
-export { shapesDataset, readInstanceCache, isInstanceCacheDir } from './data/datasets/shapes.js';
+export { BUILTIN_DATASET_REGISTRY, builtinDataset, type BuiltinDataset, type BuiltinLoadOptions } from './data/datasets/registry.js';
+export { shapesDataset } from './data/datasets/shapes.js';
+export { readInstanceCache, isInstanceCacheDir } from './data/datasets/instance-cache.js';
 export { fashionDataset } from './data/datasets/fashion.js';
+export { encodeRle, decodeRle, maskToRle, rleToMask, type CocoRle, type RleOrder } from './data/rle.js';
 export { decodeImage, encodePng, encodeJpeg, writeImage } from './data/image-io.js';
 export { trainTransform, evalTransform, DEFAULT_HYP, type AugmentHyp } from './data/augment/pipeline.js';
 export { letterboxParams, unletterboxBoxes } from './data/letterbox.js';

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { ImageVerdict } from './check-worker.js';
-import { cacheRoot } from './datasets/shapes.js';
+import { cacheRoot } from './datasets/instance-cache.js';
 
 /** Bumped whenever the check's verdict for the same bytes could change (e.g. decoder strictness). */
 const CHECK_VERSION = 1;

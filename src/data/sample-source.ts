@@ -7,7 +7,7 @@
  * `numClasses`, `numAttributes`) can also give masks, identities, colour
  * attributes and image-level labels.
  */
-import { loadShapesSample, type InstanceImageRecord } from './datasets/shapes.js';
+import { loadInstanceSample, type InstanceImageRecord } from './datasets/instances.js';
 import { decodeImage } from './image-io.js';
 import type { ImageRecord, Sample } from './types.js';
 
@@ -34,7 +34,7 @@ export async function recordToSample(record: ImageRecord, opts: RecordToSampleOp
     if (record.rle.length !== n || record.colors.length !== n) {
       throw new Error(`${record.file}: ${n} annotations but ${record.rle.length} masks and ${record.colors.length} colours`);
     }
-    return loadShapesSample(record);
+    return loadInstanceSample(record);
   }
   const image = await decodeImage(record.file);
   if (image.width !== record.width || image.height !== record.height) {

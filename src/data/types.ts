@@ -3,6 +3,8 @@
  * xyxy in pixels of the original image. Nothing is dropped silently: every
  * problem found while reading goes into the dataset's bad-input report.
  */
+import type { FormatName } from './formats/names.js';
+
 export interface Annotation {
   /** Class index into the dataset's `names`. */
   cls: number;
@@ -43,7 +45,8 @@ export interface DetectionDataset {
   name: string;
   /** Where it was read from. */
   source: string;
-  format: 'voc' | 'coco' | 'yolo' | 'builtin';
+  /** The format it was read from; 'builtin' for the generated datasets. */
+  format: FormatName | 'builtin';
   names: string[];
   /**
    * COCO sources: the original `category_id` of each class index (class `i` is

@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { readVoc } from '../../src/data/formats/voc.js';
+import { readVoc } from '../../src/data/formats/voc/read.js';
 import { loadDetectionDatasetAsync } from '../../src/data/resolve.js';
 import type { DetectionDataset } from '../../src/data/types.js';
 import { bccdWithBadImages } from '../helpers/bad-images.js';

@@ -4,18 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import {
-  FASHION_NAMES,
-  dpkgFashionDirs,
-  ensureFashionDataset,
-  fashionAvailable,
-  fashionFilesIn,
-  findFashionFiles,
-  generateFashion,
-  loadFashionSample,
-  type GeneratedFashion,
-} from '../../src/data/datasets/fashion.js';
-import { COLOR_NAMES, PALETTE, decodeRle, type InstanceImage } from '../../src/data/datasets/shapes.js';
+import { FASHION_NAMES, dpkgFashionDirs, fashionAvailable, fashionFilesIn, findFashionFiles } from '../../src/data/datasets/fashion-source.js';
+import { ensureFashionDataset, generateFashion, loadFashionSample, type GeneratedFashion } from '../../src/data/datasets/fashion.js';
+import { COLOR_NAMES, PALETTE, type InstanceImage } from '../../src/data/datasets/instances.js';
+import { decodeRle } from '../../src/data/rle.js';
 import {
   encodeIdx,
   parseIdx,

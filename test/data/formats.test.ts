@@ -3,13 +3,13 @@ import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
-import {
-  cocoMask, maskToRle, polygonArea, polygonsToMask, readCoco, readCocoSync, rleDecodeString, rleEncodeString, rleToMask,
-  type SegmentedAnnotation,
-} from '../../src/data/formats/coco.js';
-import { readVoc } from '../../src/data/formats/voc.js';
-import { vocIntegerBox, writeCoco, writeVoc, writeYolo } from '../../src/data/formats/writers.js';
-import { labelPathFor, readYolo } from '../../src/data/formats/yolo.js';
+import { readCoco, readCocoSync } from '../../src/data/formats/coco/read.js';
+import { cocoMask, polygonArea, polygonsToMask, type SegmentedAnnotation } from '../../src/data/formats/coco/segmentation.js';
+import { writeCoco } from '../../src/data/formats/coco/write.js';
+import { readVoc } from '../../src/data/formats/voc/read.js';
+import { vocIntegerBox, writeVoc } from '../../src/data/formats/voc/write.js';
+import { labelPathFor, readYolo } from '../../src/data/formats/yolo/read.js';
+import { writeYolo } from '../../src/data/formats/yolo/write.js';
 import { detectDatasetFormat, loadDetectionDataset, loadDetectionDatasetAsync } from '../../src/data/resolve.js';
 import type { DetectionDataset } from '../../src/data/types.js';
 import { BCCD, HAS_BCCD } from '../helpers/shared-data.js';
@@ -85,26 +85,6 @@ function splitFiles(ds: DetectionDataset): Record<string, string[]> {
 }
 
 // ---------------------------------------------------------------- masks
-
-test('COCO RLE: hand-made compressed counts decode (delta rule, sign, multi-chunk) and re-encode', () => {
-  assert.deepEqual(rleDecodeString('23111'), [2, 3, 1, 4, 2]); // index 3: 1 + counts[1]; index 4: 1 + counts[2]
-  assert.deepEqual(rleDecodeString('161K2'), [1, 6, 1, 1, 3]); // 'K' = 27: chunk 11011, sign bit set → -5; 6 - 5 = 1
-  assert.deepEqual(rleDecodeString('X1'), [40]); // 'X' = 40: 8 with the continuation bit, then 1 << 5
-  for (const counts of [[2, 3, 1, 4, 2], [1, 6, 1, 1, 3], [0, 1000, 3, 70000, 0, 5], [12]]) {
-    assert.deepEqual(rleDecodeString(rleEncodeString(counts)), counts);
-  }
-  assert.equal(rleEncodeString([1, 6, 1, 1, 3]), '161K2');
-  // 3 rows × 4 columns, runs down the columns: 0 0 | 1 1 1 | 0 | 1 1 1 1 | 0 0
-  const mask = rleToMask({ size: [3, 4], counts: '23111' });
-  assert.deepEqual(Array.from(mask), [0, 1, 1, 1, /**/ 0, 1, 1, 0, /**/ 1, 0, 1, 0]);
-  assert.deepEqual(rleToMask({ size: [3, 4], counts: [2, 3, 1, 4, 2] }), mask);
-  assert.deepEqual(maskToRle(mask, 3, 4).counts, [2, 3, 1, 4, 2]);
-  const ann: SegmentedAnnotation = { cls: 0, box: [0, 0, 4, 3], segmentation: { size: [3, 4], counts: '23111' } };
-  assert.deepEqual(cocoMask(ann, 3, 4), mask);
-  assert.throws(() => cocoMask(ann, 4, 3), /RLE size 4x3 .* does not match the 3x4 image/);
-  assert.throws(() => rleToMask({ size: [2, 2], counts: [1, 9] }), /more than its 2x2 size/);
-  assert.equal(cocoMask({ cls: 0, box: [0, 0, 1, 1] }, 3, 4), null);
-});
 
 test('polygon rasterisation: mask area ≈ polygon area; several polygons are OR-ed', () => {
   const poly = [10.5, 12, 80.25, 20, 70, 75.5, 30, 90, 5, 50];

@@ -12,10 +12,8 @@ import { flipHorizontal } from '../../src/data/augment/flip.js';
 import { letterboxSample } from '../../src/data/augment/letterbox-image.js';
 import { mixup } from '../../src/data/augment/mixup.js';
 import { mosaic4 } from '../../src/data/augment/mosaic.js';
-import {
-  COLOR_NAMES, SHAPE_NAMES, recordLabels, resolveShapesOptions, shapesDataset, shapeTemplates,
-  type InstanceImageRecord, type ShapesOptions,
-} from '../../src/data/datasets/shapes.js';
+import { COLOR_NAMES, recordLabels, type InstanceImageRecord } from '../../src/data/datasets/instances.js';
+import { SHAPE_NAMES, resolveShapesOptions, shapesDataset, shapeTemplates, type ShapesOptions } from '../../src/data/datasets/shapes.js';
 import type { EncodedSample } from '../../src/data/loader-worker.js';
 import { collate, DataLoader, type Batch, type LoaderOptions } from '../../src/data/loader.js';
 import { datasetSplit } from '../../src/data/resolve.js';

@@ -4,25 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
+import { COLOR_NAMES, PALETTE, labelObjects, type InstanceImage } from '../../src/data/datasets/instances.js';
 import {
-  COLOR_NAMES,
-  PALETTE,
   SHAPE_NAMES,
-  decodeRle,
-  encodeOwnerRle,
-  encodeRle,
   ensureShapesDataset,
   fillPolygon,
   generateShapeImage,
   generateShapes,
-  labelObjects,
   loadShapesSample,
   resolveShapesOptions,
   shapeTemplates,
   shapesDataset,
   shapesHash,
-  type InstanceImage,
 } from '../../src/data/datasets/shapes.js';
+import { decodeRle, encodeRle } from '../../src/data/rle.js';
 
 const made: string[] = [];
 after(() => {
@@ -211,26 +206,6 @@ test('shapes: occlusion keeps the occluded box, masks out hidden pixels, drops o
   assert.ok(dropTotal > 0, `dropped objects: ${dropTotal}`);
   assert.ok(partly.length > 0);
   assert.ok(partly.every((o) => o.area >= 0.25 * o.fullArea));
-});
-
-test('shapes: RLE encoders agree and reject bad counts', () => {
-  const W = 7;
-  const H = 5;
-  const owner = new Int16Array(W * H).fill(-1);
-  for (const p of [0, 1, 6, 7, 13, 14, 20, 34]) owner[p] = 3;
-  const mask = Uint8Array.from(owner, (v) => (v === 3 ? 1 : 0));
-  const rle = encodeRle(mask);
-  assert.equal(rle.length % 2, 1);
-  assert.equal(rle.reduce((s, c) => s + c, 0), W * H);
-  assert.deepEqual(decodeRle(rle, W, H), mask);
-  assert.deepEqual(encodeOwnerRle(owner, 3, [0, 0, W, H], W, H), rle);
-  const owner2 = new Int16Array(W * H).fill(-1);
-  for (const p of [9, 10, 16, 17, 23]) owner2[p] = 0;
-  const mask2 = Uint8Array.from(owner2, (v) => (v === 0 ? 1 : 0));
-  assert.deepEqual(encodeOwnerRle(owner2, 0, [2, 1, 4, 4], W, H), encodeRle(mask2));
-  assert.deepEqual(encodeRle(new Uint8Array(6)), [6]);
-  assert.throws(() => decodeRle([3, 2], W, H), /cover 5 pixels.*35/);
-  assert.throws(() => decodeRle([40], W, H), /bad run length 40/);
 });
 
 test('shapes: option validation and template determinism', () => {

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { readVoc } from '../../src/data/formats/voc.js';
+import { readVoc } from '../../src/data/formats/voc/read.js';
 import { readImageSize } from '../../src/data/image-io.js';
 import { datasetSplit } from '../../src/data/resolve.js';
 import { applyImageReport, verifyImages, type ImageReport } from '../../src/data/verify.js';

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readVoc } from '../../src/data/formats/voc.js';
+import { readVoc } from '../../src/data/formats/voc/read.js';
 import { datasetSplit, loadDetectionDataset } from '../../src/data/resolve.js';
 import { boxSizesAtImageSize } from '../../src/data/types.js';
 import { BCCD, HAS_BCCD } from '../helpers/shared-data.js';

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
 import { shapesDataset } from '../../src/data/datasets/shapes.js';
-import { writeDataset } from '../../src/data/formats/writers.js';
+import { writeDataset } from '../../src/data/formats/registry.js';
 import { loadModel } from '../../src/models/checkpoint.js';
 import { readOnnxMetadata } from '../../src/export/onnx/index.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';

@@ -15,7 +15,7 @@ import { before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { initBackend } from '../../src/engine/backend.js';
 import { shapesDataset } from '../../src/data/datasets/shapes.js';
-import { writeDataset } from '../../src/data/formats/writers.js';
+import { writeDataset } from '../../src/data/formats/registry.js';
 import { loadModel } from '../../src/models/checkpoint.js';
 import { serializeModelConfig } from '../../src/models/config.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';

@@ -1,3 +1,4 @@
+import { FORMAT_REQUESTS, WRITABLE_FORMATS, type DatasetFormatRequest, type WritableFormat } from '../../data/formats/names.js';
 import { UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { formatTable } from '../table.js';
@@ -11,7 +12,7 @@ async function loadData(args: Args, action: string) {
   const dataSpec = args.string('data');
   if (!dataSpec) throw new UsageError(`${action} needs --data (${DATA_HELP})`, true);
   const { loadDetectionDatasetAsync } = await import('../../data/resolve.js');
-  const from = (args.string('from') ?? 'auto') as 'auto' | 'voc' | 'coco' | 'yolo';
+  const from = (args.string('from') ?? 'auto') as DatasetFormatRequest;
   return loadDetectionDatasetAsync(dataSpec, { format: from, imageDir: args.string('image-dir') });
 }
 
@@ -100,14 +101,14 @@ async function statsAction(args: Args): Promise<number> {
   return 0;
 }
 
-/** `yolor data convert`: writes the dataset as COCO, YOLO or VOC (see src/data/formats/writers.ts for what each keeps). */
+/** `yolor data convert`: writes the dataset in a writable format (see each format's writer, src/data/formats/<format>/write.ts, for what it keeps). */
 async function convertAction(args: Args): Promise<number> {
-  const to = args.string('to') as 'coco' | 'yolo' | 'voc' | undefined;
+  const to = args.string('to') as WritableFormat | undefined;
   const output = args.string('output');
   if (!args.string('data')) throw new UsageError(`convert needs --data (${DATA_HELP})`, true);
-  if (!to) throw new UsageError('convert needs --to coco|yolo|voc', true);
+  if (!to) throw new UsageError(`convert needs --to ${WRITABLE_FORMATS.join('|')}`, true);
   if (!output) throw new UsageError('convert needs --output DIR (the folder to write)', true);
-  const { writeDataset } = await import('../../data/formats/writers.js');
+  const { writeDataset } = await import('../../data/formats/registry.js');
   const ds = await loadData(args, 'convert');
   const r = writeDataset(ds, to, output, { images: args.boolean('copy-images') ? 'copy' : 'link', overwrite: args.boolean('force') });
   if (args.boolean('json')) {
@@ -162,7 +163,7 @@ export const dataCommand: Command = {
     '(--plot, default runs/data/<name>-<split>-stats.png; --plot none: no PNG). Every image of the split\n' +
     'is decoded (--workers threads; verdicts cached by path, size and mtime): missing, truncated, corrupt\n' +
     'or mis-sized images are listed as bad input with action fatal (train/val abort on them unless --skip-bad).\n' +
-    'convert: writes --data as --to coco|yolo|voc into --output, a self-contained folder that can be moved or\n' +
+    `convert: writes --data as --to ${WRITABLE_FORMATS.join('|')} into --output, a self-contained folder that can be moved or\n` +
     'shared: images are hard-linked from the source (copied across file systems, or with --copy-images) and\n' +
     'every path in it is relative. COCO: images/<split>/ and annotations/instances_<split>.json, keeping a\n' +
     'COCO source\'s image and category ids (else 1..n and 1..nc); YOLO: data.yaml, images/, labels/, <split>.txt;\n' +
@@ -179,10 +180,10 @@ export const dataCommand: Command = {
   ],
   options: [
     { name: 'data', type: 'string', valueName: 'PATH', description: 'dataset (VOC root, COCO .json, dataset .yaml or built-in name)' },
-    { name: 'from', type: 'enum', choices: ['auto', 'coco', 'yolo', 'voc'], default: 'auto', description: 'format of --data (auto: detect)' },
+    { name: 'from', type: 'enum', choices: FORMAT_REQUESTS, default: 'auto', description: 'format of --data (auto: detect)' },
     { name: 'image-dir', type: 'string', valueName: 'DIR', description: 'COCO: folder the images\' file_name entries are relative to' },
     { name: 'split', type: 'string', valueName: 'NAME', default: 'train', description: 'dataset split (train, val, test, all, or another split of the dataset)' },
-    { name: 'to', type: 'enum', choices: ['coco', 'yolo', 'voc'], description: 'convert: output format' },
+    { name: 'to', type: 'enum', choices: WRITABLE_FORMATS, description: 'convert: output format' },
     { name: 'output', type: 'string', valueName: 'DIR', description: 'convert: output folder' },
     { name: 'copy-images', type: 'boolean', default: false, description: 'convert: copy images instead of hard-linking them' },
     { name: 'plot', type: 'string', valueName: 'PNG', description: 'stats: where to write the plot (none: no plot)' },

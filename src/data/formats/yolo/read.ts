@@ -26,11 +26,11 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
-import { readYamlFile } from '../../io/yaml.js';
-import { readImageSize } from '../image-io.js';
-import type { BadInput, DetectionDataset, ImageRecord } from '../types.js';
-import { mapLimit, type SegmentedAnnotation } from './coco.js';
-import { validateBox } from './voc.js';
+import { readYamlFile } from '../../../io/yaml.js';
+import { readImageSize } from '../../image-io.js';
+import type { BadInput, DetectionDataset, ImageRecord } from '../../types.js';
+import type { SegmentedAnnotation } from '../coco/segmentation.js';
+import { mapLimit, validateBox } from '../reading.js';
 
 /** Ultralytics' image extensions. */
 export const IMAGE_EXTENSIONS = new Set(['.bmp', '.dng', '.jpeg', '.jpg', '.mpo', '.png', '.tif', '.tiff', '.webp', '.pfm', '.heic']);
@@ -79,7 +79,7 @@ function parseNames(v: unknown, file: string): string[] {
   throw new Error(`${file}: 'names' must be a list or a map {0: name, ...}`);
 }
 
-export { readYamlFile };
+export { readYamlFile } from '../../../io/yaml.js';
 
 /** Parses and checks a dataset YAML (throws with the file and the key on anything unusable). */
 export function parseDatasetYaml(file: string): YoloDatasetYaml {

@@ -6,7 +6,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Annotation, BadInput, DetectionDataset, ImageRecord } from '../types.js';
+import type { Annotation, BadInput, DetectionDataset, ImageRecord } from '../../types.js';
+import { validateBox } from '../reading.js';
 
 interface VocObject {
   name: string;
@@ -61,27 +62,16 @@ export function parseVocXml(xml: string, file: string): VocFile {
   return { filename: tag(xml, 'filename') ?? '', width, height, objects };
 }
 
-/** Checks and clips one box; returns null (and reports) when it must be dropped. */
-export function validateBox(box: [number, number, number, number], width: number, height: number,
-  where: string, bad: BadInput[], file: string): [number, number, number, number] | null {
-  const [x1, y1, x2, y2] = box;
-  if (!(x2 > x1) || !(y2 > y1)) {
-    bad.push({ file, problem: `${where}: box [${box.join(', ')}] has non-positive width or height`, action: 'dropped' });
-    return null;
-  }
-  if (x2 <= 0 || y2 <= 0 || x1 >= width || y1 >= height) {
-    bad.push({ file, problem: `${where}: box [${box.join(', ')}] lies outside the ${width}x${height} image`, action: 'dropped' });
-    return null;
-  }
-  const clipped: [number, number, number, number] = [Math.max(0, x1), Math.max(0, y1), Math.min(width, x2), Math.min(height, y2)];
-  if (clipped.some((v, i) => v !== box[i])) {
-    bad.push({ file, problem: `${where}: box [${box.join(', ')}] extends outside the ${width}x${height} image; clipped`, action: 'clipped' });
-  }
-  return clipped;
-}
-
 export function isVocRoot(dir: string): boolean {
   return existsSync(join(dir, 'Annotations'));
+}
+
+/** The class order of a VOC root's classes.txt (one name a line), when it has one; VOC itself has none. */
+export function vocClassNames(root: string): string[] | undefined {
+  const f = join(root, 'classes.txt');
+  if (!existsSync(f)) return undefined;
+  const names = readFileSync(f, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  return names.length > 0 ? names : undefined;
 }
 
 /** Reads a VOC root. Splits come from ImageSets/Main/*.txt (all files form 'all' when there is none). */

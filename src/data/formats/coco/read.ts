@@ -25,197 +25,13 @@
  *   from the image header (sharp, orientation-aware) while `readCocoSync`
  *   reports the image as skipped.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { readJsonFile } from '../../io/json.js';
-import { readImageSize } from '../image-io.js';
-import type { Annotation, BadInput, DetectionDataset, ImageRecord } from '../types.js';
-import { validateBox } from './voc.js';
-
-// ---------------------------------------------------------------- segmentation
-
-/** COCO polygons: one or more flat [x1, y1, x2, y2, ...] lists in pixels. */
-export type CocoPolygons = number[][];
-
-/** COCO run-length encoding: column-major runs of 0s and 1s, starting with 0s. */
-export interface CocoRle {
-  /** [height, width] */
-  size: [number, number];
-  /** Compressed (string) or uncompressed (number list) run lengths. */
-  counts: string | number[];
-}
-
-export type CocoSegmentation = CocoPolygons | CocoRle;
-
-/** An annotation that may carry an instance outline (COCO segmentation, YOLO segment rows). */
-export interface SegmentedAnnotation extends Annotation {
-  segmentation?: CocoSegmentation;
-}
-
-export function isRle(seg: CocoSegmentation): seg is CocoRle {
-  return !Array.isArray(seg);
-}
-
-/**
- * Decodes pycocotools' compressed RLE string (rleFrString): each count is
- * written as 5-bit chunks, least significant first, in characters offset by 48;
- * bit 0x20 says another chunk follows and bit 0x10 of the last chunk is the
- * sign. From the fourth count on (index > 2) the value stored is the difference
- * to the count two places earlier.
- */
-export function rleDecodeString(s: string): number[] {
-  const counts: number[] = [];
-  let p = 0;
-  while (p < s.length) {
-    let x = 0;
-    let k = 0;
-    let more = true;
-    while (more) {
-      if (p >= s.length) throw new Error(`RLE string ends inside a count (at character ${p})`);
-      const c = s.charCodeAt(p) - 48;
-      if (c < 0 || c > 63) throw new Error(`RLE string has an invalid character '${s[p]}' at ${p}`);
-      x |= (c & 0x1f) << (5 * k);
-      more = (c & 0x20) !== 0;
-      p++;
-      k++;
-      if (!more && (c & 0x10) !== 0) x |= -1 << (5 * k);
-    }
-    const m = counts.length;
-    if (m > 2) x += counts[m - 2]!;
-    counts.push(x);
-  }
-  return counts;
-}
-
-/** The inverse of rleDecodeString (pycocotools' rleToString). */
-export function rleEncodeString(counts: readonly number[]): string {
-  let out = '';
-  for (let i = 0; i < counts.length; i++) {
-    let x = counts[i]!;
-    if (i > 2) x -= counts[i - 2]!;
-    let more = true;
-    while (more) {
-      let c = x & 0x1f;
-      x >>= 5;
-      more = (c & 0x10) !== 0 ? x !== -1 : x !== 0;
-      if (more) c |= 0x20;
-      out += String.fromCharCode(c + 48);
-    }
-  }
-  return out;
-}
-
-/** An RLE as a row-major H×W 0/1 mask (COCO runs are column-major). */
-export function rleToMask(rle: CocoRle): Uint8Array {
-  const [h, w] = rle.size;
-  const counts = typeof rle.counts === 'string' ? rleDecodeString(rle.counts) : rle.counts;
-  const mask = new Uint8Array(h * w);
-  let idx = 0;
-  let value = 0;
-  for (const n of counts) {
-    if (!(Number.isInteger(n) && n >= 0)) throw new Error(`RLE has a bad run length ${n}`);
-    if (idx + n > h * w) throw new Error(`RLE runs add up to more than its ${w}x${h} size`);
-    if (value === 1) {
-      for (let j = idx; j < idx + n; j++) {
-        const x = Math.floor(j / h);
-        const y = j - x * h;
-        mask[y * w + x] = 1;
-      }
-    }
-    idx += n;
-    value = 1 - value;
-  }
-  return mask;
-}
-
-/** A row-major H×W mask as an uncompressed COCO RLE. */
-export function maskToRle(mask: Uint8Array, height: number, width: number): CocoRle {
-  const counts: number[] = [];
-  let value = 0;
-  let run = 0;
-  for (let x = 0; x < width; x++) {
-    for (let y = 0; y < height; y++) {
-      const v = mask[y * width + x] ? 1 : 0;
-      if (v !== value) {
-        counts.push(run);
-        run = 0;
-        value = v;
-      }
-      run++;
-    }
-  }
-  counts.push(run);
-  return { size: [height, width], counts };
-}
-
-/** Shoelace area of one flat polygon. */
-export function polygonArea(poly: readonly number[]): number {
-  let a = 0;
-  const n = Math.floor(poly.length / 2);
-  for (let i = 0; i < n; i++) {
-    const j = (i + 1) % n;
-    a += poly[2 * i]! * poly[2 * j + 1]! - poly[2 * j]! * poly[2 * i + 1]!;
-  }
-  return Math.abs(a) / 2;
-}
-
-/**
- * Rasterises polygons into a row-major H×W mask: a pixel is set when its centre
- * (x + 0.5, y + 0.5) is inside a polygon (even-odd rule per polygon; polygons
- * are OR-ed), so the mask's area approximates the polygon area.
- */
-export function polygonsToMask(polys: CocoPolygons, height: number, width: number): Uint8Array {
-  const mask = new Uint8Array(height * width);
-  for (const poly of polys) {
-    const n = Math.floor(poly.length / 2);
-    if (n < 3) continue;
-    const xs: number[] = [];
-    for (let y = 0; y < height; y++) {
-      const cy = y + 0.5;
-      xs.length = 0;
-      for (let i = 0; i < n; i++) {
-        const j = (i + 1) % n;
-        const x0 = poly[2 * i]!, y0 = poly[2 * i + 1]!, x1 = poly[2 * j]!, y1 = poly[2 * j + 1]!;
-        if ((y0 <= cy && y1 > cy) || (y1 <= cy && y0 > cy)) xs.push(x0 + ((cy - y0) / (y1 - y0)) * (x1 - x0));
-      }
-      xs.sort((a, b) => a - b);
-      for (let k = 0; k + 1 < xs.length; k += 2) {
-        // pixels whose centre lies in [xs[k], xs[k+1])
-        const from = Math.max(0, Math.ceil(xs[k]! - 0.5));
-        const to = Math.min(width - 1, Math.ceil(xs[k + 1]! - 0.5) - 1);
-        for (let x = from; x <= to; x++) mask[y * width + x] = 1;
-      }
-    }
-  }
-  return mask;
-}
-
-/**
- * The binary mask (row-major, `height`×`width`, 0/1) of an annotation's
- * segmentation, or null when it has none. An RLE must have that size.
- */
-export function cocoMask(ann: SegmentedAnnotation, height: number, width: number): Uint8Array | null {
-  const seg = ann.segmentation;
-  if (!seg) return null;
-  if (isRle(seg)) {
-    if (seg.size[0] !== height || seg.size[1] !== width) {
-      throw new Error(`RLE size ${seg.size[1]}x${seg.size[0]} (w x h) does not match the ${width}x${height} image`);
-    }
-    return rleToMask(seg);
-  }
-  return polygonsToMask(seg, height, width);
-}
-
-/** Area of a segmentation in pixels (polygons: shoelace sum; RLE: foreground count). */
-export function segmentationArea(seg: CocoSegmentation): number {
-  if (!isRle(seg)) return seg.reduce((s, p) => s + polygonArea(p), 0);
-  const counts = typeof seg.counts === 'string' ? rleDecodeString(seg.counts) : seg.counts;
-  let a = 0;
-  for (let i = 1; i < counts.length; i += 2) a += counts[i]!;
-  return a;
-}
-
-// ---------------------------------------------------------------- reading
+import { readJsonFile } from '../../../io/json.js';
+import { readImageSize } from '../../image-io.js';
+import type { BadInput, DetectionDataset, ImageRecord } from '../../types.js';
+import { mapLimit, validateBox } from '../reading.js';
+import type { CocoSegmentation, SegmentedAnnotation } from './segmentation.js';
 
 export interface CocoReadOptions {
   /** Folder the images' `file_name`s are relative to (default: searched, see the module comment). */
@@ -258,7 +74,7 @@ export function checkCocoInstances(raw: unknown, source: string): asserts raw is
   }
 }
 
-export { readJsonFile };
+export { readJsonFile } from '../../../io/json.js';
 
 interface CategoryEntry {
   id: number | string;
@@ -505,18 +321,6 @@ function dropRecords(ds: DetectionDataset, drop: Set<ImageRecord>): DetectionDat
   if (drop.size === 0) return ds;
   for (const k of Object.keys(ds.splits)) ds.splits[k] = ds.splits[k]!.filter((r) => !drop.has(r));
   return ds;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 /** The instances JSON files of a COCO folder: `instances_*.json` in it or in its `annotations/`. */
