@@ -28,8 +28,8 @@ function arg(name: string, fallback: number): number {
 function batchNormShapes(model: string, imgsz: number, batch: number): Array<[number, number, number, number]> {
   const m = new Detector(resolveModelConfig(model));
   try {
-    return summarizeModel(m, imgsz).layers
-      .filter((l) => l.type === 'Conv' || l.type === 'BN')
+    return summarizeModel(m, imgsz)
+      .layers.filter((l) => l.type === 'Conv' || l.type === 'BN')
       .map((l) => [batch, l.outputShape[1]!, l.outputShape[2]!, l.outputShape[3]!]);
   } finally {
     m.dispose();
@@ -46,9 +46,22 @@ async function main(): Promise<void> {
   const eps = 1e-3;
   const layers = shapes.map((s) => {
     const c = s[3];
-    const x = tf.tensor4d(rng.normalArray(s.reduce((a, b) => a * b, 1), 1), s);
+    const x = tf.tensor4d(
+      rng.normalArray(
+        s.reduce((a, b) => a * b, 1),
+        1,
+      ),
+      s,
+    );
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    return { x, mean, variance, rstd: tf.rsqrt(tf.add(variance, eps)), gamma: tf.tensor1d(rng.normalArray(c, 1)), beta: tf.tensor1d(rng.normalArray(c, 1)) };
+    return {
+      x,
+      mean,
+      variance,
+      rstd: tf.rsqrt(tf.add(variance, eps)),
+      gamma: tf.tensor1d(rng.normalArray(c, 1)),
+      beta: tf.tensor1d(rng.normalArray(c, 1)),
+    };
   });
   const primitive = (): void => {
     for (const l of layers) {
@@ -84,7 +97,9 @@ async function main(): Promise<void> {
   const p = Math.min(p1, p2);
   const f = Math.min(f1, f2);
   const elements = shapes.reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0);
-  console.log(`backend ${backend.name}; yolor-n at ${imgsz} px, batch ${batch}: ${shapes.length} batch-norm layers, ${(elements / 1e6).toFixed(1)} M activations`);
+  console.log(
+    `backend ${backend.name}; yolor-n at ${imgsz} px, batch ${batch}: ${shapes.length} batch-norm layers, ${(elements / 1e6).toFixed(1)} M activations`,
+  );
   console.log(`forward (x̂ and y) of all of them, best of ${rounds}:`);
   console.log(`  primitive ops (batchNormTrain)  ${p.toFixed(1)} ms`);
   console.log(`  FusedBatchNorm kernel × 2        ${f.toFixed(1)} ms`);

@@ -4,13 +4,14 @@
  * training step at the same size (batch 4: batch 8 at 416 exceeds the wasm heap), measured in the same run. The loader keeps
  * the model busy when its rate exceeds the step's.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initBackend } from '../src/engine/backend.js';
+import * as tf from '@tensorflow/tfjs-core';
 import { readVoc } from '../src/data/formats/voc/read.js';
 import { DataLoader } from '../src/data/loader.js';
+import { initBackend } from '../src/engine/backend.js';
 import { Detector } from '../src/models/detector.js';
 import { resolveModelConfig } from '../src/models/zoo.js';
 import { buildTargets, gridsOfMaps } from '../src/tasks/detect/assign.js';
@@ -39,14 +40,17 @@ async function main(): Promise<void> {
   const imgsz = 416;
   const quick = process.argv.includes('--quick');
   const n = quick ? 32 : 96;
-  const records = readVoc(BCCD).splits['train']!;
+  const records = readVoc(BCCD).splits.train!;
   const rates: Record<string, number> = {};
   for (const w of [0, 1, 2]) rates[`${w} workers`] = await loaderRate(records, w, imgsz, n);
   await initBackend('wasm');
   const cfg = resolveModelConfig('yolor-n');
   const model = new Detector({ ...cfg, nc: 3 } as typeof cfg);
   const loader = new DataLoader({ records, imgsz, batchSize: 4, train: true, seed: 0, workers: 0 });
-  const vars = model.parameters().filter((p) => p.group !== 'buffer').map((p) => p.variable);
+  const vars = model
+    .parameters()
+    .filter((p) => p.group !== 'buffer')
+    .map((p) => p.variable);
   let steps = 0;
   let images = 0;
   let t = 0;
@@ -68,7 +72,8 @@ async function main(): Promise<void> {
   await loader.close();
   const step = images / (t / 1000);
   console.log(`BCCD at ${imgsz} (mosaic + affine + HSV + flip); loader batch 8, training step batch 4\n`);
-  for (const [k, v] of Object.entries(rates)) console.log(`  loader, ${k.padEnd(10)} ${v.toFixed(1).padStart(7)} img/s   ${(v / step).toFixed(1)}× the training step`);
+  for (const [k, v] of Object.entries(rates))
+    console.log(`  loader, ${k.padEnd(10)} ${v.toFixed(1).padStart(7)} img/s   ${(v / step).toFixed(1)}× the training step`);
   console.log(`  yolor-n training step  ${step.toFixed(1).padStart(7)} img/s (wasm)`);
 }
 

@@ -22,7 +22,15 @@ import { defaultReplicas } from '../src/train/parallel/replica-pool.js';
 import { train } from '../src/train/trainer.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -43,13 +51,28 @@ async function weights(): Promise<string> {
   }
   const t0 = Date.now();
   const r = await train({
-    data: 'shapes-small', model: 'yolor-n', epochs, batch: 8, imgsz: 128, tasks: ['detect', 'classify', 'segment'],
-    project, name, seed: 0, workers: defaultReplicas(8), optimizer: 'auto', patience: epochs, cache: false, valSplit: 'val', nbs: 8,
+    data: 'shapes-small',
+    model: 'yolor-n',
+    epochs,
+    batch: 8,
+    imgsz: 128,
+    tasks: ['detect', 'classify', 'segment'],
+    project,
+    name,
+    seed: 0,
+    workers: defaultReplicas(8),
+    optimizer: 'auto',
+    patience: epochs,
+    cache: false,
+    valSplit: 'val',
+    nbs: 8,
   });
   if (r.runDir !== join(project, name)) throw new Error(`trained into ${r.runDir}, expected ${join(project, name)} (a partial run is in the way?)`);
   const row = r.rows.find((x) => x.epoch === r.best.epoch);
-  process.stderr.write(`trained ${epochs} epochs in ${((Date.now() - t0) / 60_000).toFixed(1)} min: best epoch ${r.best.epoch}, ` +
-    `mAP50 ${row?.['metrics/mAP50(B)'].toFixed(3)}\n`);
+  process.stderr.write(
+    `trained ${epochs} epochs in ${((Date.now() - t0) / 60_000).toFixed(1)} min: best epoch ${r.best.epoch}, ` +
+      `mAP50 ${row?.['metrics/mAP50(B)'].toFixed(3)}\n`,
+  );
   return join(r.runDir, 'weights', 'best');
 }
 
@@ -66,7 +89,10 @@ async function main(): Promise<void> {
     await page.goto(`${server.url}?backend=wasm&conf=${conf}`);
     await page.waitForFunction('window.__yolor.runs >= 1 && window.__yolor.ready || window.__yolor.error !== null', undefined, { timeout: 120_000 });
     const state = (await page.evaluate('window.__yolor')) as {
-      error: string | null; source: string; detections: Array<{ name: string; score: number }>; labels: Array<{ name: string; score: number }> | null;
+      error: string | null;
+      source: string;
+      detections: Array<{ name: string; score: number }>;
+      labels: Array<{ name: string; score: number }> | null;
       segment: Array<{ name: string; share: number }> | null;
     };
     if (state.error) throw new Error(`page error: ${state.error}`);
@@ -75,9 +101,14 @@ async function main(): Promise<void> {
     // A palette PNG: the page is mostly flat colour, so 256 colours keep it sharp at a fraction of the size.
     await writeFile(out, await sharp(png).png({ palette: true, colours: 256, effort: 10 }).toBuffer());
     const present = state.labels?.filter((l) => l.score >= 0.5).map((l) => `${l.name} ${l.score.toFixed(2)}`) ?? [];
-    process.stdout.write(`${out}: ${(statSync(out).size / 1024).toFixed(0)} KB — ${state.source}: ${state.detections.length} detections ` +
-      `(${state.detections.slice(0, 6).map((d) => `${d.name} ${d.score.toFixed(2)}`).join(', ')}); labels ${present.join(', ') || 'none'}; ` +
-      `segment ${state.segment?.map((c) => `${c.name} ${(c.share * 100).toFixed(1)} %`).join(', ') ?? '-'} (${ckpt})\n`);
+    process.stdout.write(
+      `${out}: ${(statSync(out).size / 1024).toFixed(0)} KB — ${state.source}: ${state.detections.length} detections ` +
+        `(${state.detections
+          .slice(0, 6)
+          .map((d) => `${d.name} ${d.score.toFixed(2)}`)
+          .join(', ')}); labels ${present.join(', ') || 'none'}; ` +
+        `segment ${state.segment?.map((c) => `${c.name} ${(c.share * 100).toFixed(1)} %`).join(', ') ?? '-'} (${ckpt})\n`,
+    );
   } finally {
     await browser.close();
     await server.close();

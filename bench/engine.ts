@@ -18,15 +18,31 @@ import { initBackend } from '../src/engine/backend.js';
 import { registerTrainingKernels, unregisterTrainingKernels } from '../src/engine/kernels/index.js';
 import { Rng } from '../src/util/rng.js';
 
-interface ConvSpec { name: string; k: number; cin: number; cout: number; stride: number; act: boolean; residualFrom?: number }
-interface Net { name: string; input: [number, number, number, number]; convs: ConvSpec[] }
+interface ConvSpec {
+  name: string;
+  k: number;
+  cin: number;
+  cout: number;
+  stride: number;
+  act: boolean;
+  residualFrom?: number;
+}
+interface Net {
+  name: string;
+  input: [number, number, number, number];
+  convs: ConvSpec[];
+}
 
 function stack3(): Net {
-  return { name: '3-layer conv stack 8x64x64x3', input: [8, 64, 64, 3], convs: [
-    { name: 'c1', k: 3, cin: 3, cout: 32, stride: 1, act: true },
-    { name: 'c2', k: 3, cin: 32, cout: 64, stride: 2, act: true },
-    { name: 'c3', k: 3, cin: 64, cout: 64, stride: 1, act: true },
-  ] };
+  return {
+    name: '3-layer conv stack 8x64x64x3',
+    input: [8, 64, 64, 3],
+    convs: [
+      { name: 'c1', k: 3, cin: 3, cout: 32, stride: 1, act: true },
+      { name: 'c2', k: 3, cin: 32, cout: 64, stride: 2, act: true },
+      { name: 'c3', k: 3, cin: 64, cout: 64, stride: 1, act: true },
+    ],
+  };
 }
 
 /** Stem (stride 2) + two residual blocks at 32 channels + downsample + two residual blocks at 64 channels. */
@@ -37,9 +53,11 @@ function resnet(): Net {
     convs.push({ name: `${tag}a`, k: 3, cin: c, cout: c, stride: 1, act: true });
     convs.push({ name: `${tag}b`, k: 3, cin: c, cout: c, stride: 1, act: true, residualFrom: from });
   };
-  block(32, 'r1'); block(32, 'r2');
+  block(32, 'r1');
+  block(32, 'r2');
   convs.push({ name: 'down', k: 3, cin: 32, cout: 64, stride: 2, act: true });
-  block(64, 'r3'); block(64, 'r4');
+  block(64, 'r3');
+  block(64, 'r4');
   return { name: 'ResNet-style block stack 8x128x128x3', input: [8, 128, 128, 3], convs };
 }
 
@@ -58,8 +76,9 @@ function flops(net: Net): { forward: number; backward: number } {
 }
 
 function buildVariables(net: Net, rng: Rng): { filters: tf.Variable[]; biases: tf.Variable[] } {
-  const filters = net.convs.map((c) => tf.variable(tf.tensor4d(
-    rng.normalArray(c.k * c.k * c.cin * c.cout, Math.sqrt(2 / (c.k * c.k * c.cin))), [c.k, c.k, c.cin, c.cout])));
+  const filters = net.convs.map((c) =>
+    tf.variable(tf.tensor4d(rng.normalArray(c.k * c.k * c.cin * c.cout, Math.sqrt(2 / (c.k * c.k * c.cin))), [c.k, c.k, c.cin, c.cout])),
+  );
   const biases = net.convs.map((c) => tf.variable(tf.zeros([c.cout])));
   return { filters, biases };
 }
@@ -68,8 +87,14 @@ function forward(net: Net, x: tf.Tensor4D, v: { filters: tf.Variable[]; biases: 
   const outs: tf.Tensor4D[] = [];
   let h = x;
   net.convs.forEach((c, i) => {
-    let y = tf.fused.conv2d({ x: h, filter: v.filters[i] as tf.Tensor4D, strides: c.stride, pad: 'same',
-      bias: v.biases[i], activation: c.residualFrom === undefined && c.act ? 'relu' : 'linear' });
+    let y = tf.fused.conv2d({
+      x: h,
+      filter: v.filters[i] as tf.Tensor4D,
+      strides: c.stride,
+      pad: 'same',
+      bias: v.biases[i],
+      activation: c.residualFrom === undefined && c.act ? 'relu' : 'linear',
+    });
     if (c.residualFrom !== undefined) y = tf.relu(tf.add(y, outs[c.residualFrom]!)) as tf.Tensor4D;
     outs.push(y);
     h = y;
@@ -104,7 +129,15 @@ function cpuSized(net: Net): Net {
   return { ...net, input: [1, 64, 64, net.input[3]] };
 }
 
-interface Row { backend: string; net: string; measuredAt: string; forwardGflops: number; trainGflops: number; forwardMs: number; trainMs: number }
+interface Row {
+  backend: string;
+  net: string;
+  measuredAt: string;
+  forwardGflops: number;
+  trainGflops: number;
+  forwardMs: number;
+  trainMs: number;
+}
 
 function measure(backend: string, fullNet: Net, quick: boolean): Row {
   const net = backend === 'cpu' ? cpuSized(fullNet) : fullNet;
@@ -115,9 +148,10 @@ function measure(backend: string, fullNet: Net, quick: boolean): Row {
   const opt = tf.train.sgd(1e-4);
   const rounds = backend === 'cpu' ? 1 : quick ? 3 : 10;
   const [fwdSec, trainSec] = bestOf(rounds, [
-    () => tf.tidy(() => {
-      forward(net, x, vars).dataSync();
-    }),
+    () =>
+      tf.tidy(() => {
+        forward(net, x, vars).dataSync();
+      }),
     () => {
       const loss = opt.minimize(() => forward(net, x, vars) as tf.Scalar, true);
       loss?.dataSync();
@@ -127,7 +161,9 @@ function measure(backend: string, fullNet: Net, quick: boolean): Row {
   tf.dispose([x, ...vars.filters, ...vars.biases]);
   opt.dispose();
   return {
-    backend, net: net.name, measuredAt: net.input.join('x'),
+    backend,
+    net: net.name,
+    measuredAt: net.input.join('x'),
     forwardGflops: f.forward / fwdSec / 1e9,
     trainGflops: (f.forward + f.backward) / trainSec / 1e9,
     forwardMs: fwdSec * 1000,
@@ -143,9 +179,10 @@ function backpropInputComparison(quick: boolean): { builtinGflops: number; oursG
   const filt = tf.tensor4d(rng.normalArray(9 * ci * co), [3, 3, ci, co]);
   const f = 2 * b * h * w * 9 * ci * co;
   // tidy must not return the typed array: it would walk its million entries looking for tensors.
-  const run = () => tf.tidy(() => {
-    tf.conv2dTranspose(dy, filt, [b, h, w, ci], 1, 'same').dataSync();
-  });
+  const run = () =>
+    tf.tidy(() => {
+      tf.conv2dTranspose(dy, filt, [b, h, w, ci], 1, 'same').dataSync();
+    });
   unregisterTrainingKernels('wasm');
   const [builtin] = bestOf(1, [run]) as [number];
   registerTrainingKernels('wasm');
@@ -179,14 +216,18 @@ async function main(): Promise<void> {
   }
   console.log('\nbackend  network                                   measured at    forward GFLOP/s  train-step GFLOP/s  forward ms  train ms');
   for (const r of rows) {
-    console.log(`${r.backend.padEnd(8)} ${r.net.padEnd(41)} ${r.measuredAt.padEnd(13)} ${r.forwardGflops.toFixed(2).padStart(15)}  ${r.trainGflops.toFixed(2).padStart(18)}  ${r.forwardMs.toFixed(0).padStart(10)}  ${r.trainMs.toFixed(0).padStart(8)}`);
+    console.log(
+      `${r.backend.padEnd(8)} ${r.net.padEnd(41)} ${r.measuredAt.padEnd(13)} ${r.forwardGflops.toFixed(2).padStart(15)}  ${r.trainGflops.toFixed(2).padStart(18)}  ${r.forwardMs.toFixed(0).padStart(10)}  ${r.trainMs.toFixed(0).padStart(8)}`,
+    );
   }
   console.log('\nratios (targets: train/forward on wasm ≥ 0.60; wasm/cpu train step ≥ 50×)');
   for (const q of ratios) {
     console.log(`  ${q.net.padEnd(41)} wasm train/forward = ${q.trainOverForward.toFixed(2)}   wasm/cpu train = ${q.wasmOverCpuTrain.toFixed(0)}×`);
   }
-  console.log(`\nConv2DBackpropInput 8x64x64x32→32 3x3 on wasm: built-in ${bpi.builtinGflops.toFixed(2)} GFLOP/s, ` +
-    `yolor-ts ${bpi.oursGflops.toFixed(2)} GFLOP/s (${(bpi.oursGflops / bpi.builtinGflops).toFixed(1)}×)`);
+  console.log(
+    `\nConv2DBackpropInput 8x64x64x32→32 3x3 on wasm: built-in ${bpi.builtinGflops.toFixed(2)} GFLOP/s, ` +
+      `yolor-ts ${bpi.oursGflops.toFixed(2)} GFLOP/s (${(bpi.oursGflops / bpi.builtinGflops).toFixed(1)}×)`,
+  );
 }
 
 await main();

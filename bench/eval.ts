@@ -9,7 +9,7 @@
  * Options: --images N, --dets N, --seed S, --rounds R (best of), --json.
  */
 import { pathToFileURL } from 'node:url';
-import { evaluateCoco, formatCocoSummary, type CocoAnnotation, type CocoDet, type CocoGt } from '../src/eval/coco.js';
+import { type CocoAnnotation, type CocoDet, type CocoGt, evaluateCoco, formatCocoSummary } from '../src/eval/coco.js';
 import { postprocess } from '../src/tasks/detect/nms.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -55,7 +55,12 @@ export function syntheticCoco(nImages: number, detsPerImage: number, nClasses: n
         const bw = Math.max(1, w * (1 + 0.2 * rng.normal()));
         const bh = Math.max(1, h * (1 + 0.2 * rng.normal()));
         const c = rng.next() < 0.9 ? g.c : rng.int(1, nClasses);
-        dt.push({ image_id: im.id, category_id: c, bbox: [x + s * w, y + s * h, bw, bh], score: Math.min(1, Math.max(0.001, 0.6 + 0.3 * rng.normal())) });
+        dt.push({
+          image_id: im.id,
+          category_id: c,
+          bbox: [x + s * w, y + s * h, bw, bh],
+          score: Math.min(1, Math.max(0.001, 0.6 + 0.3 * rng.normal())),
+        });
       }
     }
     for (; n < detsPerImage; n++) {
@@ -127,9 +132,13 @@ function main(): void {
     return;
   }
   console.log(`evaluateCoco: ${nImages} images, ${row.groundTruth} ground-truth boxes, ${row.detections} detections, 80 classes`);
-  console.log(`  ${best.toFixed(2)} s${rounds > 1 ? ` (best of ${rounds})` : ''}, ${row.imagesPerSecond.toFixed(0)} images/s  (data generation ${genS.toFixed(2)} s, not counted)`);
+  console.log(
+    `  ${best.toFixed(2)} s${rounds > 1 ? ` (best of ${rounds})` : ''}, ${row.imagesPerSecond.toFixed(0)} images/s  (data generation ${genS.toFixed(2)} s, not counted)`,
+  );
   console.log(formatCocoSummary(stats));
-  console.log(`postprocess (confidence filter, class-aware NMS, max_det 300): 25,200 rows × 80 classes in ${nms.ms.toFixed(1)} ms (best of 5), ${nms.detections} detections`);
+  console.log(
+    `postprocess (confidence filter, class-aware NMS, max_det 300): 25,200 rows × 80 classes in ${nms.ms.toFixed(1)} ms (best of 5), ${nms.detections} detections`,
+  );
 }
 
 // Importable (for syntheticCoco) without running the benchmark.

@@ -41,12 +41,20 @@ async function main(): Promise<void> {
     const plainFused = plain.fuse().model;
     const s = cfg.dims.imgsz;
     const x = tf.tensor4d(new Rng(1).normalArray(s * s * 3), [1, s, s, 3]);
-    const run = (m: Detector) => () => tf.tidy(() => {
-      for (const y of m.forward(x)) y.dataSync();
-    });
-    const [unfusedMs, fusedMs, plainMs, plainFusedMs] = bestOf(quick ? 3 : 15, [run(model), run(fused), run(plain), run(plainFused)]) as [number, number, number, number];
+    const run = (m: Detector) => () =>
+      tf.tidy(() => {
+        for (const y of m.forward(x)) y.dataSync();
+      });
+    const [unfusedMs, fusedMs, plainMs, plainFusedMs] = bestOf(quick ? 3 : 15, [run(model), run(fused), run(plain), run(plainFused)]) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     rows.push({ model: name, imgsz: s, unfusedMs, fusedMs, plainMs, plainFusedMs, fusedOverPlainFused: fusedMs / plainFusedMs });
-    [model, plain, fused, plainFused].forEach((m) => m.dispose());
+    [model, plain, fused, plainFused].forEach((m) => {
+      m.dispose();
+    });
     x.dispose();
   }
   if (json) {
@@ -56,8 +64,10 @@ async function main(): Promise<void> {
   console.log(`backend ${backend.name}; batch 1; best of ${quick ? 3 : 15} interleaved rounds (ms)\n`);
   console.log('model            size  implicit unfused  implicit fused  plain unfused  plain fused  fused / plain fused');
   for (const r of rows) {
-    console.log(`${r.model.padEnd(16)} ${String(r.imgsz).padStart(4)}  ${r.unfusedMs.toFixed(1).padStart(16)}  ${r.fusedMs.toFixed(1).padStart(14)}  ` +
-      `${r.plainMs.toFixed(1).padStart(13)}  ${r.plainFusedMs.toFixed(1).padStart(11)}  ${r.fusedOverPlainFused.toFixed(3).padStart(19)}`);
+    console.log(
+      `${r.model.padEnd(16)} ${String(r.imgsz).padStart(4)}  ${r.unfusedMs.toFixed(1).padStart(16)}  ${r.fusedMs.toFixed(1).padStart(14)}  ` +
+        `${r.plainMs.toFixed(1).padStart(13)}  ${r.plainFusedMs.toFixed(1).padStart(11)}  ${r.fusedOverPlainFused.toFixed(3).padStart(19)}`,
+    );
   }
   console.log('\ntarget: fused / plain fused ≤ 1.03');
 }

@@ -13,14 +13,15 @@
  * ORT / engine, so > 1 always means slower than ORT). Timings are the best of
  * interleaved rounds after a warm-up. Options: --quick, --json, --models a,b, --sizes 320,640.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/backend.js';
+import { testImage } from '../src/export/export-model.js';
 import { exportOnnx } from '../src/export/onnx/index.js';
 import { OnnxDetector } from '../src/export/onnx-runtime.js';
-import { testImage } from '../src/export/export-model.js';
 import { tfjsRunner } from '../src/infer/runner.js';
 import { Detector } from '../src/models/detector.js';
 import { resolveModelConfig } from '../src/models/zoo.js';
@@ -75,9 +76,16 @@ async function measureTfjs(backend: 'wasm' | 'cpu' | 'node', name: string, s: nu
   const x8 = batchOf(x1, tb);
   const latencyMs = await best(rounds, async () => void (await r.decode(x1, [1, s, s, 3])));
   // The pure-JS cpu backend would take minutes per batch: its throughput is batch 1's.
-  const ms8 = backend === 'cpu' ? tb * latencyMs : await best(Math.max(1, Math.floor(rounds / 2)), async () => void (await r.decode(x8, [tb, s, s, 3])));
+  const ms8 =
+    backend === 'cpu' ? tb * latencyMs : await best(Math.max(1, Math.floor(rounds / 2)), async () => void (await r.decode(x8, [tb, s, s, 3])));
   deploy.dispose();
-  return { model: name, imgsz: s, engine: `tfjs ${backend === 'node' ? 'tfjs-node' : backend}${backend === 'cpu' ? ' (b1)' : ''}`, latencyMs, throughput: (tb * 1000) / ms8 };
+  return {
+    model: name,
+    imgsz: s,
+    engine: `tfjs ${backend === 'node' ? 'tfjs-node' : backend}${backend === 'cpu' ? ' (b1)' : ''}`,
+    latencyMs,
+    throughput: (tb * 1000) / ms8,
+  };
 }
 
 /**
@@ -112,7 +120,13 @@ async function measureOrt(name: string, s: number, rounds: number, dir: string):
     }
   }
   for (const d of dets) await d.dispose();
-  return ['onnxruntime-node', 'ORT, separate bias'].map((engine, i) => ({ model: name, imgsz: s, engine, latencyMs: lat[i]!, throughput: (tb * 1000) / thr[i]! }));
+  return ['onnxruntime-node', 'ORT, separate bias'].map((engine, i) => ({
+    model: name,
+    imgsz: s,
+    engine,
+    latencyMs: lat[i]!,
+    throughput: (tb * 1000) / thr[i]!,
+  }));
 }
 
 async function main(): Promise<void> {
@@ -126,7 +140,7 @@ async function main(): Promise<void> {
   try {
     for (const name of models) {
       for (const s of sizes) {
-        rows.push(...await measureOrt(name, s, rounds, dir));
+        rows.push(...(await measureOrt(name, s, rounds, dir)));
         const w = await measureTfjs('wasm', name, s, rounds);
         if (w) rows.push(w);
         if (name === models[0]) {
@@ -148,11 +162,15 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ backendNote: 'tfjs-node rows appear only when it is installed', rows: out }, null, 2));
     return;
   }
-  console.log(`deploy models (folded), decoding included; latency = best of ${rounds} at batch 1; throughput at batch 8 (4 at 640); tf ${tf.version_core}\n`);
+  console.log(
+    `deploy models (folded), decoding included; latency = best of ${rounds} at batch 1; throughput at batch 8 (4 at 640); tf ${tf.version_core}\n`,
+  );
   console.log('model      size  engine               latency ms  × ORT   images/s  ORT ×');
   for (const r of out) {
-    console.log(`${r.model.padEnd(10)} ${String(r.imgsz).padStart(4)}  ${r.engine.padEnd(19)} ${r.latencyMs.toFixed(1).padStart(11)}  ${r.latencyVsOrt.toFixed(2).padStart(5)}  ` +
-      `${r.throughput.toFixed(2).padStart(9)}  ${r.throughputOrtOver.toFixed(2).padStart(5)}`);
+    console.log(
+      `${r.model.padEnd(10)} ${String(r.imgsz).padStart(4)}  ${r.engine.padEnd(19)} ${r.latencyMs.toFixed(1).padStart(11)}  ${r.latencyVsOrt.toFixed(2).padStart(5)}  ` +
+        `${r.throughput.toFixed(2).padStart(9)}  ${r.throughputOrtOver.toFixed(2).padStart(5)}`,
+    );
   }
 }
 

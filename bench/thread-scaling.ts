@@ -12,7 +12,7 @@
  *
  * Run as a module it is also the worker body (the same file, in a worker thread).
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 export type WorkKind = 'compute' | 'streaming';
 
@@ -25,21 +25,22 @@ async function runWork(kind: WorkKind, barrier: Int32Array, threads: number): Pr
   const tf = await import('@tensorflow/tfjs-core');
   const { initBackend } = await import('../src/engine/backend.js');
   await initBackend('wasm');
-  const unit = kind === 'compute'
-    ? (() => {
-      const x = tf.randomNormal([1, 16, 16, 64]) as import('@tensorflow/tfjs-core').Tensor4D;
-      const w = tf.randomNormal([3, 3, 64, 64]) as import('@tensorflow/tfjs-core').Tensor4D;
-      return (): void => {
-        for (let i = 0; i < 400; i++) tf.conv2d(x, w, 1, 'same').dispose();
-      };
-    })()
-    : (() => {
-      const a = tf.ones([STREAM_ELEMENTS]);
-      const b = tf.ones([STREAM_ELEMENTS]);
-      return (): void => {
-        for (let i = 0; i < STREAM_ADDS; i++) tf.add(a, b).dispose();
-      };
-    })();
+  const unit =
+    kind === 'compute'
+      ? (() => {
+          const x = tf.randomNormal([1, 16, 16, 64]) as import('@tensorflow/tfjs-core').Tensor4D;
+          const w = tf.randomNormal([3, 3, 64, 64]) as import('@tensorflow/tfjs-core').Tensor4D;
+          return (): void => {
+            for (let i = 0; i < 400; i++) tf.conv2d(x, w, 1, 'same').dispose();
+          };
+        })()
+      : (() => {
+          const a = tf.ones([STREAM_ELEMENTS]);
+          const b = tf.ones([STREAM_ELEMENTS]);
+          return (): void => {
+            for (let i = 0; i < STREAM_ADDS; i++) tf.add(a, b).dispose();
+          };
+        })();
   unit();
   // Start the timed units together: every engine waits here until all have warmed up.
   Atomics.add(barrier, 0, 1);
@@ -55,7 +56,11 @@ async function runWork(kind: WorkKind, barrier: Int32Array, threads: number): Pr
   return best;
 }
 
-interface ScalingJob { threadScaling: WorkKind; barrier: SharedArrayBuffer; threads: number }
+interface ScalingJob {
+  threadScaling: WorkKind;
+  barrier: SharedArrayBuffer;
+  threads: number;
+}
 
 if (!isMainThread && (workerData as Partial<ScalingJob> | null)?.threadScaling) {
   const job = workerData as ScalingJob;
@@ -65,18 +70,30 @@ if (!isMainThread && (workerData as Partial<ScalingJob> | null)?.threadScaling) 
 /** Milliseconds each of `threads` engines took for one unit of `kind`, all started together. */
 async function timeOnThreads(kind: WorkKind, threads: number): Promise<number[]> {
   const barrier = new SharedArrayBuffer(4);
-  return Promise.all(Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => {
-    const job: ScalingJob = { threadScaling: kind, barrier, threads };
-    const w = new Worker(new URL(import.meta.url), { workerData: job });
-    w.once('message', (ms: number) => {
-      resolve(ms);
-      void w.terminate();
-    });
-    w.once('error', reject);
-  })));
+  return Promise.all(
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const job: ScalingJob = { threadScaling: kind, barrier, threads };
+          const w = new Worker(new URL(import.meta.url), { workerData: job });
+          w.once('message', (ms: number) => {
+            resolve(ms);
+            void w.terminate();
+          });
+          w.once('error', reject);
+        }),
+    ),
+  );
 }
 
-export interface ScalingRow { kind: WorkKind; threads: number; aloneMs: number; togetherMs: number; speedup: number }
+export interface ScalingRow {
+  kind: WorkKind;
+  threads: number;
+  aloneMs: number;
+  togetherMs: number;
+  speedup: number;
+}
 
 /** Times for 1 engine and for `threads` engines at once, per kind of work. */
 export async function measureThreadScaling(threads: number): Promise<ScalingRow[]> {

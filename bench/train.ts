@@ -14,6 +14,8 @@
  * convolutions. Options: --quick, --json, --batch N (default 4; the wasm heap limits
  * batch × size), --replicas N.
  */
+
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/backend.js';
 import { Detector } from '../src/models/detector.js';
@@ -22,12 +24,17 @@ import { buildTargets, gridsOfMaps } from '../src/tasks/detect/assign.js';
 import { detectionLoss } from '../src/tasks/detect/loss.js';
 import { ModelEma } from '../src/train/ema.js';
 import { GroupedOptimizer } from '../src/train/optimizer.js';
-import { Rng } from '../src/util/rng.js';
-import { availableParallelism } from 'node:os';
 import { ReplicaPool } from '../src/train/parallel/replica-pool.js';
-import { measureThreadScaling, STREAM_BYTES, type ScalingRow } from './thread-scaling.js';
+import { Rng } from '../src/util/rng.js';
+import { measureThreadScaling, type ScalingRow, STREAM_BYTES } from './thread-scaling.js';
 
-interface Row { model: string; imgsz: number; batch: number; imagesPerSecond: number | null; note?: string }
+interface Row {
+  model: string;
+  imgsz: number;
+  batch: number;
+  imagesPerSecond: number | null;
+  note?: string;
+}
 
 /** The detection loss of a synthetic batch (the quantity every measured step differentiates). */
 function detectionStepLoss(model: Detector, x: tf.Tensor4D, targets: Float32Array): tf.Scalar {
@@ -77,7 +84,10 @@ const CONV_KERNELS = new Set(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'C
 async function nonConvolutionShare(name: string, imgsz: number, batch: number): Promise<number> {
   const cfg = resolveModelConfig(name);
   const model = new Detector(cfg);
-  const vars = model.parameters().filter((p) => p.group !== 'buffer').map((p) => p.variable);
+  const vars = model
+    .parameters()
+    .filter((p) => p.group !== 'buffer')
+    .map((p) => p.variable);
   const { images, targets } = syntheticBatch(cfg.nc, imgsz, batch);
   const x = tf.tensor4d(images, [batch, imgsz, imgsz, 3]);
   const step = (): void => {
@@ -112,7 +122,13 @@ function syntheticBatch(nc: number, imgsz: number, batch: number): { images: Flo
 }
 
 /** Milliseconds of each part of a data-parallel step (medians over the measured steps). */
-interface StepPhases { publish: number; replicas: number; optimizer: number; ema: number; step: number }
+interface StepPhases {
+  publish: number;
+  replicas: number;
+  optimizer: number;
+  ema: number;
+  step: number;
+}
 
 const median = (v: number[]): number => {
   const s = [...v].sort((a, b) => a - b);
@@ -124,7 +140,13 @@ const median = (v: number[]): number => {
  * worker replicas: images/s of the best step, and the median time of each part — the
  * replicas' compute (with the gradient sum) against the serial work of the main thread.
  */
-async function measureParallel(name: string, imgsz: number, batch: number, steps: number, replicas: number): Promise<{ imagesPerSecond: number; phases: StepPhases }> {
+async function measureParallel(
+  name: string,
+  imgsz: number,
+  batch: number,
+  steps: number,
+  replicas: number,
+): Promise<{ imagesPerSecond: number; phases: StepPhases }> {
   const cfg = resolveModelConfig(name);
   const model = new Detector(cfg);
   const opt = new GroupedOptimizer(model, { name: 'sgd', lr: 0.01, momentum: 0.937, weightDecay: 5e-4 });
@@ -168,7 +190,13 @@ async function measureParallel(name: string, imgsz: number, batch: number, steps
  * pool of one replica, then by a pool of `replicas` (median step times). With no
  * contention for memory bandwidth the two would be equal.
  */
-async function replicaBesideReplica(name: string, imgsz: number, perReplica: number, steps: number, replicas: number): Promise<{ aloneMs: number; besideMs: number }> {
+async function replicaBesideReplica(
+  name: string,
+  imgsz: number,
+  perReplica: number,
+  steps: number,
+  replicas: number,
+): Promise<{ aloneMs: number; besideMs: number }> {
   const cfg = resolveModelConfig(name);
   const model = new Detector(cfg);
   const time = async (n: number): Promise<number> => {
@@ -211,12 +239,22 @@ async function main(): Promise<void> {
   }
   const ri = process.argv.indexOf('--replicas');
   const replicas = ri > 0 ? Number(process.argv[ri + 1]) : Math.max(2, availableParallelism());
-  const parallel: Array<{ model: string; imgsz: number; batch: number; one: number; many: number; replicas: number; ratio: number; phases: StepPhases }> = [];
+  const parallel: Array<{
+    model: string;
+    imgsz: number;
+    batch: number;
+    one: number;
+    many: number;
+    replicas: number;
+    ratio: number;
+    phases: StepPhases;
+  }> = [];
   let beside: { aloneMs: number; besideMs: number } | null = null;
   const perReplica = Math.max(1, Math.floor(batch / replicas));
   if (backend.name === 'wasm') {
     for (const model of ['yolor-n', 'yolor-s']) {
-      const one = rows.find((r) => r.model === model && r.imgsz === 320)?.imagesPerSecond ?? measure(model, 320, batch, quick ? 1 : 3).imagesPerSecond ?? NaN;
+      const one =
+        rows.find((r) => r.model === model && r.imgsz === 320)?.imagesPerSecond ?? measure(model, 320, batch, quick ? 1 : 3).imagesPerSecond ?? NaN;
       const many = await measureParallel(model, 320, batch, quick ? 1 : 3, replicas);
       parallel.push({ model, imgsz: 320, batch, one, many: many.imagesPerSecond, replicas, ratio: many.imagesPerSecond / one, phases: many.phases });
     }
@@ -226,37 +264,54 @@ async function main(): Promise<void> {
   const scaling: ScalingRow[] = parallel.length ? await measureThreadScaling(replicas) : [];
   const share = parallel.length ? await nonConvolutionShare('yolor-n', 320, batch) : Number.NaN;
   if (json) {
-    console.log(JSON.stringify({ backend: backend.name, rows, parallel, replicaBesideReplica: beside, scaling, nonConvolutionShare: share }, null, 2));
+    console.log(
+      JSON.stringify({ backend: backend.name, rows, parallel, replicaBesideReplica: beside, scaling, nonConvolutionShare: share }, null, 2),
+    );
     return;
   }
   console.log(`backend ${backend.name}; synthetic batches; best of ${quick ? 1 : 3} steps after a warm-up\n`);
   console.log('model     size  batch  train img/s');
   for (const r of rows) {
-    console.log(`${r.model.padEnd(8)} ${String(r.imgsz).padStart(5)}  ${String(r.batch).padStart(5)}  ${r.imagesPerSecond === null ? `failed: ${r.note}` : r.imagesPerSecond.toFixed(2).padStart(11)}`);
+    console.log(
+      `${r.model.padEnd(8)} ${String(r.imgsz).padStart(5)}  ${String(r.batch).padStart(5)}  ${r.imagesPerSecond === null ? `failed: ${r.note}` : r.imagesPerSecond.toFixed(2).padStart(11)}`,
+    );
   }
   if (parallel.length) {
     console.log(`\ndata parallel (global batch ${batch}, ${availableParallelism()} cores): images/s with 1 worker and with N replicas`);
     console.log('model     size  1 worker  N  N workers  ratio');
     for (const p of parallel) {
-      console.log(`${p.model.padEnd(8)} ${String(p.imgsz).padStart(5)}  ${p.one.toFixed(2).padStart(8)}  ${p.replicas}  ${p.many.toFixed(2).padStart(9)}  ${p.ratio.toFixed(2).padStart(5)}`);
+      console.log(
+        `${p.model.padEnd(8)} ${String(p.imgsz).padStart(5)}  ${p.one.toFixed(2).padStart(8)}  ${p.replicas}  ${p.many.toFixed(2).padStart(9)}  ${p.ratio.toFixed(2).padStart(5)}`,
+      );
     }
     console.log(`\nparts of a ${replicas}-replica step (ms, median): the replicas' compute and gradient sum, and the main thread's serial work`);
     console.log('model     publish  replicas  optimiser    EMA    step  serial share');
     for (const p of parallel) {
       const f = p.phases;
       const serial = f.publish + f.optimizer + f.ema;
-      console.log(`${p.model.padEnd(8)} ${f.publish.toFixed(0).padStart(8)}  ${f.replicas.toFixed(0).padStart(8)}  ${f.optimizer.toFixed(0).padStart(9)}  ${f.ema.toFixed(0).padStart(5)}  ${f.step.toFixed(0).padStart(6)}  ${(100 * serial / f.step).toFixed(1).padStart(11)}%`);
+      console.log(
+        `${p.model.padEnd(8)} ${f.publish.toFixed(0).padStart(8)}  ${f.replicas.toFixed(0).padStart(8)}  ${f.optimizer.toFixed(0).padStart(9)}  ${f.ema.toFixed(0).padStart(5)}  ${f.step.toFixed(0).padStart(6)}  ${((100 * serial) / f.step).toFixed(1).padStart(11)}%`,
+      );
     }
     if (beside) {
-      console.log(`a yolor-n replica's step (batch ${perReplica} at 320): ${beside.aloneMs.toFixed(0)} ms alone, ${beside.besideMs.toFixed(0)} ms beside ${replicas - 1} other(s) (${(beside.besideMs / beside.aloneMs).toFixed(2)}×)`);
+      console.log(
+        `a yolor-n replica's step (batch ${perReplica} at 320): ${beside.aloneMs.toFixed(0)} ms alone, ${beside.besideMs.toFixed(0)} ms beside ${replicas - 1} other(s) (${(beside.besideMs / beside.aloneMs).toFixed(2)}×)`,
+      );
     }
     console.log(`\nwhat ${replicas} wasm engines of this machine do together (speedup = ${replicas} × time alone / time each):`);
     console.log('work        1 engine ms  N engines ms  speedup');
     for (const r of scaling) {
-      const gbs = r.kind === 'streaming' ? `   (${(STREAM_BYTES / r.aloneMs / 1e6).toFixed(0)} GB/s alone, ${(STREAM_BYTES / r.togetherMs / 1e6).toFixed(0)} GB/s each)` : '';
-      console.log(`${r.kind.padEnd(10)}  ${r.aloneMs.toFixed(0).padStart(11)}  ${r.togetherMs.toFixed(0).padStart(12)}  ${r.speedup.toFixed(2).padStart(7)}${gbs}`);
+      const gbs =
+        r.kind === 'streaming'
+          ? `   (${(STREAM_BYTES / r.aloneMs / 1e6).toFixed(0)} GB/s alone, ${(STREAM_BYTES / r.togetherMs / 1e6).toFixed(0)} GB/s each)`
+          : '';
+      console.log(
+        `${r.kind.padEnd(10)}  ${r.aloneMs.toFixed(0).padStart(11)}  ${r.togetherMs.toFixed(0).padStart(12)}  ${r.speedup.toFixed(2).padStart(7)}${gbs}`,
+      );
     }
-    console.log(`yolor-n step at 320, batch ${batch}: ${(100 * share).toFixed(0)}% of kernel time outside the convolutions (element-wise and reductions)`);
+    console.log(
+      `yolor-n step at 320, batch ${batch}: ${(100 * share).toFixed(0)}% of kernel time outside the convolutions (element-wise and reductions)`,
+    );
   }
 }
 

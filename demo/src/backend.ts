@@ -58,7 +58,10 @@ export async function softwareRenderer(backend: BackendName): Promise<string | n
  * each failed. With more than one candidate (automatic choice), GPU backends
  * on a software renderer are passed over.
  */
-export async function firstWorking<T>(candidates: readonly BackendName[], start: (b: BackendName) => Promise<T>): Promise<{ backend: BackendName; value: T; skipped: string[] }> {
+export async function firstWorking<T>(
+  candidates: readonly BackendName[],
+  start: (b: BackendName) => Promise<T>,
+): Promise<{ backend: BackendName; value: T; skipped: string[] }> {
   const failures: string[] = [];
   for (const backend of candidates) {
     try {

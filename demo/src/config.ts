@@ -51,7 +51,15 @@ export async function loadConfig(): Promise<DemoConfig> {
   if (segment && segment.length !== nc + 1) throw new Error(`config.json: segment names ${segment.length} classes; expected nc + 1 = ${nc + 1}`);
   const outputs = ['detections', ...(labels ? ['labels'] : []), ...(segment ? ['segment'] : [])];
   return {
-    format, file, imgsz, nc, names, layout, outputs,
-    ...(raw.model ? { model: raw.model } : {}), ...(labels ? { labels } : {}), ...(segment ? { segment } : {}),
+    format,
+    file,
+    imgsz,
+    nc,
+    names,
+    layout,
+    outputs,
+    ...(raw.model ? { model: raw.model } : {}),
+    ...(labels ? { labels } : {}),
+    ...(segment ? { segment } : {}),
   };
 }

@@ -6,7 +6,7 @@
  */
 import { postprocess } from '../../src/tasks/detect/nms.js';
 import type { DemoConfig } from './config.js';
-import { toModelInput, type RgbImage } from './preprocess.js';
+import { type RgbImage, toModelInput } from './preprocess.js';
 import type { DetectorRuntime } from './runtime.js';
 import { readTasks, type TaskResult } from './tasks.js';
 
@@ -46,15 +46,19 @@ export async function detect(runtime: DetectorRuntime, config: DemoConfig, img: 
   // Same mapping as src/train/predict.ts: (v − pad) / scale, clipped to the image.
   const clip = (v: number, hi: number): number => Math.min(Math.max(v, 0), hi);
   const { padX, padY, scale } = params;
-  const detections = dets.map((d): DemoDetection => ({
-    box: [
-      clip((d.box[0] - padX) / scale, img.width), clip((d.box[1] - padY) / scale, img.height),
-      clip((d.box[2] - padX) / scale, img.width), clip((d.box[3] - padY) / scale, img.height),
-    ],
-    score: d.score,
-    cls: d.cls,
-    name: config.names[d.cls] ?? `class${d.cls}`,
-  }));
+  const detections = dets.map(
+    (d): DemoDetection => ({
+      box: [
+        clip((d.box[0] - padX) / scale, img.width),
+        clip((d.box[1] - padY) / scale, img.height),
+        clip((d.box[2] - padX) / scale, img.width),
+        clip((d.box[3] - padY) / scale, img.height),
+      ],
+      score: d.score,
+      cls: d.cls,
+      name: config.names[d.cls] ?? `class${d.cls}`,
+    }),
+  );
   const tasks = readTasks(out, config, params, img.width, img.height);
   const t3 = performance.now();
   return { detections, ...tasks, ms: { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2, total: t3 - t0 } };

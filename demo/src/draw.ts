@@ -8,8 +8,28 @@
 import type { DemoDetection } from './detect.js';
 
 /** Ultralytics-like palette, one colour per class (cycled). */
-const PALETTE = ['#ff3838', '#ff9d97', '#ff701f', '#ffb21d', '#cff231', '#48f90a', '#92cc17', '#3ddb86', '#1a9334', '#00d4bb',
-  '#2c99a8', '#00c2ff', '#344593', '#6473ff', '#0018ec', '#8438ff', '#520085', '#cb38ff', '#ff95c8', '#ff37c7'];
+const PALETTE = [
+  '#ff3838',
+  '#ff9d97',
+  '#ff701f',
+  '#ffb21d',
+  '#cff231',
+  '#48f90a',
+  '#92cc17',
+  '#3ddb86',
+  '#1a9334',
+  '#00d4bb',
+  '#2c99a8',
+  '#00c2ff',
+  '#344593',
+  '#6473ff',
+  '#0018ec',
+  '#8438ff',
+  '#520085',
+  '#cb38ff',
+  '#ff95c8',
+  '#ff37c7',
+];
 
 /** Opacity of the segmentation overlay. */
 export const OVERLAY_ALPHA = 0.45;
@@ -52,7 +72,10 @@ function overlayLayer(classMap: Uint8Array, width: number, height: number): HTML
     const c = classMap[p]!;
     if (c === 0) continue;
     let rgb = colors.get(c);
-    if (!rgb) colors.set(c, (rgb = classRgb(c - 1)));
+    if (!rgb) {
+      rgb = classRgb(c - 1);
+      colors.set(c, rgb);
+    }
     img.data.set([rgb[0], rgb[1], rgb[2], a], p * 4);
   }
   ctx.putImageData(img, 0, 0);

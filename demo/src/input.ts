@@ -48,7 +48,12 @@ export function acceptImageInput(target: Document, zone: HTMLElement, h: ImageIn
   });
   target.addEventListener('paste', (e) => {
     const items = Array.from(e.clipboardData?.items ?? []);
-    const file = firstImage(items.filter((i) => i.kind === 'file').map((i) => i.getAsFile()).filter((f): f is File => f !== null));
+    const file = firstImage(
+      items
+        .filter((i) => i.kind === 'file')
+        .map((i) => i.getAsFile())
+        .filter((f): f is File => f !== null),
+    );
     if (!file) return;
     e.preventDefault();
     h.onImage(file, 'paste');

@@ -10,8 +10,8 @@
  * `?conf=`, `?iou=` and `?max-det=` set the thresholds.
  */
 import { requestedBackend } from './backend.js';
-import { loadConfig, type DemoConfig } from './config.js';
-import { detect, type DemoDetection, type DetectOptions, type DetectResult, type StageTimes } from './detect.js';
+import { type DemoConfig, loadConfig } from './config.js';
+import { type DemoDetection, type DetectOptions, type DetectResult, detect, type StageTimes } from './detect.js';
 import { drawScene } from './draw.js';
 import { acceptImageInput } from './input.js';
 import { LABEL_THRESHOLD, showResult } from './panel.js';
@@ -62,8 +62,23 @@ declare global {
 }
 
 const state: YolorPageState = {
-  loaded: false, ready: false, runs: 0, error: null, format: null, engine: null, backend: null, threads: null, skipped: [], ms: null,
-  detections: [], image: null, source: null, samples: null, labels: null, segment: null, scale: 1,
+  loaded: false,
+  ready: false,
+  runs: 0,
+  error: null,
+  format: null,
+  engine: null,
+  backend: null,
+  threads: null,
+  skipped: [],
+  ms: null,
+  detections: [],
+  image: null,
+  source: null,
+  samples: null,
+  labels: null,
+  segment: null,
+  scale: 1,
 };
 window.__yolor = state;
 window.__yolorClassMap = null;
@@ -145,7 +160,14 @@ let queued: Shown | null = null;
 function redraw(): void {
   if (!current) return;
   const { source, width, height, result } = current;
-  state.scale = drawScene(ui.canvas, { source, width, height, detections: result.detections, classMap: result.classMap, overlay: ui.overlay.checked });
+  state.scale = drawScene(ui.canvas, {
+    source,
+    width,
+    height,
+    detections: result.detections,
+    classMap: result.classMap,
+    overlay: ui.overlay.checked,
+  });
 }
 
 async function runOn(shown: Shown): Promise<void> {
@@ -165,13 +187,21 @@ async function runOn(shown: Shown): Promise<void> {
     showResult(ui, result, config.nc);
     window.__yolorClassMap = result.classMap;
     Object.assign(state, {
-      detections: result.detections, labels: result.labels, segment: result.segment, ms: result.ms,
-      image: { width, height }, source: label, error: null, runs: state.runs + 1,
+      detections: result.detections,
+      labels: result.labels,
+      segment: result.segment,
+      ms: result.ms,
+      image: { width, height },
+      source: label,
+      error: null,
+      runs: state.runs + 1,
     });
     if (label !== 'camera') {
       const present = result.labels?.filter((l) => l.score >= LABEL_THRESHOLD).map((l) => l.name) ?? [];
       const labels = present.length > 4 ? `${present.slice(0, 4).join(', ')} +${present.length - 4}` : present.join(', ');
-      setStatus(`${result.detections.length} detection${result.detections.length === 1 ? '' : 's'}${labels ? `; labels: ${labels}` : ''} (${label.replace(':', ' ')})`);
+      setStatus(
+        `${result.detections.length} detection${result.detections.length === 1 ? '' : 's'}${labels ? `; labels: ${labels}` : ''} (${label.replace(':', ' ')})`,
+      );
     }
     state.ready = true;
   } catch (err) {
@@ -279,10 +309,14 @@ async function start(): Promise<void> {
 }
 
 ui.file.addEventListener('change', () => void onFile().catch(fail));
-ui.camera.addEventListener('click', () => void toggleCamera().catch((err) => {
-  stopCamera();
-  fail(err);
-}));
+ui.camera.addEventListener(
+  'click',
+  () =>
+    void toggleCamera().catch((err) => {
+      stopCamera();
+      fail(err);
+    }),
+);
 acceptImageInput(document, ui.stage, {
   onImage: (file, origin) => {
     if (!runtime) return setStatus('the model is still loading; try again in a moment');

@@ -3,9 +3,9 @@
  * providers. Its wasm glue and binary are served from ./wasm/.
  */
 import * as ort from 'onnxruntime-web/all';
-import { backendCandidates, firstWorking, type BackendName } from './backend.js';
-import { modelUrl, type DemoConfig } from './config.js';
-import { inputShape, namedOutputs, type DetectorRuntime, type ModelOutputs } from './runtime.js';
+import { type BackendName, backendCandidates, firstWorking } from './backend.js';
+import { type DemoConfig, modelUrl } from './config.js';
+import { type DetectorRuntime, inputShape, type ModelOutputs, namedOutputs } from './runtime.js';
 
 ort.env.wasm.wasmPaths = new URL('./wasm/', document.baseURI).href;
 ort.env.logLevel = 'error';
@@ -26,7 +26,11 @@ async function createSession(config: DemoConfig, backend: BackendName): Promise<
 export async function createOnnxRuntime(config: DemoConfig, forced: BackendName | null): Promise<DetectorRuntime> {
   const shape = inputShape(config);
   const size = shape.reduce((a, b) => a * b, 1);
-  const { backend, value: session, skipped } = await firstWorking(backendCandidates(forced, ORT_AUTO), async (b) => {
+  const {
+    backend,
+    value: session,
+    skipped,
+  } = await firstWorking(backendCandidates(forced, ORT_AUTO), async (b) => {
     const s = await createSession(config, b);
     try {
       await runSession(s, new Float32Array(size), shape, config.outputs); // warm-up
@@ -46,19 +50,26 @@ export async function createOnnxRuntime(config: DemoConfig, forced: BackendName 
   };
 }
 
-async function runSession(session: ort.InferenceSession, input: Float32Array, shape: readonly number[], names: readonly string[]): Promise<ModelOutputs> {
+async function runSession(
+  session: ort.InferenceSession,
+  input: Float32Array,
+  shape: readonly number[],
+  names: readonly string[],
+): Promise<ModelOutputs> {
   const inputName = session.inputNames.includes('images') ? 'images' : session.inputNames[0]!;
   const missing = names.filter((n) => !session.outputNames.includes(n));
   if (missing.length) throw new Error(`the ONNX model has no output ${missing.join(', ')} (it has ${session.outputNames.join(', ')})`);
   const x = new ort.Tensor('float32', input, shape);
   const out = await session.run({ [inputName]: x }, [...names]);
   try {
-    const arrays = await Promise.all(names.map(async (name) => {
-      const y = out[name]!;
-      const data = await y.getData();
-      if (!(data instanceof Float32Array)) throw new Error(`output '${name}' is ${y.type}; expected float32`);
-      return data;
-    }));
+    const arrays = await Promise.all(
+      names.map(async (name) => {
+        const y = out[name]!;
+        const data = await y.getData();
+        if (!(data instanceof Float32Array)) throw new Error(`output '${name}' is ${y.type}; expected float32`);
+        return data;
+      }),
+    );
     return namedOutputs(names, arrays);
   } finally {
     for (const t of Object.values(out)) t.dispose();

@@ -33,7 +33,9 @@ export function showResult(ui: PanelElements, r: DetectResult, nc: number): void
   const { ms } = r;
   ui.latency.textContent = `latency: ${f(ms.total)} ms (preprocess ${f(ms.preprocess)}, inference ${f(ms.inference)}, postprocess ${f(ms.postprocess)})`;
   const dets = r.detections;
-  ui.list.replaceChildren(...dets.slice(0, 100).map((d) => item(`${d.name} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(0)).join(', ')}]`, classColor(d.cls))));
+  ui.list.replaceChildren(
+    ...dets.slice(0, 100).map((d) => item(`${d.name} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(0)).join(', ')}]`, classColor(d.cls))),
+  );
   if (dets.length > 100) ui.list.append(item(`… ${dets.length - 100} more`));
   ui.labelsBox.hidden = r.labels === null;
   if (r.labels) {
@@ -47,6 +49,8 @@ export function showResult(ui: PanelElements, r: DetectResult, nc: number): void
   ui.segmentBox.hidden = r.segment === null;
   ui.overlayLabel.hidden = r.segment === null;
   if (r.segment) {
-    ui.segment.replaceChildren(...r.segment.map((c) => item(`${c.name} ${(c.share * 100).toFixed(1)} %`, c.index > 0 ? classColor(c.index - 1) : undefined, c.index === 0)));
+    ui.segment.replaceChildren(
+      ...r.segment.map((c) => item(`${c.name} ${(c.share * 100).toFixed(1)} %`, c.index > 0 ? classColor(c.index - 1) : undefined, c.index === 0)),
+    );
   }
 }

@@ -6,8 +6,8 @@
  * padding, then RGB / 255.
  */
 import { letterboxImage } from '../../src/data/augment/letterbox-image.js';
-import type { RgbImage } from '../../src/data/types.js';
 import type { LetterboxParams } from '../../src/data/letterbox.js';
+import type { RgbImage } from '../../src/data/types.js';
 
 export type { RgbImage };
 

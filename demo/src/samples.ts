@@ -29,9 +29,15 @@ export async function loadSamples(): Promise<SampleList> {
     if (!res.ok) return { source: null, images: [], note: `no sample list (${url}: HTTP ${res.status})` };
     const raw = (await res.json()) as { source?: unknown; images?: unknown; note?: unknown };
     const images = (Array.isArray(raw.images) ? raw.images : [])
-      .filter((i): i is { file: string; name?: unknown; width?: unknown; height?: unknown } => typeof i === 'object' && i !== null && typeof (i as { file?: unknown }).file === 'string')
+      .filter(
+        (i): i is { file: string; name?: unknown; width?: unknown; height?: unknown } =>
+          typeof i === 'object' && i !== null && typeof (i as { file?: unknown }).file === 'string',
+      )
       .map((i) => ({
-        file: i.file, name: typeof i.name === 'string' ? i.name : i.file, width: Number(i.width) || 0, height: Number(i.height) || 0,
+        file: i.file,
+        name: typeof i.name === 'string' ? i.name : i.file,
+        width: Number(i.width) || 0,
+        height: Number(i.height) || 0,
         url: new URL(`./samples/${encodeURIComponent(i.file)}`, document.baseURI).href,
       }));
     const note = images.length ? null : typeof raw.note === 'string' ? raw.note : 'the sample list is empty';
@@ -58,5 +64,8 @@ export function renderStrip(strip: HTMLElement, list: SampleList, onPick: (index
   });
   strip.replaceChildren(...buttons);
   strip.hidden = buttons.length === 0;
-  return (active) => buttons.forEach((b, i) => b.classList.toggle('active', i === active));
+  return (active) =>
+    buttons.forEach((b, i) => {
+      b.classList.toggle('active', i === active);
+    });
 }

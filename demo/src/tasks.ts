@@ -5,7 +5,7 @@
  * letterboxed input, mapped back to the original image by nearest neighbour
  * (the library's own functions, src/tasks/segment/class-map.ts).
  */
-import { argmaxClasses, unletterboxClassMap, type LetterboxPlacement } from '../../src/tasks/segment/class-map.js';
+import { argmaxClasses, type LetterboxPlacement, unletterboxClassMap } from '../../src/tasks/segment/class-map.js';
 import type { DemoConfig } from './config.js';
 import type { ModelOutputs } from './runtime.js';
 
@@ -34,9 +34,10 @@ export interface TaskResult {
 }
 
 export function readTasks(out: ModelOutputs, config: DemoConfig, lb: LetterboxPlacement, width: number, height: number): TaskResult {
-  const labels = out.labels && config.labels
-    ? Array.from(out.labels, (score, index) => ({ index, name: config.labels![index] ?? `label${index}`, score })).sort((a, b) => b.score - a.score)
-    : null;
+  const labels =
+    out.labels && config.labels
+      ? Array.from(out.labels, (score, index) => ({ index, name: config.labels![index] ?? `label${index}`, score })).sort((a, b) => b.score - a.score)
+      : null;
   let classMap: Uint8Array | null = null;
   let segment: SegmentClass[] | null = null;
   if (out.segment && config.segment) {
@@ -46,8 +47,10 @@ export function readTasks(out: ModelOutputs, config: DemoConfig, lb: LetterboxPl
     classMap = unletterboxClassMap(argmaxClasses(out.segment, k), s, s, lb, width, height);
     const counts = new Array<number>(k).fill(0);
     for (const c of classMap) counts[c]!++;
-    segment = counts.map((n, index) => ({ index, name: config.segment![index]!, share: n / classMap!.length }))
-      .filter((c) => c.share > 0).sort((a, b) => b.share - a.share);
+    segment = counts
+      .map((n, index) => ({ index, name: config.segment![index]!, share: n / classMap!.length }))
+      .filter((c) => c.share > 0)
+      .sort((a, b) => b.share - a.share);
   }
   return { labels, classMap, segment };
 }

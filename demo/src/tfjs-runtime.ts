@@ -6,9 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { backendCandidates, firstWorking, type BackendName } from './backend.js';
-import { modelUrl, type DemoConfig } from './config.js';
-import { inputShape, namedOutputs, type DetectorRuntime } from './runtime.js';
+import { type BackendName, backendCandidates, firstWorking } from './backend.js';
+import { type DemoConfig, modelUrl } from './config.js';
+import { type DetectorRuntime, inputShape, namedOutputs } from './runtime.js';
 
 setWasmPaths(new URL('./wasm/', document.baseURI).href);
 // Keeps tfjs' console quiet about the (expected) failure of a backend we merely try.
@@ -34,7 +34,11 @@ function execute(model: tf.GraphModel, x: tf.Tensor, names: readonly string[]): 
 export async function createTfjsRuntime(config: DemoConfig, forced: BackendName | null): Promise<DetectorRuntime> {
   if (config.layout !== 'NHWC') throw new Error(`tfjs graph models take NHWC input; config.json says ${config.layout}`);
   const shape = inputShape(config);
-  const { backend, value: model, skipped } = await firstWorking(backendCandidates(forced), async (b) => {
+  const {
+    backend,
+    value: model,
+    skipped,
+  } = await firstWorking(backendCandidates(forced), async (b) => {
     await useBackend(b);
     const m = await tf.loadGraphModel(modelUrl(config.file));
     try {

@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { drawAxes, fitText, font, newCanvas, paletteColor, savePng, type Ctx } from '../plot/canvas.js';
+import { type Ctx, drawAxes, fitText, font, newCanvas, paletteColor, savePng } from '../plot/canvas.js';
 import { niceTicks } from '../plot/data-stats.js';
 
 export interface VariantResult {
@@ -172,8 +172,10 @@ function verdict(r: SuiteReport): string {
     const pooled = Math.sqrt(((b.n - 1) * b.std ** 2 + (s0.n - 1) * s0.std ** 2) / (b.n + s0.n - 2));
     if (pooled > 0) rel = `, ${signed(diff / pooled, 2)} pooled std`;
   }
-  return `Best on ${m} (${dir}): **${cell(best.variant)}** at ${b.mean.toFixed(digits)} vs ${s0.mean.toFixed(digits)} for the baseline ` +
-    `**${cell(base.variant)}** (${signed(diff, digits)}${rel}; ${b.n} vs ${s0.n} seeds).`;
+  return (
+    `Best on ${m} (${dir}): **${cell(best.variant)}** at ${b.mean.toFixed(digits)} vs ${s0.mean.toFixed(digits)} for the baseline ` +
+    `**${cell(base.variant)}** (${signed(diff, digits)}${rel}; ${b.n} vs ${s0.n} seeds).`
+  );
 }
 
 /** The report as Markdown: heading, run line, table (best mean per metric in bold) and verdict. */
@@ -183,7 +185,7 @@ export function suiteMarkdown(r: SuiteReport): string {
   lines.push(`# ${r.title}`, '');
   lines.push(
     `Suite ${codeSpan(r.suite)} · data ${codeSpan(r.data)} · ${r.epochs} epoch${r.epochs === 1 ? '' : 's'} · imgsz ${r.imgsz} · ` +
-    `seeds ${seeds.length ? seeds.join(', ') : '—'} · reproduce: ${codeSpan(r.command)}`,
+      `seeds ${seeds.length ? seeds.join(', ') : '—'} · reproduce: ${codeSpan(r.command)}`,
     '',
   );
   const header = ['variant', 'description', 'params', 'deploy params', 'GFLOPs', ...r.metricOrder.map(cell), 'time (s)'];
@@ -222,9 +224,7 @@ function resultsJson(r: SuiteReport): SuiteResultsJson {
     ...r,
     variants: r.variants.map((v) => ({
       ...v,
-      stats: Object.fromEntries(
-        [...new Set([...r.metricOrder, ...Object.keys(v.metrics)])].map((m) => [m, meanStd(v.metrics[m] ?? [])]),
-      ),
+      stats: Object.fromEntries([...new Set([...r.metricOrder, ...Object.keys(v.metrics)])].map((m) => [m, meanStd(v.metrics[m] ?? [])])),
       time: meanStd(v.seconds),
     })),
   };
@@ -270,7 +270,13 @@ async function writeSuiteChart(path: string, r: SuiteReport): Promise<void> {
   const yMax = yTicks[yTicks.length - 1]!;
   ctx.font = font(18 * 1.15, true); // drawAxes' title font, for fitting
   const axes = drawAxes(ctx, plot, {
-    title: fitText(ctx, r.title, plot.w), yLabel: 'mean ± std over seeds', xRange: [0, G], yRange: [0, yMax], xTicks: [], yTicks, fontSize: 18,
+    title: fitText(ctx, r.title, plot.w),
+    yLabel: 'mean ± std over seeds',
+    xRange: [0, G],
+    yRange: [0, yMax],
+    xTicks: [],
+    yTicks,
+    fontSize: 18,
   });
   if (metrics.length === 0) noteText(ctx, 'no metrics', plot.x + plot.w / 2, plot.y + plot.h / 2, 18);
 

@@ -18,19 +18,19 @@ import { datasetSplit, loadDetectionDatasetAsync } from '../data/resolve.js';
 import type { BackendRequest } from '../engine/backend.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readJsonFile } from '../io/json.js';
-import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../models/config.js';
+import { type ModelConfig, parseModelConfig, serializeModelConfig } from '../models/config.js';
+import { configForDataset } from '../models/dataset-config.js';
 import { Detector } from '../models/detector.js';
 import { summarizeModel } from '../models/summary.js';
 import { resolveModelConfig } from '../models/zoo.js';
-import { checkTaskLabels, datasetLabelInfo, parseTaskList, type DatasetLabelInfo } from '../tasks/multitask.js';
-import { configForDataset } from '../models/dataset-config.js';
+import { checkTaskLabels, type DatasetLabelInfo, datasetLabelInfo, parseTaskList } from '../tasks/multitask.js';
 import { TRAIN_DEFAULTS } from '../train/defaults.js';
 import { parseResultsCsv } from '../train/results.js';
 import { trainInProcess } from '../train/run-process.js';
 import type { TrainOptions } from '../train/trainer.js';
 import { ProgressBar } from '../util/progress.js';
-import { writeSuiteReport, type SuiteReport, type VariantResult } from './report.js';
-import { findSuite, METRIC_COLUMNS, type AblationRun, type AblationVariant } from './suites.js';
+import { type SuiteReport, type VariantResult, writeSuiteReport } from './report.js';
+import { type AblationRun, type AblationVariant, findSuite, METRIC_COLUMNS } from './suites.js';
 
 export interface AblateOptions {
   suite: string;
@@ -74,9 +74,16 @@ function uniqueDir(project: string, name: string): string {
 }
 
 /** The base config with a run's overrides (nested `implicit` fields merged) and the data's label spaces. */
-export function runConfig(base: ModelConfig, run: AblationRun, data: { names: string[]; info: DatasetLabelInfo }, widthMultiple?: number): ModelConfig {
+export function runConfig(
+  base: ModelConfig,
+  run: AblationRun,
+  data: { names: string[]; info: DatasetLabelInfo },
+  widthMultiple?: number,
+): ModelConfig {
   return configForDataset(base, data, {
-    tasks: run.tasks, overrides: run.overrides, where: `${base.name} (${run.label || 'ablation'})`,
+    tasks: run.tasks,
+    overrides: run.overrides,
+    where: `${base.name} (${run.label || 'ablation'})`,
     ...(widthMultiple !== undefined ? { widthMultiple } : {}),
   });
 }
@@ -92,7 +99,12 @@ function countParams(cfg: ModelConfig): number {
  * The width multiple at which the runs' models together have about `target`
  * parameters (bisection; parameter count grows with width).
  */
-export function matchWidth(base: ModelConfig, runs: readonly AblationRun[], data: { names: string[]; info: DatasetLabelInfo }, target: number): number {
+export function matchWidth(
+  base: ModelConfig,
+  runs: readonly AblationRun[],
+  data: { names: string[]; info: DatasetLabelInfo },
+  target: number,
+): number {
   const total = (w: number): number => runs.reduce((s, r) => s + countParams(runConfig(base, r, data, w)), 0);
   let lo = 0.01;
   let hi = base.dims.widthMultiple;
@@ -170,7 +182,9 @@ export async function runAblation(opts: AblateOptions): Promise<AblateResult> {
       const target = paramsOf.get(v.matchParamsOf);
       if (target === undefined) throw new Error(`suite ${suite.name}: variant ${v.id} matches the size of unknown variant ${v.matchParamsOf}`);
       width = matchWidth(base, v.runs, data, target);
-      say(`${v.id}: width multiple ${width} (${base.dims.widthMultiple} in ${base.name}) so that its ${v.runs.length} networks total ~${target} parameters`);
+      say(
+        `${v.id}: width multiple ${width} (${base.dims.widthMultiple} in ${base.name}) so that its ${v.runs.length} networks total ~${target} parameters`,
+      );
     }
     let total = 0;
     for (const run of v.runs) {
@@ -178,7 +192,14 @@ export async function runAblation(opts: AblateOptions): Promise<AblateResult> {
       total += countParams(cfg);
       const id = slug(run.label ? `${v.id}-${run.label}` : v.id);
       const configPath = join(dir, 'configs', `${id}.yaml`);
-      await writeFileAtomic(configPath, toYaml({ ...serializeModelConfig(cfg), name: `${base.name}-${id}`, description: `${suite.name}: ${v.description}${run.label ? ` (${run.label})` : ''}` }));
+      await writeFileAtomic(
+        configPath,
+        toYaml({
+          ...serializeModelConfig(cfg),
+          name: `${base.name}-${id}`,
+          description: `${suite.name}: ${v.description}${run.label ? ` (${run.label})` : ''}`,
+        }),
+      );
       for (let seed = 0; seed < opts.seeds; seed++) jobs.push({ variant: v, run, seed, name: `${id}-s${seed}`, configPath });
     }
     paramsOf.set(v.id, total);
@@ -189,8 +210,10 @@ export async function runAblation(opts: AblateOptions): Promise<AblateResult> {
 
   // ---- training runs, `jobs` at a time
   const workers = opts.workers ?? Math.max(1, Math.floor(cpus().length / opts.jobs));
-  say(`ablation ${suite.name}: ${suite.variants.length} variants × ${opts.seeds} seed(s) = ${jobs.length} training runs, ${opts.jobs} at a time, ` +
-    `${opts.epochs} epochs at ${opts.imgsz} px on ${opts.data} → ${dir}`);
+  say(
+    `ablation ${suite.name}: ${suite.variants.length} variants × ${opts.seeds} seed(s) = ${jobs.length} training runs, ${opts.jobs} at a time, ` +
+      `${opts.epochs} epochs at ${opts.imgsz} px on ${opts.data} → ${dir}`,
+  );
   const bar = opts.quiet ? null : new ProgressBar({ total: jobs.length, label: 'ablate', unit: 'run' });
   const results = new Map<Job, JobResult>();
   let next = 0;
@@ -198,12 +221,28 @@ export async function runAblation(opts: AblateOptions): Promise<AblateResult> {
     while (next < jobs.length) {
       const job = jobs[next++]!;
       const train: TrainOptions = {
-        data: opts.data, model: job.configPath, epochs: opts.epochs, batch: opts.batch, project: join(dir, 'runs'), name: job.name, seed: job.seed,
-        workers, syncBn: TRAIN_DEFAULTS.syncBn, optimizer: TRAIN_DEFAULTS.optimizer, patience: TRAIN_DEFAULTS.patience, cache: true,
-        valSplit: opts.valSplit, nbs: TRAIN_DEFAULTS.nbs, skipBad: TRAIN_DEFAULTS.skipBad, imgsz: opts.imgsz, tasks: parseTaskList(job.run.tasks),
+        data: opts.data,
+        model: job.configPath,
+        epochs: opts.epochs,
+        batch: opts.batch,
+        project: join(dir, 'runs'),
+        name: job.name,
+        seed: job.seed,
+        workers,
+        syncBn: TRAIN_DEFAULTS.syncBn,
+        optimizer: TRAIN_DEFAULTS.optimizer,
+        patience: TRAIN_DEFAULTS.patience,
+        cache: true,
+        valSplit: opts.valSplit,
+        nbs: TRAIN_DEFAULTS.nbs,
+        skipBad: TRAIN_DEFAULTS.skipBad,
+        imgsz: opts.imgsz,
+        tasks: parseTaskList(job.run.tasks),
         ...(opts.limitTrain !== undefined ? { limitTrain: opts.limitTrain } : {}),
         ...(opts.limitVal !== undefined ? { limitVal: opts.limitVal } : {}),
-        taskWeights: { ...job.run.taskWeights }, uncertainty: TRAIN_DEFAULTS.uncertainty, dice: TRAIN_DEFAULTS.dice,
+        taskWeights: { ...job.run.taskWeights },
+        uncertainty: TRAIN_DEFAULTS.uncertainty,
+        dice: TRAIN_DEFAULTS.dice,
       };
       await trainInProcess(train, join(dir, 'logs', `${job.name}.log`), opts.backend ?? 'auto');
       const r = readRun(join(dir, 'runs', job.name), opts.imgsz);
@@ -218,8 +257,14 @@ export async function runAblation(opts: AblateOptions): Promise<AblateResult> {
   // ---- per-variant results over the seeds whose runs have all finished
   const metricNames = Object.keys(METRIC_COLUMNS);
   const buildReport = (): SuiteReport => ({
-    suite: suite.name, title: suite.title, data: opts.data, epochs: opts.epochs, imgsz: opts.imgsz, command: opts.command,
-    metricOrder: suite.metricOrder, variants: suite.variants.map(variantResult),
+    suite: suite.name,
+    title: suite.title,
+    data: opts.data,
+    epochs: opts.epochs,
+    imgsz: opts.imgsz,
+    command: opts.command,
+    metricOrder: suite.metricOrder,
+    variants: suite.variants.map(variantResult),
   });
   const variantResult = (v: AblationVariant): VariantResult => {
     const metrics: Record<string, number[]> = Object.fromEntries(metricNames.map((m) => [m, [] as number[]]));

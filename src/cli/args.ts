@@ -108,11 +108,7 @@ function checkPositionals(given: readonly string[], specs: readonly PositionalSp
  * and positionals. `-h`/`--help` short-circuits validation of what is missing,
  * so `yolor data --help` works without an action.
  */
-export function parseArgs(
-  argv: readonly string[],
-  options: readonly OptionSpec[],
-  positionals: readonly PositionalSpec[] = [],
-): ParsedArgs {
+export function parseArgs(argv: readonly string[], options: readonly OptionSpec[], positionals: readonly PositionalSpec[] = []): ParsedArgs {
   const specs = new Map(options.map((o) => [o.name, o]));
   const values: Record<string, OptionValue | undefined> = {};
   for (const o of options) values[o.name] = o.default;
@@ -138,7 +134,7 @@ export function parseArgs(
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const inline = eq < 0 ? undefined : arg.slice(eq + 1);
-    let spec = specs.get(name);
+    const spec = specs.get(name);
     if (!spec && name.startsWith('no-')) {
       const negated = specs.get(name.slice(3));
       if (negated?.type === 'boolean') {

@@ -4,7 +4,6 @@
  */
 import type { BackendRequest } from '../engine/backend.js';
 import type { OptionSpec, ParsedArgs, PositionalSpec } from './args.js';
-import { formatTable } from './table.js';
 import { ablateCommand } from './commands/ablate.js';
 import { cocoevalCommand } from './commands/cocoeval.js';
 import { dataCommand } from './commands/data.js';
@@ -16,6 +15,7 @@ import { selftestCommand } from './commands/selftest.js';
 import { serveDemoCommand } from './commands/serve-demo.js';
 import { trainCommand } from './commands/train.js';
 import { valCommand } from './commands/val.js';
+import { formatTable } from './table.js';
 
 export interface Command {
   name: string;
@@ -90,10 +90,7 @@ function describeOption(o: OptionSpec): string {
 export function formatCommandHelp(cmd: Command): string {
   const lines = [`Usage: ${cmd.usage}`, '', cmd.description ?? cmd.summary];
   if (cmd.positionals?.length) {
-    const rows = cmd.positionals.map((p) => [
-      `<${p.name}>`,
-      p.choices ? `${p.description} (${p.choices.join('|')})` : p.description,
-    ]);
+    const rows = cmd.positionals.map((p) => [`<${p.name}>`, p.choices ? `${p.description} (${p.choices.join('|')})` : p.description]);
     lines.push('', 'Arguments:', formatTable(rows, { indent: 2 }));
   }
   const rows = allOptions(cmd).map((o) => [optionSignature(o), describeOption(o)]);

@@ -6,12 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError } from './args.js';
-import { allOptions, findCommand, formatCommandHelp, formatMainHelp, type Command } from './command.js';
+import { allOptions, type Command, findCommand, formatCommandHelp, formatMainHelp } from './command.js';
 
 const debug = process.env.YOLOR_DEBUG === '1';
 
 function oneLine(text: string): string {
-  return text.split('\n').map((s) => s.trim()).filter(Boolean).join(' ');
+  return text
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .join(' ');
 }
 
 function fail(prefix: string, message: string): void {

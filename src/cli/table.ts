@@ -24,8 +24,7 @@ export function formatTable(rows: readonly (readonly string[])[], opts: TableOpt
   const widths = Array.from({ length: ncol }, (_, c) => Math.max(0, ...all.map((r) => (r[c] ?? '').length)));
   const indent = ' '.repeat(opts.indent ?? 0);
   const gap = ' '.repeat(opts.gap ?? 2);
-  const line = (r: readonly string[]): string =>
-    (indent + widths.map((w, c) => pad(r[c] ?? '', w, opts.align?.[c] ?? 'left')).join(gap)).trimEnd();
+  const line = (r: readonly string[]): string => (indent + widths.map((w, c) => pad(r[c] ?? '', w, opts.align?.[c] ?? 'left')).join(gap)).trimEnd();
 
   const out: string[] = [];
   if (opts.header) {

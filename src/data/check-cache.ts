@@ -69,7 +69,10 @@ function isEntry(e: unknown): e is Entry {
 export class ImageCheckCache {
   private readonly added: Record<string, Entry> = {};
 
-  private constructor(readonly path: string, private readonly entries: Record<string, Entry>) {}
+  private constructor(
+    readonly path: string,
+    private readonly entries: Record<string, Entry>,
+  ) {}
 
   static async open(path: string): Promise<ImageCheckCache> {
     return new ImageCheckCache(resolve(path), await readEntries(resolve(path)));
@@ -94,7 +97,14 @@ export class ImageCheckCache {
   async save(): Promise<void> {
     if (Object.keys(this.added).length === 0) return;
     const before = Object.entries(await readEntries(this.path)).filter(([file]) => !(file in this.added));
-    const exists = await Promise.all(before.map(([file]) => stat(file).then(() => true, () => false)));
+    const exists = await Promise.all(
+      before.map(([file]) =>
+        stat(file).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     const files = { ...Object.fromEntries(before.filter((_, i) => exists[i])), ...this.added };
     await writeFileAtomic(this.path, `${JSON.stringify({ decoder: decoderId(), files } satisfies CacheFile)}\n`);
   }

@@ -5,7 +5,7 @@
  * on the main thread a few files at a time.
  */
 import { Worker } from 'node:worker_threads';
-import { checkImageFile, type CheckReply, type CheckRequest, type CheckWorkerInit, type ImageVerdict } from './check-worker.js';
+import { type CheckReply, type CheckRequest, type CheckWorkerInit, checkImageFile, type ImageVerdict } from './check-worker.js';
 
 /** Files per request to a worker. */
 const CHUNK = 4;

@@ -9,7 +9,10 @@ export function listImages(source: string): string[] {
   const path = resolve(source);
   if (!existsSync(path)) throw new Error(`${source}: no such file or directory`);
   if (statSync(path).isFile()) return [path];
-  const files = readdirSync(path).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort().map((f) => join(path, f));
+  const files = readdirSync(path)
+    .filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase()))
+    .sort()
+    .map((f) => join(path, f));
   if (files.length === 0) throw new Error(`${source}: no images (${IMAGE_EXTENSIONS.join(', ')}) in this directory`);
   return files;
 }

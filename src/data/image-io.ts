@@ -69,7 +69,10 @@ function endsEarly(buf: Uint8Array): boolean | null {
  * at once, can hold another file's message.
  */
 async function decodeFailure(buf: Uint8Array, err: unknown): Promise<string> {
-  const lenient = await decodeRaw(buf, 'none').then(() => true, () => false);
+  const lenient = await decodeRaw(buf, 'none').then(
+    () => true,
+    () => false,
+  );
   if (!lenient) return message(err).split('\n')[0]!;
   const early = endsEarly(buf);
   if (early === true) return `truncated: the file ends inside the image data, after ${buf.length} bytes`;
@@ -149,7 +152,9 @@ export async function encodePng(img: RgbImage): Promise<Buffer> {
 /** JPEG of an RGB image (quality 1–100, default 90; 4:4:4 chroma above 90 as libvips does). */
 export async function encodeJpeg(img: RgbImage, quality = 90): Promise<Buffer> {
   if (!(quality >= 1 && quality <= 100)) throw new Error(`JPEG quality must be in [1, 100]; got ${quality}`);
-  return fromRaw(img).jpeg({ quality: Math.round(quality) }).toBuffer();
+  return fromRaw(img)
+    .jpeg({ quality: Math.round(quality) })
+    .toBuffer();
 }
 
 /**

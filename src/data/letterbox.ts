@@ -61,10 +61,18 @@ export function letterboxParams(
     dw = ((dw % stride) + stride) % stride;
     dh = ((dh % stride) + stride) % stride;
   }
-  const padX = pyRound(dw / 2 - 0.1), padRight = pyRound(dw / 2 + 0.1);
-  const padY = pyRound(dh / 2 - 0.1), padBottom = pyRound(dh / 2 + 0.1);
+  const padX = pyRound(dw / 2 - 0.1),
+    padRight = pyRound(dw / 2 + 0.1);
+  const padY = pyRound(dh / 2 - 0.1),
+    padBottom = pyRound(dh / 2 + 0.1);
   return {
-    scale, padX, padY, newW, newH, padRight, padBottom,
+    scale,
+    padX,
+    padY,
+    newW,
+    newH,
+    padRight,
+    padBottom,
     dstW: newW + padX + padRight,
     dstH: newH + padY + padBottom,
   };
@@ -87,10 +95,15 @@ export function letterboxBoxes(boxes: ArrayLike<number>, params: LetterboxParams
  * Maps xyxy boxes (flat, 4 per box) from the letterboxed image back to the
  * srcW×srcH original: subtract the padding, divide by the scale, clip.
  */
-export function unletterboxBoxes(boxes: ArrayLike<number>, params: Pick<LetterboxParams, 'scale' | 'padX' | 'padY'>, srcW: number, srcH: number): Float32Array {
+export function unletterboxBoxes(
+  boxes: ArrayLike<number>,
+  params: Pick<LetterboxParams, 'scale' | 'padX' | 'padY'>,
+  srcW: number,
+  srcH: number,
+): Float32Array {
   const out = new Float32Array(boxes.length);
   const { scale, padX, padY } = params;
-  const clip = (v: number, hi: number): number => (v < 0 ? 0 : v > hi ? hi : v);
+  const clip = (v: number, hi: number): number => (v < 0 ? 0 : Math.min(v, hi));
   for (let i = 0; i + 3 < boxes.length; i += 4) {
     out[i] = clip((boxes[i]! - padX) / scale, srcW);
     out[i + 1] = clip((boxes[i + 1]! - padY) / scale, srcH);

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Rng } from '../util/rng.js';
-import { evalTransform, trainTransform, type AugmentHyp } from './augment/pipeline.js';
+import { type AugmentHyp, evalTransform, trainTransform } from './augment/pipeline.js';
 import { isInstanceRecord, recordToSample } from './sample-source.js';
 import type { ImageRecord, Sample } from './types.js';
 
@@ -113,8 +113,13 @@ export function makeSampleLoader(init: WorkerInit): (index: number, seed: number
       sample = evalTransform(await getSample(index), init.imgsz);
     }
     const out: EncodedSample = {
-      pixels: sample.image.data, width: sample.image.width, height: sample.image.height,
-      boxes: sample.boxes, cls: sample.cls, file: sample.file, dropped,
+      pixels: sample.image.data,
+      width: sample.image.width,
+      height: sample.image.height,
+      boxes: sample.boxes,
+      cls: sample.cls,
+      file: sample.file,
+      dropped,
     };
     if (sample.original) out.original = sample.original;
     if (extras) {

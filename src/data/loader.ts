@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../util/rng.js';
 import type { AugmentHyp } from './augment/pipeline.js';
-import { makeSampleLoader, type EncodedSample, type WorkerInit, type WorkerRequest } from './loader-worker.js';
+import { type EncodedSample, makeSampleLoader, type WorkerInit, type WorkerRequest } from './loader-worker.js';
 import type { ImageRecord } from './types.js';
 
 export interface LoaderOptions {
@@ -105,8 +105,13 @@ export function collate(samples: EncodedSample[], indices: number[]): Batch {
     dropped += s.dropped;
   });
   const batch: Batch = {
-    images, shape: [b, h, w, 3], targets: Float32Array.from(rows), files: samples.map((s) => s.file),
-    originals: samples.map((s) => s.original), indices, dropped,
+    images,
+    shape: [b, h, w, 3],
+    targets: Float32Array.from(rows),
+    files: samples.map((s) => s.file),
+    originals: samples.map((s) => s.original),
+    indices,
+    dropped,
   };
   if (labels) batch.labels = labels;
   if (semantic) batch.semantic = semantic;
@@ -115,7 +120,10 @@ export function collate(samples: EncodedSample[], indices: number[]): Batch {
 }
 
 /** Image i of a batch back as 8-bit RGB with its boxes (xyxy) and classes, for drawing. */
-export function batchItem(batch: Batch, i: number): { image: { data: Uint8Array; width: number; height: number }; boxes: number[]; cls: number[]; file: string } {
+export function batchItem(
+  batch: Batch,
+  i: number,
+): { image: { data: Uint8Array; width: number; height: number }; boxes: number[]; cls: number[]; file: string } {
   const [, h, w] = batch.shape;
   const data = new Uint8Array(h * w * 3);
   const off = i * h * w * 3;
@@ -144,11 +152,16 @@ export class DataLoader {
   constructor(readonly opts: LoaderOptions) {
     if (opts.records.length === 0) throw new Error('data loader: the dataset split has no images');
     const init: WorkerInit = {
-      records: opts.records, imgsz: opts.imgsz, train: opts.train, hyp: opts.hyp ?? {}, cacheImages: opts.cache ?? false,
+      records: opts.records,
+      imgsz: opts.imgsz,
+      train: opts.train,
+      hyp: opts.hyp ?? {},
+      cacheImages: opts.cache ?? false,
       extras: opts.extras ?? false,
     };
     if (opts.numClasses !== undefined) {
-      if (!(Number.isInteger(opts.numClasses) && opts.numClasses > 0)) throw new Error(`data loader: numClasses must be a positive integer; got ${opts.numClasses}`);
+      if (!(Number.isInteger(opts.numClasses) && opts.numClasses > 0))
+        throw new Error(`data loader: numClasses must be a positive integer; got ${opts.numClasses}`);
       init.numClasses = opts.numClasses;
     }
     const n = opts.workers ?? 0;

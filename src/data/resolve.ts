@@ -25,15 +25,20 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import {
-  BUILTIN_DATASETS, builtinDataset, generatedDatasetFolder, type BuiltinDataset, type BuiltinDatasetName, type GeneratedMatch,
+  BUILTIN_DATASETS,
+  type BuiltinDataset,
+  type BuiltinDatasetName,
+  builtinDataset,
+  type GeneratedMatch,
+  generatedDatasetFolder,
 } from './datasets/registry.js';
 import type { DatasetReader, FormatMatch, FormatReadOptions } from './formats/format.js';
 import type { DatasetFormatRequest } from './formats/names.js';
 import { DATASET_FORMATS, datasetFormat, type RegisteredFormatMatch } from './formats/registry.js';
 import type { DetectionDataset, ImageRecord } from './types.js';
 
-export type { DatasetFormatRequest } from './formats/names.js';
 export { BUILTIN_DATASETS, SHAPES_SMALL } from './datasets/registry.js';
+export type { DatasetFormatRequest } from './formats/names.js';
 
 export interface LoadDatasetOptions extends FormatReadOptions {
   /** Force a format instead of detecting it (default 'auto'). */
@@ -46,9 +51,7 @@ export type DetectedDataset =
   /** A generated dataset folder (shapes/fashion with any options). */
   | GeneratedMatch;
 
-type Detection =
-  | { builtin: BuiltinDataset<BuiltinDatasetName>; match: DetectedDataset }
-  | { reader: DatasetReader; match: FormatMatch };
+type Detection = { builtin: BuiltinDataset<BuiltinDatasetName>; match: DetectedDataset } | { reader: DatasetReader; match: FormatMatch };
 
 /** `a, b or c` */
 function orList(items: readonly string[]): string {
@@ -60,7 +63,9 @@ function detect(spec: string, request: DatasetFormatRequest): Detection {
   if (!existsSync(path)) {
     const builtin = request === 'auto' ? builtinDataset(spec) : undefined;
     if (builtin) return { builtin, match: { format: 'builtin', name: builtin.name } };
-    throw new Error(`dataset not found: ${spec}${request === 'auto' && !/[\\/.]/.test(spec) ? ` (built-in datasets: ${BUILTIN_DATASETS.join(', ')})` : ''}`);
+    throw new Error(
+      `dataset not found: ${spec}${request === 'auto' && !/[\\/.]/.test(spec) ? ` (built-in datasets: ${BUILTIN_DATASETS.join(', ')})` : ''}`,
+    );
   }
   const folder = statSync(path).isDirectory();
   const ctx = { spec, folder };
@@ -71,7 +76,9 @@ function detect(spec: string, request: DatasetFormatRequest): Detection {
     throw new Error(`${spec}: ${folder ? format.describe.notFolder : (format.describe.notFile ?? `not ${format.describe.entry}`)}`);
   }
   const ext = extname(path).toLowerCase();
-  const readers: readonly DatasetReader[] = folder ? [generatedDatasetFolder, ...DATASET_FORMATS] : DATASET_FORMATS.filter((f) => f.extensions.includes(ext));
+  const readers: readonly DatasetReader[] = folder
+    ? [generatedDatasetFolder, ...DATASET_FORMATS]
+    : DATASET_FORMATS.filter((f) => f.extensions.includes(ext));
   for (const reader of readers) {
     const match = reader.detect(path, ctx);
     if (match) return { reader, match };

@@ -7,7 +7,7 @@
  * `numClasses`, `numAttributes`) can also give masks, identities, colour
  * attributes and image-level labels.
  */
-import { loadInstanceSample, type InstanceImageRecord } from './datasets/instances.js';
+import { type InstanceImageRecord, loadInstanceSample } from './datasets/instances.js';
 import { decodeImage } from './image-io.js';
 import type { ImageRecord, Sample } from './types.js';
 

@@ -153,14 +153,21 @@ export function computeDatasetStats(ds: DetectionDataset, images: readonly Image
   const warnings: string[] = [];
   if (images.length === 0) warnings.push(`split '${split}' has no images`);
   for (const w of imbalance) {
-    warnings.push(w.count === 0 ? `class '${w.class}' has no instances`
-      : `class '${w.class}' has ${w.count} instances, ${(100 * w.fraction).toFixed(1)}% of '${w.largest}' (${w.largestCount}): under-represented`);
+    warnings.push(
+      w.count === 0
+        ? `class '${w.class}' has no instances`
+        : `class '${w.class}' has ${w.count} instances, ${(100 * w.fraction).toFixed(1)}% of '${w.largest}' (${w.largestCount}): under-represented`,
+    );
   }
   if (nEmpty > 0) warnings.push(`${nEmpty} of ${images.length} images have no labels (background images)`);
   const badByAction: Record<string, number> = {};
   for (const b of ds.bad) badByAction[b.action] = (badByAction[b.action] ?? 0) + 1;
   if (ds.bad.length > 0) {
-    warnings.push(`${ds.bad.length} bad input entr${ds.bad.length === 1 ? 'y' : 'ies'} (${Object.entries(badByAction).map(([k, v]) => `${v} ${k}`).join(', ')})`);
+    warnings.push(
+      `${ds.bad.length} bad input entr${ds.bad.length === 1 ? 'y' : 'ies'} (${Object.entries(badByAction)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')})`,
+    );
   }
   let common: [number, number] | null = null;
   let commonCount = 0;
@@ -182,7 +189,11 @@ export function computeDatasetStats(ds: DetectionDataset, images: readonly Image
     totalInstances: total,
     difficult,
     crowd,
-    boxesPerImage: { mean: images.length ? sum / images.length : 0, max: perImage.reduce((m, v) => Math.max(m, v), 0), histogram: countHistogram(perImage) },
+    boxesPerImage: {
+      mean: images.length ? sum / images.length : 0,
+      max: perImage.reduce((m, v) => Math.max(m, v), 0),
+      histogram: countHistogram(perImage),
+    },
     boxSize: { bins: BOX_SIZE_BINS, counts: sizeHist, median: median(sizes) },
     sizeRanges: ranges,
     boxWh: { bins: WH_BINS, counts: wh },
@@ -204,12 +215,18 @@ function pct(n: number, d: number): string {
 export function statsSummaryLines(s: DatasetStats): string[] {
   const lines: string[] = [];
   const bpi = s.boxesPerImage;
-  lines.push(`boxes per image: mean ${bpi.mean.toFixed(2)}, max ${bpi.max}; images without labels: ${s.imagesWithoutLabels} (${pct(s.imagesWithoutLabels, s.images)})`);
-  lines.push(`box size sqrt(area/image area): median ${s.boxSize.median.toFixed(3)}; ` +
-    `small/medium/large (< 32², < 96², larger px²): ${s.sizeRanges.small}/${s.sizeRanges.medium}/${s.sizeRanges.large}`);
+  lines.push(
+    `boxes per image: mean ${bpi.mean.toFixed(2)}, max ${bpi.max}; images without labels: ${s.imagesWithoutLabels} (${pct(s.imagesWithoutLabels, s.images)})`,
+  );
+  lines.push(
+    `box size sqrt(area/image area): median ${s.boxSize.median.toFixed(3)}; ` +
+      `small/medium/large (< 32², < 96², larger px²): ${s.sizeRanges.small}/${s.sizeRanges.medium}/${s.sizeRanges.large}`,
+  );
   if (s.imageSizes.common) {
     const f = (v: [number, number] | null) => (v ? `${v[0]}x${v[1]}` : '-');
-    lines.push(`image sizes: ${s.imageSizes.distinct} distinct, most common ${f(s.imageSizes.common)}, smallest ${f(s.imageSizes.min)}, largest ${f(s.imageSizes.max)}`);
+    lines.push(
+      `image sizes: ${s.imageSizes.distinct} distinct, most common ${f(s.imageSizes.common)}, smallest ${f(s.imageSizes.min)}, largest ${f(s.imageSizes.max)}`,
+    );
   }
   if (s.difficult + s.crowd > 0) lines.push(`difficult: ${s.difficult}, crowd regions: ${s.crowd}`);
   return lines;

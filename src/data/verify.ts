@@ -12,7 +12,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ProgressBar } from '../util/progress.js';
-import { defaultImageCheckCache, ImageCheckCache, type FileStamp } from './check-cache.js';
+import { defaultImageCheckCache, type FileStamp, ImageCheckCache } from './check-cache.js';
 import { checkImageFiles } from './check-pool.js';
 import type { ImageVerdict } from './check-worker.js';
 import type { BadInput, ImageRecord } from './types.js';
@@ -65,7 +65,10 @@ export async function verifyImages(records: readonly ImageRecord[], opts: Verify
   let cached = 0;
   files.forEach((file, i) => {
     const stamp = stamps[i]!;
-    if ('problem' in stamp) return void verdicts.set(file, stamp);
+    if ('problem' in stamp) {
+      verdicts.set(file, stamp);
+      return;
+    }
     const hit = cache?.get(file, stamp);
     if (hit) {
       verdicts.set(file, hit);
@@ -74,13 +77,18 @@ export async function verifyImages(records: readonly ImageRecord[], opts: Verify
       toDecode.push({ file, stamp });
     }
   });
-  const bar = opts.progress && toDecode.length >= PROGRESS_MIN_FILES
-    ? new ProgressBar({ total: toDecode.length, label: opts.label ?? 'check images', unit: 'img' }) : null;
+  const bar =
+    opts.progress && toDecode.length >= PROGRESS_MIN_FILES
+      ? new ProgressBar({ total: toDecode.length, label: opts.label ?? 'check images', unit: 'img' })
+      : null;
   let failed = 0;
-  const decoded = await checkImageFiles(toDecode.map((d) => d.file), {
-    workers: opts.workers ?? 0,
-    onVerdict: bar ? (_, v) => bar.tick(1, { bad: 'problem' in v ? ++failed : failed }) : undefined,
-  });
+  const decoded = await checkImageFiles(
+    toDecode.map((d) => d.file),
+    {
+      workers: opts.workers ?? 0,
+      onVerdict: bar ? (_, v) => bar.tick(1, { bad: 'problem' in v ? ++failed : failed }) : undefined,
+    },
+  );
   bar?.finish();
   toDecode.forEach(({ file, stamp }, i) => {
     verdicts.set(file, decoded[i]!);
@@ -103,8 +111,10 @@ export async function verifyImages(records: readonly ImageRecord[], opts: Verify
 
 /** What a check did, e.g. `364 images checked (360 cached, 4 decoded), 2 unreadable`. */
 export function describeImageReport(v: ImageReport): string {
-  return `${v.files} image${v.files === 1 ? '' : 's'} checked (${v.cached} cached, ${v.decoded} decoded)` +
-    (v.bad.length ? `, ${v.bad.length} unreadable` : '');
+  return (
+    `${v.files} image${v.files === 1 ? '' : 's'} checked (${v.cached} cached, ${v.decoded} decoded)` +
+    (v.bad.length ? `, ${v.bad.length} unreadable` : '')
+  );
 }
 
 /**
@@ -112,12 +122,19 @@ export function describeImageReport(v: ImageReport): string {
  * The error is one line (the CLI prints an error's first line only) naming up
  * to 10 files with their problems; the skip notice lists them one per line.
  */
-export function applyImageReport(split: string, v: { good: ImageRecord[]; bad: BadInput[] }, skipBad: boolean, log: (s: string) => void): ImageRecord[] {
+export function applyImageReport(
+  split: string,
+  v: { good: ImageRecord[]; bad: BadInput[] },
+  skipBad: boolean,
+  log: (s: string) => void,
+): ImageRecord[] {
   if (v.bad.length === 0) return v.good;
   const shown = v.bad.slice(0, 10).map((b) => `${b.file}: ${b.problem.replace(/\s*\n\s*/g, ' ')}`);
   const more = v.bad.length > 10 ? `… and ${v.bad.length - 10} more ('yolor data stats' lists them all)` : '';
   if (!skipBad) {
-    throw new Error(`${v.bad.length} unreadable image(s) in the ${split} split (use --skip-bad to skip them): ${[...shown, ...(more ? [more] : [])].join('; ')}`);
+    throw new Error(
+      `${v.bad.length} unreadable image(s) in the ${split} split (use --skip-bad to skip them): ${[...shown, ...(more ? [more] : [])].join('; ')}`,
+    );
   }
   log(`skipping ${v.bad.length} unreadable image(s) in the ${split} split:\n${[...shown, ...(more ? [more] : [])].map((l) => `  ${l}`).join('\n')}`);
   for (const b of v.bad) b.action = 'skipped';

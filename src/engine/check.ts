@@ -22,7 +22,10 @@ export interface KernelCase {
    * depthwise gradients), an equivalent case for it and a map from its output to
    * the expected output.
    */
-  reference?: { kase: Omit<KernelCase, 'reference' | 'detail'>; post: (v: Float32Array, shape: number[]) => { values: Float32Array; shape: number[] } };
+  reference?: {
+    kase: Omit<KernelCase, 'reference' | 'detail'>;
+    post: (v: Float32Array, shape: number[]) => { values: Float32Array; shape: number[] };
+  };
 }
 
 /** max |a − b| / max(max |b|, 1e-6): relative to the reference's scale. */

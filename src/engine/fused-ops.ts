@@ -81,7 +81,10 @@ function reduceAll(parts: readonly Float64Array[]): Float64Array[] {
 const f32 = (v: Float64Array, scale = 1): tf.Tensor1D => tf.tensor1d(Float32Array.from(v, (x) => x * scale));
 
 export function batchNormTrain(
-  x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
+  x: tf.Tensor4D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
   /** Receives the batch mean, the (biased) variance and the element count per channel, e.g. for running statistics. */
   onStats?: (mean: tf.Tensor, variance: tf.Tensor, count: number) => void,
 ): tf.Tensor4D {

@@ -9,8 +9,16 @@ import type { KernelCase } from './check.js';
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
 
 interface Geometry {
-  b: number; h: number; w: number; ci: number; co: number; kh: number; kw: number;
-  stride: number; dilation: number; pad: Pad;
+  b: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  kh: number;
+  kw: number;
+  stride: number;
+  dilation: number;
+  pad: Pad;
 }
 
 function outSize(inSize: number, k: number, stride: number, dilation: number, pad: Pad, axis: 1 | 2): number {
@@ -31,11 +39,27 @@ function randomGeometry(rng: Rng, allowDilation: boolean): Geometry {
     const dilation = allowDilation && stride === 1 ? rng.pick([1, 2]) : 1;
     const kh = rng.pick([1, 2, 3, 3, 5]);
     const kw = rng.pick([kh, kh, 1, 3]);
-    const pad: Pad = rng.pick<Pad>(['same', 'valid',
-      [[0, 0], [rng.int(0, 2), rng.int(0, 2)], [rng.int(0, 2), rng.int(0, 2)], [0, 0]]]);
+    const pad: Pad = rng.pick<Pad>([
+      'same',
+      'valid',
+      [
+        [0, 0],
+        [rng.int(0, 2), rng.int(0, 2)],
+        [rng.int(0, 2), rng.int(0, 2)],
+        [0, 0],
+      ],
+    ]);
     const g: Geometry = {
-      b: rng.int(1, 3), h: rng.int(4, 11), w: rng.int(4, 11), ci: rng.pick([1, 3, 5, 8]),
-      co: rng.pick([1, 2, 7, 16]), kh, kw, stride, dilation, pad,
+      b: rng.int(1, 3),
+      h: rng.int(4, 11),
+      w: rng.int(4, 11),
+      ci: rng.pick([1, 3, 5, 8]),
+      co: rng.pick([1, 2, 7, 16]),
+      kh,
+      kw,
+      stride,
+      dilation,
+      pad,
     };
     if (outSize(g.h, kh, stride, dilation, pad, 1) >= 1 && outSize(g.w, kw, stride, dilation, pad, 2) >= 1) return g;
   }
@@ -54,7 +78,23 @@ const FIXED: Geometry[] = [
   { b: 1, h: 7, w: 9, ci: 5, co: 3, kh: 3, kw: 3, stride: 2, dilation: 1, pad: 'valid' },
   { b: 3, h: 6, w: 6, ci: 1, co: 1, kh: 1, kw: 1, stride: 1, dilation: 1, pad: 'valid' },
   { b: 2, h: 9, w: 9, ci: 6, co: 4, kh: 3, kw: 3, stride: 1, dilation: 2, pad: 'same' },
-  { b: 1, h: 5, w: 5, ci: 2, co: 3, kh: 2, kw: 2, stride: 1, dilation: 1, pad: [[0, 0], [3, 0], [0, 3], [0, 0]] },
+  {
+    b: 1,
+    h: 5,
+    w: 5,
+    ci: 2,
+    co: 3,
+    kh: 2,
+    kw: 2,
+    stride: 1,
+    dilation: 1,
+    pad: [
+      [0, 0],
+      [3, 0],
+      [0, 3],
+      [0, 0],
+    ],
+  },
 ];
 
 export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
@@ -68,12 +108,14 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
     const ow = outSize(g.w, g.kw, g.stride, 1, g.pad, 2);
     const common = { strides: [g.stride, g.stride], pad: g.pad, dataFormat: 'NHWC' };
     cases.push({
-      kernelName: 'Conv2DBackpropFilter', detail: describe(g, ` co${g.co}`),
+      kernelName: 'Conv2DBackpropFilter',
+      detail: describe(g, ` co${g.co}`),
       inputs: { x: f32(rng, [g.b, g.h, g.w, g.ci]), dy: f32(rng, [g.b, oh, ow, g.co]) },
       attrs: { ...common, filterShape: [g.kh, g.kw, g.ci, g.co] },
     });
     cases.push({
-      kernelName: 'Conv2DBackpropInput', detail: describe(g, ` co${g.co}`),
+      kernelName: 'Conv2DBackpropInput',
+      detail: describe(g, ` co${g.co}`),
       inputs: { dy: f32(rng, [g.b, oh, ow, g.co]), filter: f32(rng, [g.kh, g.kw, g.ci, g.co]) },
       attrs: { ...common, inputShape: [g.b, g.h, g.w, g.ci] },
     });
@@ -84,12 +126,14 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
     const ow = outSize(g.w, g.kw, g.stride, g.dilation, g.pad, 2);
     const common = { strides: [g.stride, g.stride], dilations: [g.dilation, g.dilation], pad: g.pad };
     const filterCase: KernelCase = {
-      kernelName: 'DepthwiseConv2dNativeBackpropFilter', detail: describe(g, ` m${m}`),
+      kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+      detail: describe(g, ` m${m}`),
       inputs: { x: f32(rng, [g.b, g.h, g.w, g.ci]), dy: f32(rng, [g.b, oh, ow, g.ci * m]) },
       attrs: { ...common, filterShape: [g.kh, g.kw, g.ci, m] },
     };
     const inputCase: KernelCase = {
-      kernelName: 'DepthwiseConv2dNativeBackpropInput', detail: describe(g, ` m${m}`),
+      kernelName: 'DepthwiseConv2dNativeBackpropInput',
+      detail: describe(g, ` m${m}`),
       inputs: { dy: f32(rng, [g.b, oh, ow, g.ci * m]), filter: f32(rng, [g.kh, g.kw, g.ci, m]) },
       attrs: { ...common, inputShape: [g.b, g.h, g.w, g.ci] },
     };
@@ -107,23 +151,49 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
     const x = f32(rng, [g.b, g.h, g.w, g.ci]);
     for (let k = 0; k < x.values.length; k++) x.values[k] = x.values[k]! - 1.5;
     cases.push({
-      kernelName: 'MaxPoolGrad', detail: `x[${g.b},${g.h},${g.w},${g.ci}] ${g.kh}x${g.kw} s${g.stride} ${pad}`,
-      inputs: { dy: f32(rng, [g.b, oh, ow, g.ci]), input: x,
-        output: { values: new Float32Array(g.b * oh * ow * g.ci), shape: [g.b, oh, ow, g.ci], dtype: 'float32' } },
+      kernelName: 'MaxPoolGrad',
+      detail: `x[${g.b},${g.h},${g.w},${g.ci}] ${g.kh}x${g.kw} s${g.stride} ${pad}`,
+      inputs: {
+        dy: f32(rng, [g.b, oh, ow, g.ci]),
+        input: x,
+        output: { values: new Float32Array(g.b * oh * ow * g.ci), shape: [g.b, oh, ow, g.ci], dtype: 'float32' },
+      },
       attrs: { filterSize: [g.kh, g.kw], strides: [g.stride, g.stride], pad },
     });
   }
   const reductions: Array<[number[], number[], boolean]> = [
-    [[4, 5, 6, 7], [0, 1, 2], false], [[3, 8], [0], true], [[2, 3, 4], [0, 1], true], [[2, 3, 4], [1, 2], false],
-    [[5, 6], [1], false], [[2, 3, 4, 5], [0, 2], false],
+    [[4, 5, 6, 7], [0, 1, 2], false],
+    [[3, 8], [0], true],
+    [[2, 3, 4], [0, 1], true],
+    [[2, 3, 4], [1, 2], false],
+    [[5, 6], [1], false],
+    [[2, 3, 4, 5], [0, 2], false],
   ];
   for (const [shape, axis, keepDims] of reductions) {
     for (const kernelName of ['Sum', 'Mean']) {
-      cases.push({ kernelName, detail: `x[${shape}] axes [${axis}]${keepDims ? ' keepDims' : ''}`,
-        inputs: { x: f32(rng, shape) }, attrs: { axis, keepDims } });
+      cases.push({
+        kernelName,
+        detail: `x[${shape}] axes [${axis}]${keepDims ? ' keepDims' : ''}`,
+        inputs: { x: f32(rng, shape) },
+        attrs: { axis, keepDims },
+      });
     }
   }
-  const tiles: Array<[number[], number[]]> = [[[1, 1, 1, 5], [2, 3, 4, 1]], [[2, 3], [3, 2]], [[4], [1]], [[2, 1, 3], [1, 4, 2]]];
+  const tiles: Array<[number[], number[]]> = [
+    [
+      [1, 1, 1, 5],
+      [2, 3, 4, 1],
+    ],
+    [
+      [2, 3],
+      [3, 2],
+    ],
+    [[4], [1]],
+    [
+      [2, 1, 3],
+      [1, 4, 2],
+    ],
+  ];
   for (const [shape, reps] of tiles) {
     cases.push({ kernelName: 'Tile', detail: `x[${shape}] reps [${reps}]`, inputs: { x: f32(rng, shape) }, attrs: { reps } });
   }
@@ -133,7 +203,8 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
     const numSegments = rng.int(1, 12);
     const ids = Int32Array.from({ length: rows }, () => rng.int(-1, numSegments)); // includes out-of-range ids
     cases.push({
-      kernelName: 'UnsortedSegmentSum', detail: `x[${[rows, ...inner]}] segments ${numSegments}`,
+      kernelName: 'UnsortedSegmentSum',
+      detail: `x[${[rows, ...inner]}] segments ${numSegments}`,
       inputs: { x: f32(rng, [rows, ...inner]), segmentIds: { values: ids, shape: [rows], dtype: 'int32' } },
       attrs: { numSegments },
     });
@@ -150,7 +221,7 @@ function dilatedInputGradReference(kc: KernelCase, g: Geometry, m: number): Kern
   const d = g.dilation;
   const ekh = (g.kh - 1) * d + 1;
   const ekw = (g.kw - 1) * d + 1;
-  const src = kc.inputs['filter']!.values;
+  const src = kc.inputs.filter!.values;
   const dilated = new Float32Array(ekh * ekw * g.ci * m);
   const cm = g.ci * m;
   for (let i = 0; i < g.kh; i++) {
@@ -161,7 +232,7 @@ function dilatedInputGradReference(kc: KernelCase, g: Geometry, m: number): Kern
   return {
     kase: {
       kernelName: kc.kernelName,
-      inputs: { dy: kc.inputs['dy']!, filter: { values: dilated, shape: [ekh, ekw, g.ci, m], dtype: 'float32' } },
+      inputs: { dy: kc.inputs.dy!, filter: { values: dilated, shape: [ekh, ekw, g.ci, m], dtype: 'float32' } },
       attrs: { ...kc.attrs, dilations: [1, 1] },
     },
     post: (values, shape) => ({ values, shape }),

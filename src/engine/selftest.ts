@@ -8,9 +8,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng.js';
+import { compareKernelWithCpu, finiteDifferenceCheck, type GradientCase, type KernelCase } from './check.js';
 import { gradientCases } from './selftest-gradients.js';
 import { kernelCases } from './selftest-kernels.js';
-import { compareKernelWithCpu, finiteDifferenceCheck, type GradientCase, type KernelCase } from './check.js';
 
 export const KERNEL_TOLERANCE = 1e-4;
 export const GRADIENT_TOLERANCE = 1e-2;
@@ -58,8 +58,7 @@ export async function runSelftest(opts: SelftestOptions = {}): Promise<SelftestR
       error = Number.POSITIVE_INFINITY;
       c.detail += ` (threw: ${(err as Error).message.split('\n')[0]})`;
     }
-    record({ group: 'kernel', name: c.kernelName, detail: c.detail, error, tolerance: KERNEL_TOLERANCE,
-      passed: error <= KERNEL_TOLERANCE });
+    record({ group: 'kernel', name: c.kernelName, detail: c.detail, error, tolerance: KERNEL_TOLERANCE, passed: error <= KERNEL_TOLERANCE });
   }
   const gcases: GradientCase[] = gradientCases(rng);
   for (const c of gcases) {
@@ -71,8 +70,7 @@ export async function runSelftest(opts: SelftestOptions = {}): Promise<SelftestR
       error = Number.POSITIVE_INFINITY;
       detail += ` (threw: ${(err as Error).message.split('\n')[0]})`;
     }
-    record({ group: 'gradient', name: c.name, detail, error, tolerance: GRADIENT_TOLERANCE,
-      passed: error <= GRADIENT_TOLERANCE });
+    record({ group: 'gradient', name: c.name, detail, error, tolerance: GRADIENT_TOLERANCE, passed: error <= GRADIENT_TOLERANCE });
   }
   if (tf.getBackend() !== backend) await tf.setBackend(backend);
   return {

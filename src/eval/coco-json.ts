@@ -89,7 +89,9 @@ function arrayField(root: Obj, name: string, source: string): unknown[] {
 /** Checks a parsed COCO instances object and returns a normalised copy (area filled in as w*h where absent). */
 export function validateCocoGt(raw: unknown, source = '<ground truth>'): CocoGt {
   if (!isObj(raw)) {
-    throw new CocoFormatError(`${source}: expected a COCO instances object with 'images', 'annotations' and 'categories', got ${Array.isArray(raw) ? 'an array (a results file?)' : typeof raw}`);
+    throw new CocoFormatError(
+      `${source}: expected a COCO instances object with 'images', 'annotations' and 'categories', got ${Array.isArray(raw) ? 'an array (a results file?)' : typeof raw}`,
+    );
   }
   const images: CocoImage[] = arrayField(raw, 'images', source).map((im, i) => {
     const where = `${source}: images[${i}]`;
@@ -147,7 +149,10 @@ export async function loadCocoGt(path: string): Promise<CocoGt> {
 const MAX_IDS_SHOWN = 5;
 
 function unknownIdsError(source: string, field: string, count: number, ids: CocoId[], what: string): CocoFormatError {
-  const shown = ids.slice(0, MAX_IDS_SHOWN).map((x) => show(x)).join(', ');
+  const shown = ids
+    .slice(0, MAX_IDS_SHOWN)
+    .map((x) => show(x))
+    .join(', ');
   const more = ids.length > MAX_IDS_SHOWN ? `, ... (${ids.length} distinct)` : '';
   const noun = count === 1 ? 'detection refers' : 'detections refer';
   return new CocoFormatError(`${source}: ${count} ${noun} to ${field} values that are not in the ground truth's ${what}: ${shown}${more}`);
@@ -160,7 +165,8 @@ function unknownIdsError(source: string, field: string, count: number, ids: Coco
  */
 export function validateCocoDetections(raw: unknown, source = '<detections>', gt?: CocoGt): CocoDet[] {
   if (!Array.isArray(raw)) {
-    const hint = isObj(raw) && 'annotations' in raw ? ' (this looks like a ground-truth file; results are a list of {image_id, category_id, bbox, score})' : '';
+    const hint =
+      isObj(raw) && 'annotations' in raw ? ' (this looks like a ground-truth file; results are a list of {image_id, category_id, bbox, score})' : '';
     throw new CocoFormatError(`${source}: expected a JSON array of detections, got ${isObj(raw) ? 'an object' : typeof raw}${hint}`);
   }
   const dets: CocoDet[] = raw.map((d, i) => {

@@ -172,8 +172,14 @@ export function pairwiseSum(a: ArrayLike<number>, lo = 0, n = a.length - lo): nu
     return res;
   }
   if (n <= 128) {
-    let r0 = a[lo]!, r1 = a[lo + 1]!, r2 = a[lo + 2]!, r3 = a[lo + 3]!;
-    let r4 = a[lo + 4]!, r5 = a[lo + 5]!, r6 = a[lo + 6]!, r7 = a[lo + 7]!;
+    let r0 = a[lo]!,
+      r1 = a[lo + 1]!,
+      r2 = a[lo + 2]!,
+      r3 = a[lo + 3]!;
+    let r4 = a[lo + 4]!,
+      r5 = a[lo + 5]!,
+      r6 = a[lo + 6]!,
+      r7 = a[lo + 7]!;
     let i = 8;
     const end = n - (n % 8);
     for (; i < end; i += 8) {
@@ -186,7 +192,7 @@ export function pairwiseSum(a: ArrayLike<number>, lo = 0, n = a.length - lo): nu
       r6 += a[lo + i + 6]!;
       r7 += a[lo + i + 7]!;
     }
-    let res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
+    let res = r0 + r1 + (r2 + r3) + (r4 + r5 + (r6 + r7));
     for (; i < n; i++) res += a[lo + i]!;
     return res;
   }
@@ -309,7 +315,8 @@ export function evaluateCoco(gt: CocoGt, dt: readonly CocoDet[], opts: CocoEvalO
   dOrder.sort((x, y) => {
     const c = dCat[x]! - dCat[y]! || dImg[x]! - dImg[y]!;
     if (c !== 0) return c;
-    const sx = dScore[x]!, sy = dScore[y]!;
+    const sx = dScore[x]!,
+      sy = dScore[y]!;
     return sx !== sy ? (sy > sx ? 1 : -1) : x - y;
   });
 
@@ -383,12 +390,18 @@ export function evaluateCoco(gt: CocoGt, dt: readonly CocoDet[], opts: CocoEvalO
       const ious = iouScratch.grow(D * G);
       for (let g = 0; g < G; g++) {
         const gj = gOrder[g0 + g]!;
-        const gx = gBox[4 * gj]!, gy = gBox[4 * gj + 1]!, gw = gBox[4 * gj + 2]!, gh = gBox[4 * gj + 3]!;
+        const gx = gBox[4 * gj]!,
+          gy = gBox[4 * gj + 1]!,
+          gw = gBox[4 * gj + 2]!,
+          gh = gBox[4 * gj + 3]!;
         const ga = gw * gh;
         const crowd = gCrowd[gj] === 1;
         for (let d = 0; d < D; d++) {
           const dj = runDt[r0 + d]!;
-          const dx = dBox[4 * dj]!, dy = dBox[4 * dj + 1]!, dw = dBox[4 * dj + 2]!, dh = dBox[4 * dj + 3]!;
+          const dx = dBox[4 * dj]!,
+            dy = dBox[4 * dj + 1]!,
+            dw = dBox[4 * dj + 2]!,
+            dh = dBox[4 * dj + 3]!;
           const da = dw * dh;
           let o = 0;
           const w = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
@@ -409,7 +422,8 @@ export function evaluateCoco(gt: CocoGt, dt: readonly CocoDet[], opts: CocoEvalO
       gtColS = growI32(gtColS, G);
       gtm = growU8(gtm, G);
       for (let a = 0; a < A; a++) {
-        const lo = areaLo[a]!, hi = areaHi[a]!;
+        const lo = areaLo[a]!,
+          hi = areaHi[a]!;
         // Sort ground truth: non-ignored first, stable.
         let s = 0;
         for (let pass = 0; pass < 2; pass++) {
@@ -459,7 +473,8 @@ export function evaluateCoco(gt: CocoGt, dt: readonly CocoDet[], opts: CocoEvalO
     for (let i = 0; i < nk; i++) sortOrder[i] = i;
     const so = sortOrder.subarray(0, nk);
     so.sort((x, y) => {
-      const sx = dScore[runDt[x]!]!, sy = dScore[runDt[y]!]!;
+      const sx = dScore[runDt[x]!]!,
+        sy = dScore[runDt[y]!]!;
       return sx !== sy ? (sy > sx ? 1 : -1) : x - y;
     });
     const rc = rcS.grow(nk);
@@ -526,8 +541,18 @@ export function evaluateCoco(gt: CocoGt, dt: readonly CocoDet[], opts: CocoEvalO
     const s = summarizeStats(precisionNd, recallNd, params, k);
     perCategory[key] = {
       id,
-      ap: s[0]!, ap50: s[1]!, ap75: s[2]!, apS: s[3]!, apM: s[4]!, apL: s[5]!,
-      ar1: s[6]!, ar10: s[7]!, ar100: s[8]!, arS: s[9]!, arM: s[10]!, arL: s[11]!,
+      ap: s[0]!,
+      ap50: s[1]!,
+      ap75: s[2]!,
+      apS: s[3]!,
+      apM: s[4]!,
+      apL: s[5]!,
+      ar1: s[6]!,
+      ar10: s[7]!,
+      ar100: s[8]!,
+      arS: s[9]!,
+      arM: s[10]!,
+      arL: s[11]!,
       nGt: nGtPerCat[k]!,
       nDt: nDtPerCat[k]!,
     };
@@ -575,9 +600,8 @@ export function summarizeStats(precision: NdArray, recall: NdArray, params: Coco
   const vals = new Float64Array(T * R * (k === undefined ? K : 1));
   return SUMMARY.map((spec) => {
     const md = spec.fixedMaxDet ?? params.maxDets[spec.maxDetIndex];
-    const ts = spec.iouThr === undefined
-      ? indicesWhere(params.iouThresholds, () => true)
-      : indicesWhere(params.iouThresholds, (t) => t === spec.iouThr);
+    const ts =
+      spec.iouThr === undefined ? indicesWhere(params.iouThresholds, () => true) : indicesWhere(params.iouThresholds, (t) => t === spec.iouThr);
     const as = indicesWhere(params.areaLabels, (l) => l === spec.areaRng);
     const ms = md === undefined ? [] : indicesWhere(params.maxDets, (m) => m === md);
     const ks = k === undefined ? Array.from({ length: K }, (_, i) => i) : [k];
@@ -637,10 +661,7 @@ const SUMMARY_LINES: ReadonlyArray<{ ap: boolean; iou: 'range' | number; area: s
  * The 12 lines pycocotools' summarize() prints, joined by '\n' (no trailing
  * newline), from the format ' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}'.
  */
-export function formatCocoSummary(
-  stats: readonly number[],
-  params: { iouThresholds?: ArrayLike<number>; maxDets?: readonly number[] } = {},
-): string {
+export function formatCocoSummary(stats: readonly number[], params: { iouThresholds?: ArrayLike<number>; maxDets?: readonly number[] } = {}): string {
   const thr = params.iouThresholds ?? linspace(0.5, 0.95, 10);
   const md = params.maxDets ?? [1, 10, 100];
   const range = `${formatFixed(thr[0]!, 2)}:${formatFixed(thr[thr.length - 1]!, 2)}`;

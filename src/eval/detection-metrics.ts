@@ -131,7 +131,8 @@ export function matchDetections(images: readonly ImageBoxes[], nc: number, iouTh
     matched.fill(0, 0, n);
     const order = Array.from({ length: m }, (_, i) => i);
     order.sort((a, b) => {
-      const sa = im.dtScores[a]!, sb = im.dtScores[b]!;
+      const sa = im.dtScores[a]!,
+        sb = im.dtScores[b]!;
       return sa !== sb ? (sb > sa ? 1 : -1) : a - b;
     });
     for (const d of order) {
@@ -172,7 +173,8 @@ function interp(x: number, xp: ArrayLike<number>, fp: ArrayLike<number>, left: n
     if (xp[mid]! <= x) lo = mid;
     else hi = mid;
   }
-  const x0 = xp[lo]!, x1 = xp[lo + 1]!;
+  const x0 = xp[lo]!,
+    x1 = xp[lo + 1]!;
   if (x1 === x0) return fp[lo]!;
   return fp[lo]! + ((x - x0) * (fp[lo + 1]! - fp[lo]!)) / (x1 - x0);
 }
@@ -241,7 +243,8 @@ export function apPerClass(m: MatchedDetections, nc: number): ApPerClassResult {
   // Detections sorted by confidence, highest first (stable).
   const order = Array.from({ length: m.conf.length }, (_, i) => i);
   order.sort((a, b) => {
-    const sa = m.conf[a]!, sb = m.conf[b]!;
+    const sa = m.conf[a]!,
+      sb = m.conf[b]!;
     return sa !== sb ? (sb > sa ? 1 : -1) : a - b;
   });
   const byClass: number[][] = Array.from({ length: nc }, () => []);
@@ -297,7 +300,8 @@ export function apPerClass(m: MatchedDetections, nc: number): ApPerClassResult {
   const meanF1 = new Float64Array(GRID);
   for (const c of withGt) {
     for (let g = 0; g < GRID; g++) {
-      const p = pCurve[c]![g]!, r = rCurve[c]![g]!;
+      const p = pCurve[c]![g]!,
+        r = rCurve[c]![g]!;
       meanF1[g]! += (2 * p * r) / (p + r + EPS) / withGt.length;
     }
   }
@@ -311,7 +315,8 @@ export function apPerClass(m: MatchedDetections, nc: number): ApPerClassResult {
       classes.push({ classId: c, nGt: 0, nDt: nDt[c]!, ap50: -1, precision: -1, recall: -1, f1: -1 });
       continue;
     }
-    const p = pCurve[c]![best]!, r = rCurve[c]![best]!;
+    const p = pCurve[c]![best]!,
+      r = rCurve[c]![best]!;
     classes.push({ classId: c, nGt: nGt[c]!, nDt: nDt[c]!, ap50: ap50[c]!, precision: p, recall: r, f1: (2 * p * r) / (p + r + EPS) });
   }
   const mean = (f: (x: ClassMetrics) => number): number => (withGt.length ? withGt.reduce((s, c) => s + f(classes[c]!), 0) / withGt.length : 0);
@@ -347,9 +352,17 @@ export function confusionMatrix(images: readonly ImageBoxes[], nc: number, opts:
     const byIou = (a: [number, number, number], b: [number, number, number]): number => b[2] - a[2] || a[0] - b[0] || a[1] - b[1];
     pairs.sort(byIou);
     const seenD = new Set<number>();
-    const firstPass = pairs.filter((p) => (seenD.has(p[1]) ? false : (seenD.add(p[1]), true)));
+    const firstPass = pairs.filter((p) => {
+      if (seenD.has(p[1])) return false;
+      seenD.add(p[1]);
+      return true;
+    });
     const seenG = new Set<number>();
-    const matches = firstPass.filter((p) => (seenG.has(p[0]) ? false : (seenG.add(p[0]), true)));
+    const matches = firstPass.filter((p) => {
+      if (seenG.has(p[0])) return false;
+      seenG.add(p[0]);
+      return true;
+    });
     const gtMatch = new Int32Array(n).fill(-1);
     const dtMatched = new Set<number>();
     for (const [g, d] of matches) {
@@ -385,7 +398,13 @@ export function imagesFromCoco(gt: CocoGt, dt: readonly CocoDet[]): { images: Im
   const catIds = gt.categories.map((c) => c.id);
   const classNames = gt.categories.map((c) => c.name ?? String(c.id));
   const catIndex = new Map<CocoId, number>(catIds.map((id, i) => [id, i]));
-  interface Acc { gb: number[]; gc: number[]; db: number[]; ds: number[]; dc: number[] }
+  interface Acc {
+    gb: number[];
+    gc: number[];
+    db: number[];
+    ds: number[];
+    dc: number[];
+  }
   const acc = new Map<CocoId, Acc>();
   for (const im of gt.images) acc.set(im.id, { gb: [], gc: [], db: [], ds: [], dc: [] });
   for (const a of gt.annotations) {

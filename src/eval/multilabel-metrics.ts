@@ -23,21 +23,14 @@ function checkShape(scores: ArrayLike<number>, targets: ArrayLike<number>, n: nu
     throw new Error(`n (${n}) and numLabels (${numLabels}) must be non-negative integers`);
   }
   if (scores.length !== n * numLabels || targets.length !== n * numLabels) {
-    throw new Error(
-      `scores (${scores.length}) and targets (${targets.length}) must both hold n * numLabels = ${n * numLabels} values`,
-    );
+    throw new Error(`scores (${scores.length}) and targets (${targets.length}) must both hold n * numLabels = ${n * numLabels} values`);
   }
 }
 
 const isPositive = (t: number): boolean => t >= 0.5;
 
 /** Per-label average precision (scikit-learn definition) and its mean over labels with a positive. */
-export function multiLabelAP(
-  scores: Float32Array,
-  targets: Float32Array,
-  n: number,
-  numLabels: number,
-): { ap: Float64Array; mAP: number } {
+export function multiLabelAP(scores: Float32Array, targets: Float32Array, n: number, numLabels: number): { ap: Float64Array; mAP: number } {
   checkShape(scores, targets, n, numLabels);
   const ap = new Float64Array(numLabels).fill(Number.NaN);
   const order = new Int32Array(n);

@@ -28,12 +28,7 @@ export interface RetrievalResult {
   queries: number;
 }
 
-export function retrievalMetrics(
-  embeddings: Float32Array,
-  dim: number,
-  identities: Int32Array,
-  groups: Int32Array,
-): RetrievalResult {
+export function retrievalMetrics(embeddings: Float32Array, dim: number, identities: Int32Array, groups: Int32Array): RetrievalResult {
   const n = identities.length;
   if (!Number.isInteger(dim) || dim < 1) throw new Error(`dim must be a positive integer, got ${dim}`);
   if (groups.length !== n) throw new Error(`groups (${groups.length}) and identities (${n}) differ in length`);
@@ -61,7 +56,10 @@ export function retrievalMetrics(
     if (id < 0) continue;
     gallery.push(j);
     let e = perIdentity.get(id);
-    if (!e) perIdentity.set(id, (e = { total: 0, byGroup: new Map() }));
+    if (!e) {
+      e = { total: 0, byGroup: new Map() };
+      perIdentity.set(id, e);
+    }
     e.total++;
     e.byGroup.set(groups[j], (e.byGroup.get(groups[j]) ?? 0) + 1);
   }
@@ -113,7 +111,14 @@ export function retrievalMetrics(
     for (let k = 0; k < gn; k += 2) {
       const ga = k * dim;
       const gb = k + 1 < gn ? ga + dim : ga;
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+      let a0 = 0,
+        a1 = 0,
+        a2 = 0,
+        a3 = 0,
+        b0 = 0,
+        b1 = 0,
+        b2 = 0,
+        b3 = 0;
       for (let d = 0; d < dim; d++) {
         const va = gv[ga + d];
         const vb = gv[gb + d];

@@ -117,9 +117,15 @@ export function evaluateVoc(gts: readonly VocGroundTruth[], dets: readonly VocDe
   const npos = new Map<VocKey, number>();
   for (const g of gts) {
     let images = byClass.get(g.classId);
-    if (!images) byClass.set(g.classId, (images = new Map()));
+    if (!images) {
+      images = new Map();
+      byClass.set(g.classId, images);
+    }
     let e = images.get(g.imageId);
-    if (!e) images.set(g.imageId, (e = { boxes: [], difficult: [], matched: null }));
+    if (!e) {
+      e = { boxes: [], difficult: [], matched: null };
+      images.set(g.imageId, e);
+    }
     e.boxes.push(g.box[0], g.box[1], g.box[2], g.box[3]);
     e.difficult.push(g.difficult === true);
     if (!g.difficult) npos.set(g.classId, (npos.get(g.classId) ?? 0) + 1);
@@ -127,7 +133,10 @@ export function evaluateVoc(gts: readonly VocGroundTruth[], dets: readonly VocDe
   const detsByClass = new Map<VocKey, number[]>();
   dets.forEach((d, i) => {
     let l = detsByClass.get(d.classId);
-    if (!l) detsByClass.set(d.classId, (l = []));
+    if (!l) {
+      l = [];
+      detsByClass.set(d.classId, l);
+    }
     l.push(i);
   });
 
@@ -137,7 +146,8 @@ export function evaluateVoc(gts: readonly VocGroundTruth[], dets: readonly VocDe
     for (const e of images.values()) e.matched = new Uint8Array(e.difficult.length);
     const order = (detsByClass.get(c) ?? []).slice();
     order.sort((a, b) => {
-      const sa = dets[a]!.score, sb = dets[b]!.score;
+      const sa = dets[a]!.score,
+        sb = dets[b]!.score;
       return sa !== sb ? (sb > sa ? 1 : -1) : a - b;
     });
     const n = order.length;

@@ -54,7 +54,8 @@ export function columnName(column: number, names: readonly string[]): string {
 
 /** Differences of decoded rows of `no` = 5 + nc columns (see the module comment). */
 export function compareDecodedRows(got: ArrayLike<number>, expected: ArrayLike<number>, no: number, names: readonly string[] = []): OutputDifference {
-  if (got.length !== expected.length) throw new Error(`export check: the export gives ${got.length} output values, the tfjs model ${expected.length}`);
+  if (got.length !== expected.length)
+    throw new Error(`export check: the export gives ${got.length} output values, the tfjs model ${expected.length}`);
   if (no < 5 || expected.length % no !== 0) throw new Error(`export check: ${expected.length} values are not rows of ${no}`);
   let boxScale = 0;
   for (let i = 0; i < expected.length; i++) if (i % no < 4) boxScale = Math.max(boxScale, Math.abs(expected[i]!));
@@ -96,7 +97,12 @@ export function compareTaskOutput(output: 'labels' | 'segment', got: ArrayLike<n
       index = i;
     }
   }
-  return { output, measure: output === 'labels' ? 'absolute' : 'relative', difference: expected.length ? difference : 0, worst: { index, got: got[index]!, expected: expected[index]! } };
+  return {
+    output,
+    measure: output === 'labels' ? 'absolute' : 'relative',
+    difference: expected.length ? difference : 0,
+    worst: { index, got: got[index]!, expected: expected[index]! },
+  };
 }
 
 /** Throws unless `tolerance` is a finite number ≥ 0. */
@@ -105,7 +111,12 @@ export function validateTolerance(tolerance: number): void {
 }
 
 /** The gate's verdict: passed when both measures are within `tolerance` (NaN never passes). */
-export function checkVerdict(d: OutputDifference, engine: string, tolerance = EXPORT_CHECK_TOLERANCE, tasks: TaskOutputDifference[] = []): ExportCheck {
+export function checkVerdict(
+  d: OutputDifference,
+  engine: string,
+  tolerance = EXPORT_CHECK_TOLERANCE,
+  tasks: TaskOutputDifference[] = [],
+): ExportCheck {
   validateTolerance(tolerance);
   const passed = d.box <= tolerance && d.score <= tolerance && tasks.every((t) => t.difference <= tolerance);
   return { ...d, engine, tolerance, passed, tasks };
@@ -120,20 +131,27 @@ export function describeCheck(c: ExportCheck): string {
   const v = (x: number): string => String(Number(x.toPrecision(6)));
   const where = !(c.box <= c.tolerance && c.score <= c.tolerance)
     ? `worst at detections row ${w.row}, ${w.what}: export ${v(w.got)} vs tfjs ${v(w.expected)}`
-    : c.tasks.filter((t) => !(t.difference <= c.tolerance))
-      .map((t) => `output ${t.output} differs most at element ${t.worst.index}: export ${v(t.worst.got)} vs tfjs ${v(t.worst.expected)}`).join('; ');
+    : c.tasks
+        .filter((t) => !(t.difference <= c.tolerance))
+        .map((t) => `output ${t.output} differs most at element ${t.worst.index}: export ${v(t.worst.got)} vs tfjs ${v(t.worst.expected)}`)
+        .join('; ');
   return `check FAILED: ${c.engine} vs tfjs on a test image: ${figures}; ${where}`;
 }
 
 /** A smooth, deterministic RGB test image in [0, 1] (NHWC, one image): blobs over a gradient. */
 export function testImage(size: number, seed = 7): Float32Array {
   const rng = new Rng(seed);
-  const blobs = Array.from({ length: 6 }, () => ({ x: rng.next() * size, y: rng.next() * size, r: (0.05 + rng.next() * 0.2) * size, c: [rng.next(), rng.next(), rng.next()] }));
+  const blobs = Array.from({ length: 6 }, () => ({
+    x: rng.next() * size,
+    y: rng.next() * size,
+    r: (0.05 + rng.next() * 0.2) * size,
+    c: [rng.next(), rng.next(), rng.next()],
+  }));
   const out = new Float32Array(size * size * 3);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const o = (y * size + x) * 3;
-      let c = [x / size * 0.5, y / size * 0.5, 0.3];
+      let c = [(x / size) * 0.5, (y / size) * 0.5, 0.3];
       for (const b of blobs) if ((x - b.x) ** 2 + (y - b.y) ** 2 < b.r * b.r) c = b.c;
       out[o] = c[0]!;
       out[o + 1] = c[1]!;

@@ -6,7 +6,11 @@
 import type { TraceNode } from './trace.js';
 
 export class UnsupportedExportError extends Error {
-  constructor(readonly format: string, readonly node: Pick<TraceNode, 'kernel' | 'layer' | 'layerType'>, detail = 'has no exact equivalent') {
+  constructor(
+    readonly format: string,
+    readonly node: Pick<TraceNode, 'kernel' | 'layer' | 'layerType'>,
+    detail = 'has no exact equivalent',
+  ) {
     super(`cannot export to ${format}: op ${node.kernel} in layer ${node.layer} (${node.layerType}) ${detail}`);
     this.name = 'UnsupportedExportError';
   }

@@ -9,9 +9,9 @@
  */
 import { loadModel } from '../models/checkpoint.js';
 import type { Detector } from '../models/detector.js';
-import type { FuseReport } from '../nn/fuse.js';
 import { fitImageSize } from '../models/image-size.js';
-import { describeCheck, EXPORT_CHECK_TOLERANCE, validateTolerance, type ExportCheck } from './check-export.js';
+import type { FuseReport } from '../nn/fuse.js';
+import { describeCheck, EXPORT_CHECK_TOLERANCE, type ExportCheck, validateTolerance } from './check-export.js';
 
 export { testImage } from './check-export.js';
 
@@ -47,25 +47,37 @@ export interface ExportResult {
 /** The export was written, but its output differs from the tfjs model's beyond the tolerance. */
 export class ExportCheckError extends Error {
   constructor(readonly result: ExportResult & { check: ExportCheck }) {
-    super(`${describeCheck(result.check)}. The export at ${result.path} does not compute what the model computes; ` +
-      'do not deploy it (--tol raises the tolerance, --no-check skips the check).');
+    super(
+      `${describeCheck(result.check)}. The export at ${result.path} does not compute what the model computes; ` +
+        'do not deploy it (--tol raises the tolerance, --no-check skips the check).',
+    );
     this.name = 'ExportCheckError';
   }
 }
 
 /** Exports a loaded model. `names` and `imgsz` default to the config's; `labelNames` (classes then attributes) name the classify head's outputs. */
-export async function exportDetector(model: Detector, output: string, opts: ExportOptions & { names?: string[]; labelNames?: string[] }): Promise<ExportResult> {
+export async function exportDetector(
+  model: Detector,
+  output: string,
+  opts: ExportOptions & { names?: string[]; labelNames?: string[] },
+): Promise<ExportResult> {
   const fitted = fitImageSize(opts.imgsz ?? model.config.dims.imgsz, model.maxStride, model.config.name);
   const imgsz = fitted.imgsz;
   if (opts.check ?? true) validateTolerance(opts.tolerance ?? EXPORT_CHECK_TOLERANCE);
   const batch = opts.dynamicBatch ? 1 : (opts.batch ?? 1);
   const common = {
-    imgsz, batch, fuse: opts.fuse ?? true, dynamicBatch: opts.dynamicBatch ?? false, tasks: opts.tasks ?? true,
-    ...(opts.names ? { names: opts.names } : {}), ...(opts.labelNames ? { labelNames: opts.labelNames } : {}),
+    imgsz,
+    batch,
+    fuse: opts.fuse ?? true,
+    dynamicBatch: opts.dynamicBatch ?? false,
+    tasks: opts.tasks ?? true,
+    ...(opts.names ? { names: opts.names } : {}),
+    ...(opts.labelNames ? { labelNames: opts.labelNames } : {}),
   };
-  const inputShape = opts.format === 'onnx' && (opts.layout ?? 'NCHW') === 'NCHW'
-    ? `[${opts.dynamicBatch ? 'batch' : batch}, 3, ${imgsz}, ${imgsz}]`
-    : `[${opts.dynamicBatch ? 'batch' : batch}, ${imgsz}, ${imgsz}, 3]`;
+  const inputShape =
+    opts.format === 'onnx' && (opts.layout ?? 'NCHW') === 'NCHW'
+      ? `[${opts.dynamicBatch ? 'batch' : batch}, 3, ${imgsz}, ${imgsz}]`
+      : `[${opts.dynamicBatch ? 'batch' : batch}, ${imgsz}, ${imgsz}, 3]`;
   const warnings = fitted.warning ? [fitted.warning] : [];
   let result: ExportResult;
   if (opts.format === 'onnx') {
@@ -91,9 +103,9 @@ export async function exportDetector(model: Detector, output: string, opts: Expo
 export async function exportCheckpoint(weights: string, output: string, opts: ExportOptions): Promise<ExportResult> {
   const { model, metadata } = await loadModel(weights);
   try {
-    const names = metadata['names'] as string[] | undefined;
+    const names = metadata.names as string[] | undefined;
     const labelNames = checkpointLabelNames(model, metadata);
-    const imgsz = opts.imgsz ?? (typeof metadata['imgsz'] === 'number' ? metadata['imgsz'] : undefined);
+    const imgsz = opts.imgsz ?? (typeof metadata.imgsz === 'number' ? metadata.imgsz : undefined);
     return await exportDetector(model, output, { ...opts, ...(imgsz !== undefined ? { imgsz } : {}), ...(names ? { names } : {}), labelNames });
   } finally {
     model.dispose();
@@ -102,8 +114,8 @@ export async function exportCheckpoint(weights: string, output: string, opts: Ex
 
 /** The names of a checkpoint's classify-head outputs: its class names, then its attributes (what `yolor predict` prints). */
 export function checkpointLabelNames(model: Detector, metadata: Record<string, unknown>): string[] {
-  const names = ((metadata['names'] as string[] | undefined) ?? model.config.names ?? []).slice(0, model.config.nc).map(String);
+  const names = ((metadata.names as string[] | undefined) ?? model.config.names ?? []).slice(0, model.config.nc).map(String);
   for (let i = names.length; i < model.config.nc; i++) names.push(`class${i}`);
-  const attributes = Array.isArray(metadata['attributes']) ? (metadata['attributes'] as unknown[]).map(String) : [];
+  const attributes = Array.isArray(metadata.attributes) ? (metadata.attributes as unknown[]).map(String) : [];
   return [...names, ...attributes];
 }

@@ -14,7 +14,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type * as OrtModule from 'onnxruntime-node';
-import { parseOnnxMeta, type OnnxExportMeta } from './onnx/metadata.js';
+import { type OnnxExportMeta, parseOnnxMeta } from './onnx/metadata.js';
 import { decodeModel } from './onnx/schema.js';
 
 type Ort = typeof OrtModule;
@@ -25,7 +25,9 @@ let ortPromise: Promise<Ort> | null = null;
 async function loadOrt(): Promise<Ort> {
   ortPromise ??= import('onnxruntime-node').catch((err: unknown) => {
     ortPromise = null;
-    throw new Error(`ONNX Runtime is not available: cannot load onnxruntime-node (${(err as Error).message.split('\n')[0]}); install it with 'npm install onnxruntime-node'`);
+    throw new Error(
+      `ONNX Runtime is not available: cannot load onnxruntime-node (${(err as Error).message.split('\n')[0]}); install it with 'npm install onnxruntime-node'`,
+    );
   });
   return ortPromise;
 }
@@ -81,7 +83,9 @@ export class OnnxDetector {
     }
     if (!session.inputNames.includes(meta.input) || !session.outputNames.includes('detections')) {
       await session.release();
-      throw new Error(`${path}: expected input '${meta.input}' and output 'detections'; the graph has ${session.inputNames.join(', ')} → ${session.outputNames.join(', ')}`);
+      throw new Error(
+        `${path}: expected input '${meta.input}' and output 'detections'; the graph has ${session.inputNames.join(', ')} → ${session.outputNames.join(', ')}`,
+      );
     }
     return new OnnxDetector(path, meta, session, ort);
   }
@@ -119,12 +123,12 @@ export class OnnxDetector {
         x = padded;
       }
       const out = await session.run({ [this.meta.input]: this.inputTensor(x, chunk) });
-      const det = out['detections']!;
+      const det = out.detections!;
       const [, N, no] = det.dims as [number, number, number];
       rowShape = [N, no];
       rows ??= new Float32Array(batch * N * no);
       rows.set((det.data as Float32Array).subarray(0, n * N * no), start * N * no);
-      const nms = out['nms'];
+      const nms = out.nms;
       if (nms) {
         const d = nms.data as Float32Array;
         for (let k = 0; k + 7 <= d.length; k += 7) {
@@ -139,7 +143,9 @@ export class OnnxDetector {
     const result: OnnxRunResult = { rows: rows!, shape: [batch, rowShape[0], rowShape[1]] };
     if (this.hasNms) {
       const nms = new Float32Array(nmsParts.length * 7);
-      nmsParts.forEach((r, i) => nms.set(r, i * 7));
+      nmsParts.forEach((r, i) => {
+        nms.set(r, i * 7);
+      });
       result.nms = nms;
     }
     return result;
@@ -154,8 +160,10 @@ export class OnnxDetector {
     const session = this.session;
     if (!session) throw new Error(`${this.path}: the detector was disposed`);
     const S = this.meta.imgsz;
-    if (this.fixedBatch !== null && batch !== this.fixedBatch) throw new Error(`${this.path}: this export takes batches of exactly ${this.fixedBatch}; got ${batch}`);
-    if (imagesNHWC.length !== batch * S * S * 3) throw new Error(`${this.path}: expected ${batch} image(s) of ${S}x${S}x3; got ${imagesNHWC.length} values`);
+    if (this.fixedBatch !== null && batch !== this.fixedBatch)
+      throw new Error(`${this.path}: this export takes batches of exactly ${this.fixedBatch}; got ${batch}`);
+    if (imagesNHWC.length !== batch * S * S * 3)
+      throw new Error(`${this.path}: expected ${batch} image(s) of ${S}x${S}x3; got ${imagesNHWC.length} values`);
     const out = await session.run({ [this.meta.input]: this.inputTensor(imagesNHWC, batch) });
     const result: Record<string, { data: Float32Array; dims: number[] }> = {};
     for (const [name, t] of Object.entries(out)) {

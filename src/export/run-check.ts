@@ -9,12 +9,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Detector } from '../models/detector.js';
 import { decodePredictions } from '../tasks/detect/decode.js';
-import { checkVerdict, compareDecodedRows, compareTaskOutput, testImage, type ExportCheck, type TaskOutputDifference } from './check-export.js';
+import { checkVerdict, compareDecodedRows, compareTaskOutput, type ExportCheck, type TaskOutputDifference, testImage } from './check-export.js';
 
 type Outputs = Record<string, { data: Float32Array; dims: number[] }>;
 
 /** The exported file's outputs for `batch` images, and the engine that ran them. */
-async function runExport(path: string, format: 'onnx' | 'tfjs', x: Float32Array, batch: number): Promise<{ engine: string; outputs: Outputs; names: string[] }> {
+async function runExport(
+  path: string,
+  format: 'onnx' | 'tfjs',
+  x: Float32Array,
+  batch: number,
+): Promise<{ engine: string; outputs: Outputs; names: string[] }> {
   if (format === 'onnx') {
     const { OnnxDetector } = await import('./onnx-runtime.js');
     const det = await OnnxDetector.load(path);
@@ -34,7 +39,12 @@ async function runExport(path: string, format: 'onnx' | 'tfjs', x: Float32Array,
 }
 
 /** The tfjs model's detections (decoded rows), label probabilities and segment logits, as the export computes them. */
-function reference(model: Detector, x: Float32Array, shape: [number, number, number, number], want: { labels: boolean; segment: boolean }): Record<string, Float32Array> {
+function reference(
+  model: Detector,
+  x: Float32Array,
+  shape: [number, number, number, number],
+  want: { labels: boolean; segment: boolean },
+): Record<string, Float32Array> {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -44,8 +54,8 @@ function reference(model: Detector, x: Float32Array, shape: [number, number, num
       const r: Record<string, Float32Array> = {
         detections: decodePredictions(out.detect!, model.config.anchors, model.strides, { rule: 'scaled' }).dataSync() as Float32Array,
       };
-      if (want.labels) r['labels'] = tf.sigmoid(out.classify!).dataSync() as Float32Array;
-      if (want.segment) r['segment'] = out.segment!.dataSync() as Float32Array;
+      if (want.labels) r.labels = tf.sigmoid(out.classify!).dataSync() as Float32Array;
+      if (want.segment) r.segment = out.segment!.dataSync() as Float32Array;
       return r;
     });
   } finally {
@@ -53,16 +63,21 @@ function reference(model: Detector, x: Float32Array, shape: [number, number, num
   }
 }
 
-export async function checkExport(model: Detector, path: string, format: 'onnx' | 'tfjs', opts: { imgsz: number; batch: number; tolerance: number }): Promise<ExportCheck> {
+export async function checkExport(
+  model: Detector,
+  path: string,
+  format: 'onnx' | 'tfjs',
+  opts: { imgsz: number; batch: number; tolerance: number },
+): Promise<ExportCheck> {
   const one = testImage(opts.imgsz);
   const x = new Float32Array(one.length * opts.batch);
   for (let b = 0; b < opts.batch; b++) x.set(one, b * one.length);
   const run = await runExport(path, format, x, opts.batch);
   const want = { labels: 'labels' in run.outputs, segment: 'segment' in run.outputs };
   const ref = reference(model, x, [opts.batch, opts.imgsz, opts.imgsz, 3], want);
-  const detections = run.outputs['detections'];
+  const detections = run.outputs.detections;
   if (!detections) throw new Error(`export check: ${path} has no 'detections' output`);
-  const rows = compareDecodedRows(detections.data, ref['detections']!, 5 + model.config.nc, run.names);
+  const rows = compareDecodedRows(detections.data, ref.detections!, 5 + model.config.nc, run.names);
   const tasks: TaskOutputDifference[] = [];
   for (const name of ['labels', 'segment'] as const) {
     if (want[name]) tasks.push(compareTaskOutput(name, run.outputs[name]!.data, ref[name]!));

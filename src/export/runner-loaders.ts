@@ -8,13 +8,18 @@
  * `loadRunner` is re-exported: imported from here, it opens checkpoints and
  * both exported formats. The engines themselves load on first use.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { loadRunner, modelJsonPath, registerRunnerLoader, type RunnerLoader } from '../infer/load-runner.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadRunner, modelJsonPath, type RunnerLoader, registerRunnerLoader } from '../infer/load-runner.js';
 
 /** Runs a fixed-batch model image by image when a larger batch comes in. */
-async function inChunks(images: Float32Array, shape: [number, number, number, number], fixed: number | null,
-  run: (x: Float32Array, b: number) => Promise<Float32Array>): Promise<Float32Array> {
+async function inChunks(
+  images: Float32Array,
+  shape: [number, number, number, number],
+  fixed: number | null,
+  run: (x: Float32Array, b: number) => Promise<Float32Array>,
+): Promise<Float32Array> {
   const [b, h, w, c] = shape;
   if (fixed === null || fixed === b) return run(images, b);
   if (fixed !== 1) throw new Error(`this export takes batches of exactly ${fixed} images; got ${b} (export with --dynamic or --batch 1)`);
@@ -53,7 +58,11 @@ export const onnxRunnerLoader: RunnerLoader = {
     const { OnnxDetector } = await import('./onnx-runtime.js');
     const det = await OnnxDetector.load(path);
     return {
-      engine: 'onnxruntime-node', nc: det.meta.nc, names: det.meta.names, imgsz: det.meta.imgsz, anySize: false,
+      engine: 'onnxruntime-node',
+      nc: det.meta.nc,
+      names: det.meta.names,
+      imgsz: det.meta.imgsz,
+      anySize: false,
       async decode(images, shape) {
         return (await det.run(images, shape[0])).rows;
       },
@@ -82,13 +91,18 @@ export const tfjsGraphRunnerLoader: RunnerLoader = {
     const { loadTfjsDetector } = await import('./tfjs/load.js');
     const det = await loadTfjsDetector(modelJsonPath(path));
     return {
-      engine: `tfjs graph model (${tf.getBackend()})`, nc: det.meta.nc, names: det.meta.names, imgsz: det.meta.imgsz, anySize: false,
-      decode: (images, shape) => inChunks(images, shape, det.batch, async (x, b) => {
-        const t = det.run(x, b);
-        const out = t.dataSync() as Float32Array;
-        t.dispose();
-        return out;
-      }),
+      engine: `tfjs graph model (${tf.getBackend()})`,
+      nc: det.meta.nc,
+      names: det.meta.names,
+      imgsz: det.meta.imgsz,
+      anySize: false,
+      decode: (images, shape) =>
+        inChunks(images, shape, det.batch, async (x, b) => {
+          const t = det.run(x, b);
+          const out = t.dataSync() as Float32Array;
+          t.dispose();
+          return out;
+        }),
       async dispose() {
         det.dispose();
       },

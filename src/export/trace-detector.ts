@@ -16,11 +16,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Detector } from '../models/detector.js';
-import type { ClassifyHead } from '../tasks/classify/head.js';
-import type { SegmentHead } from '../tasks/segment/head.js';
 import type { FuseReport } from '../nn/fuse.js';
+import type { ClassifyHead } from '../tasks/classify/head.js';
 import { decodePredictions } from '../tasks/detect/decode.js';
-import { traceGraph, type TraceGraph } from './trace.js';
+import type { SegmentHead } from '../tasks/segment/head.js';
+import { type TraceGraph, traceGraph } from './trace.js';
 
 export interface TraceDetectorOptions {
   /** Square input size (a multiple of the largest stride); default: the model's. */
@@ -84,8 +84,10 @@ function taskOutputs(model: Detector, opts: TraceDetectorOptions, names: string[
   }
   if (model.heads.segment) {
     if (opts.dynamicBatch) {
-      throw new Error(`export: ${model.config.name}'s segment head cannot be exported with a dynamic batch (its upsampling multiplies ` +
-        'the batch into a matrix product); export with a fixed batch, or without the task outputs (--no-tasks)');
+      throw new Error(
+        `export: ${model.config.name}'s segment head cannot be exported with a dynamic batch (its upsampling multiplies ` +
+          'the batch into a matrix product); export with a fixed batch, or without the task outputs (--no-tasks)',
+      );
     }
     meta.segment = { names: ['background', ...names] };
   }
@@ -103,8 +105,10 @@ export function traceDetector(model: Detector, opts: TraceDetectorOptions = {}):
   const imgsz = opts.imgsz ?? model.config.dims.imgsz;
   const batch = opts.batch ?? 1;
   if (!model.head) {
-    throw new Error(`export: ${model.config.name} has no detect head (tasks: ${model.tasks.join(', ')}); exports are detection graphs ` +
-      '(a multi-task model\'s classify and segment heads become extra outputs), so train with detect among --tasks');
+    throw new Error(
+      `export: ${model.config.name} has no detect head (tasks: ${model.tasks.join(', ')}); exports are detection graphs ` +
+        "(a multi-task model's classify and segment heads become extra outputs), so train with detect among --tasks",
+    );
   }
   model.checkInputSize(imgsz, imgsz);
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`export: batch must be a positive integer; got ${batch}`);
@@ -123,19 +127,29 @@ export function traceDetector(model: Detector, opts: TraceDetectorOptions = {}):
   const tasks = taskOutputs(deploy, opts, names);
   const x = tf.zeros([batch, imgsz, imgsz, 3]);
   try {
-    const graph = traceGraph((input) => {
-      if (tasks) return traceTasks(deploy, input as tf.Tensor4D, tasks);
-      const maps = deploy.forward(input as tf.Tensor4D);
-      if (opts.raw) return maps;
-      const rows = decodePredictions(maps, deploy.config.anchors, deploy.strides, { rule: 'scaled' });
-      tf.dispose(maps);
-      return rows;
-    }, [x], ['images']);
+    const graph = traceGraph(
+      (input) => {
+        if (tasks) return traceTasks(deploy, input as tf.Tensor4D, tasks);
+        const maps = deploy.forward(input as tf.Tensor4D);
+        if (opts.raw) return maps;
+        const rows = decodePredictions(maps, deploy.config.anchors, deploy.strides, { rule: 'scaled' });
+        tf.dispose(maps);
+        return rows;
+      },
+      [x],
+      ['images'],
+    );
     const meta: DetectorExportMeta = {
-      format: 'yolor-ts', model: c.name, names, nc: c.nc, imgsz, strides: deploy.strides.slice(),
+      format: 'yolor-ts',
+      model: c.name,
+      names,
+      nc: c.nc,
+      imgsz,
+      strides: deploy.strides.slice(),
       anchors: c.anchors.map((l) => l.map((a) => [a[0], a[1]])),
       letterbox: { color: 114, center: true, scaleup: true },
-      output: opts.raw ? 'raw' : 'xywh-obj-cls', fused: deploy.deployed,
+      output: opts.raw ? 'raw' : 'xywh-obj-cls',
+      fused: deploy.deployed,
       ...(tasks ? { tasks } : {}),
     };
     return { graph, meta, fuseReport };

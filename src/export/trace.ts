@@ -64,7 +64,7 @@ function copyAttrs(attrs: Record<string, unknown> | undefined): Record<string, u
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(attrs ?? {})) {
     if (v instanceof tf.Tensor) throw new Error(`trace: tensor-valued attribute '${k}' is not supported`);
-    out[k] = v === undefined ? undefined : JSON.parse(JSON.stringify(v)) as unknown;
+    out[k] = v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as unknown);
   }
   return out;
 }
@@ -109,7 +109,10 @@ export function traceGraph(fn: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[], 
     if (depth > 0) return original.call(this, kernelName, kernelInputs, attrs);
     const ins: Record<string, string> = {};
     for (const [key, v] of Object.entries(kernelInputs)) {
-      if (Array.isArray(v)) v.forEach((t, i) => (ins[`${key}.${i}`] = nameOf(t)));
+      if (Array.isArray(v))
+        v.forEach((t, i) => {
+          ins[`${key}.${i}`] = nameOf(t);
+        });
       else if (v) ins[key] = nameOf(v);
     }
     // A kernel that depends on no graph input (the decoder's grids, say) is folded:
@@ -128,7 +131,11 @@ export function traceGraph(fn: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[], 
       return out;
     }
     const node: TraceNode = {
-      kernel: kernelName, inputs: ins, attrs: copyAttrs(attrs), layer: 'tail', layerType: 'tail',
+      kernel: kernelName,
+      inputs: ins,
+      attrs: copyAttrs(attrs),
+      layer: 'tail',
+      layerType: 'tail',
       outputs: outs.map((t) => {
         const name = `t${counter++}`;
         names.set(t.id, name);

@@ -15,7 +15,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../models/checkpoint.js';
-import { tfjsRunner, type DetectionRunner } from './runner.js';
+import { type DetectionRunner, tfjsRunner } from './runner.js';
 
 /** One engine's way of opening model files as a DetectionRunner. */
 export interface RunnerLoader {
@@ -58,8 +58,8 @@ export const checkpointRunnerLoader: RunnerLoader = {
   matches: (path) => existsSync(modelJsonPath(path)),
   async load(path) {
     const { model, metadata } = await loadModel(statSync(path).isDirectory() ? path : resolve(path, '..'));
-    const runner = tfjsRunner(model, metadata['names'] as string[] | undefined, true);
-    const imgsz = typeof metadata['imgsz'] === 'number' ? metadata['imgsz'] : runner.imgsz;
+    const runner = tfjsRunner(model, metadata.names as string[] | undefined, true);
+    const imgsz = typeof metadata.imgsz === 'number' ? metadata.imgsz : runner.imgsz;
     return { ...runner, imgsz };
   },
 };

@@ -9,8 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Detector } from '../models/detector.js';
-import { decodePredictions } from '../tasks/detect/decode.js';
 import { fitImageSize } from '../models/image-size.js';
+import { decodePredictions } from '../tasks/detect/decode.js';
 
 export interface DetectionRunner {
   /** What executes the model, for logs (e.g. `tfjs (wasm)`, `onnxruntime-node`). */
@@ -25,8 +25,11 @@ export interface DetectionRunner {
   readonly detector?: Detector;
   decode(images: Float32Array, shape: [number, number, number, number]): Promise<Float32Array>;
   /** Decoded rows plus the loss items of a batch with targets (runners that can compute the loss). */
-  evaluate?(images: Float32Array, shape: [number, number, number, number], targets?: Float32Array):
-    Promise<{ rows: Float32Array; items: { box: number; obj: number; cls: number; total: number } }>;
+  evaluate?(
+    images: Float32Array,
+    shape: [number, number, number, number],
+    targets?: Float32Array,
+  ): Promise<{ rows: Float32Array; items: { box: number; obj: number; cls: number; total: number } }>;
   dispose(): Promise<void>;
 }
 
@@ -43,7 +46,9 @@ export function tfjsRunner(model: Detector, names?: string[], owns = false): Det
       const wasTraining = model.training;
       model.eval();
       try {
-        const rows = tf.tidy(() => decodePredictions(model.forward(tf.tensor4d(images, shape)), model.config.anchors, model.strides, { rule: 'scaled' }));
+        const rows = tf.tidy(() =>
+          decodePredictions(model.forward(tf.tensor4d(images, shape)), model.config.anchors, model.strides, { rule: 'scaled' }),
+        );
         const out = rows.dataSync() as Float32Array;
         rows.dispose();
         return out;

@@ -118,9 +118,7 @@ export async function recoverAtomicDir(target: string): Promise<boolean> {
   if (!(await exists(target))) {
     const olds = leftovers.filter((l) => l.kind === 'old');
     if (olds.length > 0) {
-      const withTimes = await Promise.all(
-        olds.map(async (o) => ({ o, mtime: (await fs.stat(o.path)).mtimeMs })),
-      );
+      const withTimes = await Promise.all(olds.map(async (o) => ({ o, mtime: (await fs.stat(o.path)).mtimeMs })));
       withTimes.sort((a, b) => b.mtime - a.mtime);
       const newest = withTimes[0]!.o;
       await fs.rename(newest.path, target);
@@ -134,11 +132,7 @@ export async function recoverAtomicDir(target: string): Promise<boolean> {
 }
 
 /** Atomically replaces the file at `file` with `data`, creating parent directories. */
-export async function writeFileAtomic(
-  file: string,
-  data: FileData,
-  options: AtomicWriteOptions = {},
-): Promise<void> {
+export async function writeFileAtomic(file: string, data: FileData, options: AtomicWriteOptions = {}): Promise<void> {
   const target = path.resolve(file);
   const parent = path.dirname(target);
   await fs.mkdir(parent, { recursive: true });
@@ -160,11 +154,7 @@ export async function writeFileAtomic(
  * (relative paths; subdirectories are created). Anything else that was in
  * `dir` is gone afterwards: the directory is owned by the writer.
  */
-export async function writeFilesAtomic(
-  dir: string,
-  files: Record<string, FileData>,
-  options: AtomicWriteOptions = {},
-): Promise<void> {
+export async function writeFilesAtomic(dir: string, files: Record<string, FileData>, options: AtomicWriteOptions = {}): Promise<void> {
   const target = path.resolve(dir);
   const parent = path.dirname(target);
   await fs.mkdir(parent, { recursive: true });

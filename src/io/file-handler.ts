@@ -3,9 +3,10 @@
  * one). The on-disk layout is the standard tfjs one — `model.json` plus
  * `weights.bin` — so files are interchangeable with tfjs-node / the converter.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { recoverAtomicDir, writeFileAtomic, writeFilesAtomic } from './atomic-write.js';
 
 export const MODEL_JSON = 'model.json';
@@ -69,7 +70,7 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
 
 function buildModelJSON(artifacts: tf.io.ModelArtifacts, weightsPath: string): ModelJSON {
   const json: ModelJSON = {
-    modelTopology: artifacts.modelTopology as {},
+    modelTopology: artifacts.modelTopology as object,
     format: artifacts.format,
     generatedBy: artifacts.generatedBy,
     convertedBy: artifacts.convertedBy,
@@ -107,10 +108,7 @@ async function readModelJSON(jsonPath: string): Promise<ModelJSON> {
   return json as ModelJSON;
 }
 
-async function readWeights(
-  jsonPath: string,
-  manifest: tf.io.WeightsManifestConfig,
-): Promise<{ specs: WeightsManifestEntry[]; data: ArrayBuffer }> {
+async function readWeights(jsonPath: string, manifest: tf.io.WeightsManifestConfig): Promise<{ specs: WeightsManifestEntry[]; data: ArrayBuffer }> {
   const dir = path.dirname(jsonPath);
   const specs: WeightsManifestEntry[] = [];
   const groups: Uint8Array[] = [];
@@ -156,7 +154,7 @@ async function resolveJsonPath(target: string): Promise<string> {
     return resolved;
   }
   await recoverAtomicDir(resolved);
-  let stat;
+  let stat: Awaited<ReturnType<typeof fs.stat>>;
   try {
     stat = await fs.stat(resolved);
   } catch (err) {
@@ -182,12 +180,10 @@ export function fileSystemHandler(target: string): tf.io.IOHandler {
     if (artifacts.weightSpecs != null && artifacts.weightData == null) {
       throw new Error('fileSystemHandler: artifacts have weightSpecs but no weightData');
     }
-    const weights = new Uint8Array(
-      artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData),
-    );
+    const weights = new Uint8Array(artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData));
     const resolved = path.resolve(target);
     if (resolved.endsWith('.json')) {
-      const weightsName = path.basename(resolved, '.json') + '.' + WEIGHTS_BIN;
+      const weightsName = `${path.basename(resolved, '.json')}.${WEIGHTS_BIN}`;
       await writeFileAtomic(path.join(path.dirname(resolved), weightsName), weights);
       await writeFileAtomic(resolved, JSON.stringify(buildModelJSON(artifacts, weightsName)));
     } else {
@@ -230,11 +226,7 @@ export function registerFileRouter(): void {
 }
 
 /** Saves named tensors (+ JSON metadata) as model.json/weights.bin at `target`. */
-export async function saveTensors(
-  target: string,
-  tensors: Record<string, tf.Tensor>,
-  metadata: object = {},
-): Promise<void> {
+export async function saveTensors(target: string, tensors: Record<string, tf.Tensor>, metadata: object = {}): Promise<void> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
   await fileSystemHandler(target).save!({
     modelTopology: {},
@@ -243,18 +235,13 @@ export async function saveTensors(
     convertedBy: null,
     weightSpecs: specs,
     weightData: data,
-    userDefinedMetadata: metadata as Record<string, {}>,
+    userDefinedMetadata: metadata as Record<string, object>,
   });
 }
 
 /** Loads tensors saved by saveTensors (or the weights of any tfjs model.json). Caller disposes them. */
-export async function loadTensors(
-  target: string,
-): Promise<{ tensors: Record<string, tf.Tensor>; metadata: Record<string, unknown> }> {
+export async function loadTensors(target: string): Promise<{ tensors: Record<string, tf.Tensor>; metadata: Record<string, unknown> }> {
   const artifacts = await fileSystemHandler(target).load!();
-  const tensors =
-    artifacts.weightSpecs && artifacts.weightData
-      ? tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs)
-      : {};
+  const tensors = artifacts.weightSpecs && artifacts.weightData ? tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs) : {};
   return { tensors, metadata: (artifacts.userDefinedMetadata ?? {}) as Record<string, unknown> };
 }

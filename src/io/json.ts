@@ -24,7 +24,10 @@ export interface JsonErrorLocation {
 }
 
 class Located extends Error {
-  constructor(readonly offset: number, readonly reason: string) {
+  constructor(
+    readonly offset: number,
+    readonly reason: string,
+  ) {
     super(reason);
   }
 }
@@ -164,8 +167,14 @@ export function locateJsonError(text: string): JsonErrorLocation | null {
         fail("expected ',' or ']' after an array element");
       }
     }
-    if (c === '"') return str();
-    if (c === '-' || isDigit(c.charCodeAt(0))) return num();
+    if (c === '"') {
+      str();
+      return;
+    }
+    if (c === '-' || isDigit(c.charCodeAt(0))) {
+      num();
+      return;
+    }
     for (const lit of ['true', 'false', 'null']) {
       if (text.startsWith(lit, i)) {
         i += lit.length;

@@ -3,8 +3,9 @@
  * (model.json + weights.bin) whose metadata carries the model config, so a
  * checkpoint rebuilds its own architecture. Written atomically.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { loadTensors, saveTensors } from '../io/file-handler.js';
 import { parseModelConfig, serializeModelConfig } from './config.js';
 import { Detector } from './detector.js';
@@ -36,10 +37,10 @@ export async function loadModel(dir: string): Promise<{ model: Detector; metadat
   const { tensors, metadata } = await loadTensors(dir);
   const where = join(dir, 'model.json');
   try {
-    if (metadata['kind'] !== MODEL_KIND || metadata['config'] === undefined) {
+    if (metadata.kind !== MODEL_KIND || metadata.config === undefined) {
       throw new Error(`${where}: not a yolor-ts model checkpoint (no model config in its metadata)`);
     }
-    const model = new Detector(parseModelConfig(metadata['config'], `${where} (config)`));
+    const model = new Detector(parseModelConfig(metadata.config, `${where} (config)`));
     try {
       model.loadStateDict(tensors);
     } catch (err) {

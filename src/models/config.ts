@@ -7,10 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ACTIVATIONS, type ActivationName } from '../nn/activation.js';
-import { IMPLICIT_KINDS, NO_IMPLICIT, type AlignOp, type ImplicitConfig, type ImplicitKind, type RefineMode } from '../nn/implicit.js';
+import { type AlignOp, IMPLICIT_KINDS, type ImplicitConfig, type ImplicitKind, NO_IMPLICIT, type RefineMode } from '../nn/implicit.js';
 
-export { NO_IMPLICIT, type AlignOp, type ImplicitConfig, type RefineMode } from '../nn/implicit.js';
-import { TASK_NAMES, taskSpecs, type TaskName } from '../tasks/registry.js';
+export { type AlignOp, type ImplicitConfig, NO_IMPLICIT, type RefineMode } from '../nn/implicit.js';
+
+import { TASK_NAMES, type TaskName, taskSpecs } from '../tasks/registry.js';
 import { BACKBONE_BUILDERS, NECK_FAMILIES } from './registry.js';
 import { compoundScale, type ScaledDims } from './scaling.js';
 
@@ -22,7 +23,6 @@ export { TASK_NAMES, type TaskName } from '../tasks/registry.js';
 
 /** How the multi-task loss weighs the tasks: fixed weights, or learned homoscedastic uncertainty (Kendall et al.). */
 export type TaskWeighting = 'fixed' | 'uncertainty';
-
 
 export interface ModelConfig {
   name: string;
@@ -63,17 +63,53 @@ export type NormType = 'bn' | 'none';
 const NORMS: readonly string[] = ['bn', 'none'];
 
 export const DEFAULT_ANCHORS: Array<Array<[number, number]>> = [
-  [[10, 13], [16, 30], [33, 23]],
-  [[30, 61], [62, 45], [59, 119]],
-  [[116, 90], [156, 198], [373, 326]],
+  [
+    [10, 13],
+    [16, 30],
+    [33, 23],
+  ],
+  [
+    [30, 61],
+    [62, 45],
+    [59, 119],
+  ],
+  [
+    [116, 90],
+    [156, 198],
+    [373, 326],
+  ],
 ];
 
 const BACKBONES: readonly string[] = Object.keys(BACKBONE_BUILDERS);
 const NECKS: readonly string[] = Object.keys(NECK_FAMILIES);
 const BLOCKS: readonly string[] = ['csp', 'c3'];
-const KNOWN_KEYS = new Set(['name', 'description', 'nc', 'names', 'phi', 'activation', 'norm', 'backbone', 'block', 'neck',
-  'anchors', 'width_multiple', 'depth_multiple', 'imgsz', 'bifpn_width', 'bifpn_repeats', 'bifpn_levels', 'head_depth',
-  'implicit', 'tasks', 'task_implicit', 'num_labels', 'num_identities', 'embed_dim', 'task_weighting']);
+const KNOWN_KEYS = new Set([
+  'name',
+  'description',
+  'nc',
+  'names',
+  'phi',
+  'activation',
+  'norm',
+  'backbone',
+  'block',
+  'neck',
+  'anchors',
+  'width_multiple',
+  'depth_multiple',
+  'imgsz',
+  'bifpn_width',
+  'bifpn_repeats',
+  'bifpn_levels',
+  'head_depth',
+  'implicit',
+  'tasks',
+  'task_implicit',
+  'num_labels',
+  'num_identities',
+  'embed_dim',
+  'task_weighting',
+]);
 const IMPLICIT_KEYS = new Set(['align', 'refine', 'kind', 'sigma', 'concat_channels']);
 
 class ConfigError extends Error {}
@@ -101,8 +137,7 @@ function parseAnchors(v: unknown, where: string): Array<Array<[number, number]>>
   if (v === undefined) return DEFAULT_ANCHORS.map((l) => l.map(([w, h]) => [w, h] as [number, number]));
   if (!Array.isArray(v) || v.length === 0) fail(where, 'anchors', 'must be a list of levels, each a flat list w1,h1,w2,h2,…');
   return v.map((level, i) => {
-    if (!Array.isArray(level) || level.length === 0 || level.length % 2 !== 0 ||
-      !level.every((x) => typeof x === 'number' && x > 0)) {
+    if (!Array.isArray(level) || level.length === 0 || level.length % 2 !== 0 || !level.every((x) => typeof x === 'number' && x > 0)) {
       fail(where, `anchors[${i}]`, 'must be a non-empty flat list of positive numbers w1,h1,w2,h2,…');
     }
     const pairs: Array<[number, number]> = [];
@@ -115,10 +150,11 @@ function parseImplicit(v: unknown, where: string): ImplicitConfig {
   if (v === undefined || v === null || v === false) return { ...NO_IMPLICIT };
   if (typeof v !== 'object' || Array.isArray(v)) fail(where, 'implicit', 'must be a mapping (align, refine, kind, sigma, concat_channels)');
   const r = v as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!IMPLICIT_KEYS.has(k)) fail(where, `implicit.${k}`, `is not an implicit field (known: ${[...IMPLICIT_KEYS].join(', ')})`);
-  const rawRefine = r['refine'] ?? false;
-  const refine: RefineMode | undefined = rawRefine === true ? 'both' : rawRefine === false ? 'none'
-    : (['none', 'add', 'mul', 'both'] as const).find((m) => m === rawRefine);
+  for (const k of Object.keys(r))
+    if (!IMPLICIT_KEYS.has(k)) fail(where, `implicit.${k}`, `is not an implicit field (known: ${[...IMPLICIT_KEYS].join(', ')})`);
+  const rawRefine = r.refine ?? false;
+  const refine: RefineMode | undefined =
+    rawRefine === true ? 'both' : rawRefine === false ? 'none' : (['none', 'add', 'mul', 'both'] as const).find((m) => m === rawRefine);
   if (refine === undefined) fail(where, 'implicit.refine', `must be true, false, none, add, mul or both, got ${JSON.stringify(rawRefine)}`);
   const sigma = num(r, 'sigma', where, { min: 0 }) ?? NO_IMPLICIT.sigma;
   return {
@@ -135,9 +171,9 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${where}: a model config must be a mapping`);
   const r = raw as Record<string, unknown>;
   for (const k of Object.keys(r)) if (!KNOWN_KEYS.has(k)) fail(where, k, `is not a model config field (known: ${[...KNOWN_KEYS].join(', ')})`);
-  if (typeof r['name'] !== 'string' || r['name'] === '') fail(where, 'name', 'must be a non-empty string');
+  if (typeof r.name !== 'string' || r.name === '') fail(where, 'name', 'must be a non-empty string');
   const nc = num(r, 'nc', where, { int: true, min: 1 }) ?? 80;
-  const names = r['names'];
+  const names = r.names;
   if (names !== undefined && (!Array.isArray(names) || names.length !== nc || !names.every((n) => typeof n === 'string'))) {
     fail(where, 'names', `must be a list of ${nc} strings (one per class)`);
   }
@@ -145,8 +181,11 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
   const neck = oneOf<NeckType>(r, 'neck', where, NECKS, 'pan');
   const dims = compoundScale(phi);
   const overrides: Array<[keyof ScaledDims, string, boolean, number]> = [
-    ['widthMultiple', 'width_multiple', false, 0.01], ['depthMultiple', 'depth_multiple', false, 0.01],
-    ['imgsz', 'imgsz', true, 32], ['bifpnWidth', 'bifpn_width', true, 8], ['bifpnRepeats', 'bifpn_repeats', true, 1],
+    ['widthMultiple', 'width_multiple', false, 0.01],
+    ['depthMultiple', 'depth_multiple', false, 0.01],
+    ['imgsz', 'imgsz', true, 32],
+    ['bifpnWidth', 'bifpn_width', true, 8],
+    ['bifpnRepeats', 'bifpn_repeats', true, 1],
     ['headDepth', 'head_depth', true, 0],
   ];
   for (const [key, field, int, min] of overrides) {
@@ -159,12 +198,12 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
     dims.bifpnLevels = levels;
   }
   if (dims.imgsz % 32 !== 0) fail(where, 'imgsz', `must be a multiple of 32, got ${dims.imgsz}`);
-  const anchors = parseAnchors(r['anchors'], where);
+  const anchors = parseAnchors(r.anchors, where);
   const outLevels = NECK_FAMILIES[neck].outLevels(dims);
   if (anchors.length !== outLevels) fail(where, 'anchors', `has ${anchors.length} levels but the ${neck} neck outputs ${outLevels}`);
   const cfg: ModelConfig = {
-    name: r['name'] as string,
-    description: typeof r['description'] === 'string' ? r['description'] : '',
+    name: r.name as string,
+    description: typeof r.description === 'string' ? r.description : '',
     nc,
     phi,
     activation: oneOf<ActivationName>(r, 'activation', where, ACTIVATIONS, 'silu'),
@@ -173,9 +212,9 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
     neck,
     anchors,
     dims,
-    implicit: parseImplicit(r['implicit'], where),
+    implicit: parseImplicit(r.implicit, where),
     norm: oneOf<NormType>(r, 'norm', where, NORMS, 'bn'),
-    tasks: parseTasks(r['tasks'], where),
+    tasks: parseTasks(r.tasks, where),
     taskImplicit: oneOf<AlignOp>(r, 'task_implicit', where, ['none', 'add', 'mul', 'concat'], 'none'),
     numLabels: num(r, 'num_labels', where, { int: true, min: 1 }) ?? nc,
     numIdentities: num(r, 'num_identities', where, { int: true, min: 0 }) ?? 0,
@@ -193,7 +232,8 @@ function parseTasks(v: unknown, where: string): TaskName[] {
   if (!Array.isArray(list) || list.length === 0) fail(where, 'tasks', `must be a non-empty list of tasks (${TASK_NAMES.join(', ')})`);
   const out: TaskName[] = [];
   for (const t of list) {
-    if (typeof t !== 'string' || !TASK_NAMES.includes(t as TaskName)) fail(where, 'tasks', `has unknown task ${JSON.stringify(t)} (known: ${TASK_NAMES.join(', ')})`);
+    if (typeof t !== 'string' || !TASK_NAMES.includes(t as TaskName))
+      fail(where, 'tasks', `has unknown task ${JSON.stringify(t)} (known: ${TASK_NAMES.join(', ')})`);
     if (out.includes(t as TaskName)) fail(where, 'tasks', `lists ${t} twice`);
     out.push(t as TaskName);
   }
@@ -221,17 +261,37 @@ export function readModelConfig(path: string): ModelConfig {
 /** The config as a plain object that parseModelConfig accepts back (for checkpoints). */
 export function serializeModelConfig(cfg: ModelConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    name: cfg.name, description: cfg.description, nc: cfg.nc, phi: cfg.phi, activation: cfg.activation, norm: cfg.norm,
-    backbone: cfg.backbone, block: cfg.block, neck: cfg.neck,
+    name: cfg.name,
+    description: cfg.description,
+    nc: cfg.nc,
+    phi: cfg.phi,
+    activation: cfg.activation,
+    norm: cfg.norm,
+    backbone: cfg.backbone,
+    block: cfg.block,
+    neck: cfg.neck,
     anchors: cfg.anchors.map((l) => l.flat()),
-    width_multiple: cfg.dims.widthMultiple, depth_multiple: cfg.dims.depthMultiple, imgsz: cfg.dims.imgsz,
-    bifpn_width: cfg.dims.bifpnWidth, bifpn_repeats: cfg.dims.bifpnRepeats, bifpn_levels: cfg.dims.bifpnLevels,
+    width_multiple: cfg.dims.widthMultiple,
+    depth_multiple: cfg.dims.depthMultiple,
+    imgsz: cfg.dims.imgsz,
+    bifpn_width: cfg.dims.bifpnWidth,
+    bifpn_repeats: cfg.dims.bifpnRepeats,
+    bifpn_levels: cfg.dims.bifpnLevels,
     head_depth: cfg.dims.headDepth,
-    implicit: { align: cfg.implicit.align, refine: cfg.implicit.refine, kind: cfg.implicit.kind, sigma: cfg.implicit.sigma,
-      concat_channels: cfg.implicit.concatChannels },
-    tasks: [...cfg.tasks], task_implicit: cfg.taskImplicit, num_labels: cfg.numLabels, num_identities: cfg.numIdentities,
-    embed_dim: cfg.embedDim, task_weighting: cfg.taskWeighting,
+    implicit: {
+      align: cfg.implicit.align,
+      refine: cfg.implicit.refine,
+      kind: cfg.implicit.kind,
+      sigma: cfg.implicit.sigma,
+      concat_channels: cfg.implicit.concatChannels,
+    },
+    tasks: [...cfg.tasks],
+    task_implicit: cfg.taskImplicit,
+    num_labels: cfg.numLabels,
+    num_identities: cfg.numIdentities,
+    embed_dim: cfg.embedDim,
+    task_weighting: cfg.taskWeighting,
   };
-  if (cfg.names) out['names'] = cfg.names;
+  if (cfg.names) out.names = cfg.names;
   return out;
 }

@@ -4,7 +4,7 @@
  */
 import type { TaskName } from '../tasks/registry.js';
 import type { DatasetLabelInfo } from '../tasks/types.js';
-import { parseModelConfig, serializeModelConfig, type ModelConfig } from './config.js';
+import { type ModelConfig, parseModelConfig, serializeModelConfig } from './config.js';
 
 /**
  * A model config for a dataset: `base` with `overrides` (config file keys; the
@@ -19,11 +19,20 @@ export function configForDataset(
 ): ModelConfig {
   const raw = serializeModelConfig(base);
   const overrides = opts.overrides ?? {};
-  const implicit = { ...(raw['implicit'] as Record<string, unknown>), ...((overrides['implicit'] as Record<string, unknown> | undefined) ?? {}) };
-  return parseModelConfig({
-    ...raw, ...overrides, implicit, nc: data.names.length, names: [...data.names], tasks: [...opts.tasks],
-    num_labels: data.names.length + data.info.attributes.length, num_identities: opts.tasks.includes('embed') ? data.info.numIdentities : 0,
-    task_weighting: opts.uncertainty ? 'uncertainty' : 'fixed',
-    ...(opts.widthMultiple !== undefined ? { width_multiple: opts.widthMultiple } : {}),
-  }, opts.where ?? base.name);
+  const implicit = { ...(raw.implicit as Record<string, unknown>), ...((overrides.implicit as Record<string, unknown> | undefined) ?? {}) };
+  return parseModelConfig(
+    {
+      ...raw,
+      ...overrides,
+      implicit,
+      nc: data.names.length,
+      names: [...data.names],
+      tasks: [...opts.tasks],
+      num_labels: data.names.length + data.info.attributes.length,
+      num_identities: opts.tasks.includes('embed') ? data.info.numIdentities : 0,
+      task_weighting: opts.uncertainty ? 'uncertainty' : 'fixed',
+      ...(opts.widthMultiple !== undefined ? { width_multiple: opts.widthMultiple } : {}),
+    },
+    opts.where ?? base.name,
+  );
 }

@@ -8,10 +8,10 @@
  * NMS and metrics belong to the tasks.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { newFuseReport, type FuseReport } from '../nn/fuse.js';
+import { type FuseReport, newFuseReport } from '../nn/fuse.js';
 import { Module } from '../nn/module.js';
 import type { DetectHead } from '../tasks/detect/head.js';
-import { taskSpecs, type TaskName, type TaskOutputs } from '../tasks/registry.js';
+import { type TaskName, type TaskOutputs, taskSpecs } from '../tasks/registry.js';
 import { TaskBalance } from '../tasks/task-balance.js';
 import type { TaskHead } from '../tasks/types.js';
 import { Rng } from '../util/rng.js';
@@ -32,7 +32,10 @@ export class Detector extends Module {
   readonly strides: number[];
 
   /** Builds the model; `seed` makes the initial weights reproducible. */
-  constructor(readonly config: ModelConfig, seed = 0) {
+  constructor(
+    readonly config: ModelConfig,
+    seed = 0,
+  ) {
     super();
     const ctx = { rng: new Rng(seed), act: config.activation };
     this.backbone = this.addModule('backbone', BACKBONE_BUILDERS[config.backbone](config, ctx));
@@ -48,7 +51,8 @@ export class Detector extends Module {
     for (const spec of taskSpecs(config.tasks)) {
       this.heads[spec.name as TaskName] = this.addModule(spec.module, spec.buildHead(headCtx));
     }
-    if (config.taskWeighting === 'uncertainty' && config.tasks.length > 1) this.taskBalance = this.addModule('task_balance', new TaskBalance(config.tasks));
+    if (config.taskWeighting === 'uncertainty' && config.tasks.length > 1)
+      this.taskBalance = this.addModule('task_balance', new TaskBalance(config.tasks));
     if (config.norm === 'none') this.dropBatchNorm();
   }
 

@@ -6,19 +6,23 @@
  */
 import { CspDarknet } from './backbones/csp-darknet.js';
 import type { BackboneType, ModelConfig, NeckType } from './config.js';
-import type { ScaledDims } from './scaling.js';
 import { BiFpnNeck } from './necks/bifpn.js';
 import { FpnNeck } from './necks/fpn.js';
 import { PanNeck } from './necks/pan.js';
+import type { ScaledDims } from './scaling.js';
 import type { Backbone, BuildContext, Neck } from './types.js';
 
 type BackboneBuilder = (cfg: ModelConfig, ctx: BuildContext) => Backbone;
 type NeckBuilder = (cfg: ModelConfig, backbone: Backbone, ctx: BuildContext) => Neck;
 
 export const BACKBONE_BUILDERS: Record<BackboneType, BackboneBuilder> = {
-  'csp-darknet': (cfg, ctx) => new CspDarknet({
-    widthMultiple: cfg.dims.widthMultiple, depthMultiple: cfg.dims.depthMultiple, ctx, block: cfg.block,
-  }),
+  'csp-darknet': (cfg, ctx) =>
+    new CspDarknet({
+      widthMultiple: cfg.dims.widthMultiple,
+      depthMultiple: cfg.dims.depthMultiple,
+      ctx,
+      block: cfg.block,
+    }),
 };
 
 /** A neck family: its builder, its number of output levels and the head depth it asks for. */
@@ -31,24 +35,39 @@ export interface NeckFamily {
 
 export const NECK_FAMILIES: Record<NeckType, NeckFamily> = {
   fpn: {
-    build: (cfg, b, ctx) => new FpnNeck({
-      inChannels: b.outChannels, inStrides: b.outStrides, depthMultiple: cfg.dims.depthMultiple, ctx, block: cfg.block,
-    }),
+    build: (cfg, b, ctx) =>
+      new FpnNeck({
+        inChannels: b.outChannels,
+        inStrides: b.outStrides,
+        depthMultiple: cfg.dims.depthMultiple,
+        ctx,
+        block: cfg.block,
+      }),
     outLevels: () => 3,
     headDepth: () => 0,
   },
   pan: {
-    build: (cfg, b, ctx) => new PanNeck({
-      inChannels: b.outChannels, inStrides: b.outStrides, depthMultiple: cfg.dims.depthMultiple, ctx, block: cfg.block,
-    }),
+    build: (cfg, b, ctx) =>
+      new PanNeck({
+        inChannels: b.outChannels,
+        inStrides: b.outStrides,
+        depthMultiple: cfg.dims.depthMultiple,
+        ctx,
+        block: cfg.block,
+      }),
     outLevels: () => 3,
     headDepth: () => 0,
   },
   bifpn: {
-    build: (cfg, b, ctx) => new BiFpnNeck({
-      inChannels: b.outChannels, inStrides: b.outStrides, width: cfg.dims.bifpnWidth, repeats: cfg.dims.bifpnRepeats,
-      levels: cfg.dims.bifpnLevels as 3 | 5, ctx,
-    }),
+    build: (cfg, b, ctx) =>
+      new BiFpnNeck({
+        inChannels: b.outChannels,
+        inStrides: b.outStrides,
+        width: cfg.dims.bifpnWidth,
+        repeats: cfg.dims.bifpnRepeats,
+        levels: cfg.dims.bifpnLevels as 3 | 5,
+        ctx,
+      }),
     outLevels: (dims) => dims.bifpnLevels,
     headDepth: (dims) => dims.headDepth,
   },

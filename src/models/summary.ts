@@ -4,7 +4,7 @@
  * for one image.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { withTrace, type LayerRecord } from '../nn/module.js';
+import { type LayerRecord, withTrace } from '../nn/module.js';
 import type { Detector } from './detector.js';
 
 export interface ModelSummary {
@@ -19,9 +19,11 @@ export function summarizeModel(model: Detector, imgsz: number): ModelSummary {
   model.checkInputSize(imgsz, imgsz);
   const wasTraining = model.training;
   model.eval(); // no running-statistics updates while inspecting
-  const { layers } = withTrace(() => tf.tidy(() => {
-    model.forwardTasks(tf.zeros([1, imgsz, imgsz, 3]) as tf.Tensor4D);
-  }));
+  const { layers } = withTrace(() =>
+    tf.tidy(() => {
+      model.forwardTasks(tf.zeros([1, imgsz, imgsz, 3]) as tf.Tensor4D);
+    }),
+  );
   model.train(wasTraining);
   const macs = layers.reduce((s, l) => s + l.macs, 0);
   return {

@@ -3,9 +3,9 @@
  * its name. `resolveModelConfig` also accepts a path to a user's own YAML file.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { readModelConfig, type ModelConfig } from './config.js';
+import { fileURLToPath } from 'node:url';
+import { type ModelConfig, readModelConfig } from './config.js';
 
 /** configs/models/ at the package root (this file compiles to dist/src/models/zoo.js). */
 export const ZOO_DIR = fileURLToPath(new URL('../../../configs/models/', import.meta.url));

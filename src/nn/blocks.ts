@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
-import { activate, type ActivationName } from './activation.js';
+import { type ActivationName, activate } from './activation.js';
 import { BatchNorm2d, BN_EPS, ConvBnAct, DepthwiseConvBnAct } from './conv.js';
 import type { FuseReport } from './fuse.js';
 import { kaimingUniform, Module } from './module.js';
@@ -38,7 +38,12 @@ export function hiddenChannels(cout: number, expansion: number): number {
 /** Same padding for odd kernels (k // 2 each side), as in conv.ts. */
 function samePad(k: number): [[0, 0], [number, number], [number, number], [0, 0]] {
   const p = Math.floor(k / 2);
-  return [[0, 0], [p, p], [p, p], [0, 0]];
+  return [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
 }
 
 /**
@@ -53,7 +58,11 @@ export class PlainConv extends Module {
   readonly k: number;
   readonly stride: number;
 
-  constructor(readonly cin: number, readonly cout: number, opts: { k?: number; stride?: number; rng: Rng }) {
+  constructor(
+    readonly cin: number,
+    readonly cout: number,
+    opts: { k?: number; stride?: number; rng: Rng },
+  ) {
     super();
     this.k = opts.k ?? 1;
     this.stride = opts.stride ?? 1;
@@ -130,7 +139,11 @@ export class Bottleneck extends Module {
   readonly add: boolean;
   readonly hidden: number;
 
-  constructor(readonly cin: number, readonly cout: number, opts: BlockOptions & { shortcut?: boolean; expansion?: number }) {
+  constructor(
+    readonly cin: number,
+    readonly cout: number,
+    opts: BlockOptions & { shortcut?: boolean; expansion?: number },
+  ) {
     super();
     this.hidden = hiddenChannels(cout, opts.expansion ?? 1.0);
     this.cv1 = this.addModule('cv1', new ConvBnAct(cin, this.hidden, { k: 1, act: opts.act, rng: opts.rng }));
@@ -177,9 +190,14 @@ export class BottleneckCSP extends Module {
   readonly m: Bottleneck[];
   readonly hidden: number;
 
-  constructor(readonly cin: number, readonly cout: number, opts: CspOptions) {
+  constructor(
+    readonly cin: number,
+    readonly cout: number,
+    opts: CspOptions,
+  ) {
     super();
-    const c = (this.hidden = hiddenChannels(cout, opts.expansion ?? 0.5));
+    this.hidden = hiddenChannels(cout, opts.expansion ?? 0.5);
+    const c = this.hidden;
     this.cv1 = this.addModule('cv1', new ConvBnAct(cin, c, { k: 1, act: opts.act, rng: opts.rng }));
     this.cv2 = this.addModule('cv2', new PlainConv(cin, c, { k: 1, rng: opts.rng }));
     this.cv3 = this.addModule('cv3', new PlainConv(c, c, { k: 1, rng: opts.rng }));
@@ -198,7 +216,10 @@ export class BottleneckCSP extends Module {
     if (this.bn.activationOnly) return;
     const c = this.hidden;
     const { scale, shift } = this.bn.affine();
-    for (const [conv, offset] of [[this.cv3, 0], [this.cv2, c]] as const) {
+    for (const [conv, offset] of [
+      [this.cv3, 0],
+      [this.cv2, c],
+    ] as const) {
       const [w, b] = tf.tidy(() => {
         const s = tf.slice(scale, [offset], [c]);
         return [tf.mul(conv.weight, s) as tf.Tensor4D, tf.slice(shift, [offset], [c]) as tf.Tensor1D] as const;
@@ -229,9 +250,14 @@ export class C3 extends Module {
   readonly m: Bottleneck[];
   readonly hidden: number;
 
-  constructor(readonly cin: number, readonly cout: number, opts: CspOptions) {
+  constructor(
+    readonly cin: number,
+    readonly cout: number,
+    opts: CspOptions,
+  ) {
     super();
-    const c = (this.hidden = hiddenChannels(cout, opts.expansion ?? 0.5));
+    this.hidden = hiddenChannels(cout, opts.expansion ?? 0.5);
+    const c = this.hidden;
     this.cv1 = this.addModule('cv1', new ConvBnAct(cin, c, { k: 1, act: opts.act, rng: opts.rng }));
     this.cv2 = this.addModule('cv2', new ConvBnAct(cin, c, { k: 1, act: opts.act, rng: opts.rng }));
     this.cv3 = this.addModule('cv3', new ConvBnAct(2 * c, cout, { k: 1, act: opts.act, rng: opts.rng }));
@@ -269,10 +295,15 @@ export class SPP extends Module {
   readonly cv2: ConvBnAct;
   readonly kernels: readonly number[];
 
-  constructor(readonly cin: number, readonly cout: number, opts: BlockOptions & { kernels?: readonly number[] }) {
+  constructor(
+    readonly cin: number,
+    readonly cout: number,
+    opts: BlockOptions & { kernels?: readonly number[] },
+  ) {
     super();
     this.kernels = opts.kernels ?? [5, 9, 13];
-    for (const k of this.kernels) if (!Number.isInteger(k) || k < 1 || k % 2 === 0) throw new Error(`SPP: pool kernels must be odd positive integers, got ${k}`);
+    for (const k of this.kernels)
+      if (!Number.isInteger(k) || k < 1 || k % 2 === 0) throw new Error(`SPP: pool kernels must be odd positive integers, got ${k}`);
     const c = hiddenChannels(cin, 0.5);
     this.cv1 = this.addModule('cv1', new ConvBnAct(cin, c, { k: 1, act: opts.act, rng: opts.rng }));
     this.cv2 = this.addModule('cv2', new ConvBnAct(c * (this.kernels.length + 1), cout, { k: 1, act: opts.act, rng: opts.rng }));
@@ -295,10 +326,15 @@ export class SPPF extends Module {
   readonly cv2: ConvBnAct;
   readonly k: number;
 
-  constructor(readonly cin: number, readonly cout: number, opts: BlockOptions & { k?: number }) {
+  constructor(
+    readonly cin: number,
+    readonly cout: number,
+    opts: BlockOptions & { k?: number },
+  ) {
     super();
     this.k = opts.k ?? 5;
-    if (!Number.isInteger(this.k) || this.k < 1 || this.k % 2 === 0) throw new Error(`SPPF: pool kernel must be an odd positive integer, got ${this.k}`);
+    if (!Number.isInteger(this.k) || this.k < 1 || this.k % 2 === 0)
+      throw new Error(`SPPF: pool kernel must be an odd positive integer, got ${this.k}`);
     const c = hiddenChannels(cin, 0.5);
     this.cv1 = this.addModule('cv1', new ConvBnAct(cin, c, { k: 1, act: opts.act, rng: opts.rng }));
     this.cv2 = this.addModule('cv2', new ConvBnAct(4 * c, cout, { k: 1, act: opts.act, rng: opts.rng }));
@@ -325,9 +361,16 @@ export class DWSeparableConv extends Module {
    * `dwAct` is the activation after the depthwise half: the block's `act` by default
    * (MobileNet), 'linear' for EfficientDet's separable convs (BN + act only after the pointwise conv).
    */
-  constructor(readonly cin: number, readonly cout: number, opts: BlockOptions & { k?: number; stride?: number; dwAct?: ActivationName }) {
+  constructor(
+    readonly cin: number,
+    readonly cout: number,
+    opts: BlockOptions & { k?: number; stride?: number; dwAct?: ActivationName },
+  ) {
     super();
-    this.dw = this.addModule('dw', new DepthwiseConvBnAct(cin, { k: opts.k ?? 3, stride: opts.stride ?? 1, act: opts.dwAct ?? opts.act, rng: opts.rng }));
+    this.dw = this.addModule(
+      'dw',
+      new DepthwiseConvBnAct(cin, { k: opts.k ?? 3, stride: opts.stride ?? 1, act: opts.dwAct ?? opts.act, rng: opts.rng }),
+    );
     this.pw = this.addModule('pw', new ConvBnAct(cin, cout, { k: 1, act: opts.act, rng: opts.rng }));
   }
 

@@ -5,10 +5,10 @@
  * eval mode (momentum 0.03, ε = 1e-3, as in the YOLOv4/v5/YOLOR codebases).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../util/rng.js';
-import { activate, type ActivationName } from './activation.js';
-import { foldBatchNorm, type FuseReport } from './fuse.js';
 import { batchNormTrain } from '../engine/fused-ops.js';
+import type { Rng } from '../util/rng.js';
+import { type ActivationName, activate } from './activation.js';
+import { type FuseReport, foldBatchNorm } from './fuse.js';
 import { kaimingUniform, Module } from './module.js';
 
 export interface ConvOptions {
@@ -26,7 +26,12 @@ export const BN_EPS = 1e-3;
 /** Same-padding for odd kernels (k // 2 on each side), as in PyTorch YOLO code: output = ⌈input / stride⌉ for even inputs. */
 function samePad(k: number): [[0, 0], [number, number], [number, number], [0, 0]] {
   const p = Math.floor(k / 2);
-  return [[0, 0], [p, p], [p, p], [0, 0]];
+  return [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
 }
 
 function outSize(inSize: number, k: number, stride: number): number {
@@ -40,12 +45,16 @@ export class Conv2d extends Module {
   readonly k: number;
   readonly stride: number;
 
-  constructor(readonly cin: number, readonly cout: number, opts: { k?: number; stride?: number; rng: Rng; biasInit?: Float32Array }) {
+  constructor(
+    readonly cin: number,
+    readonly cout: number,
+    opts: { k?: number; stride?: number; rng: Rng; biasInit?: Float32Array },
+  ) {
     super();
     this.k = opts.k ?? 1;
     this.stride = opts.stride ?? 1;
     this.weight = this.addParam('weight', kaimingUniform(opts.rng, [this.k, this.k, cin, cout], this.k * this.k * cin), 'weight');
-    const b = opts.biasInit ?? kaimingUniform(opts.rng, [cout], this.k * this.k * cin).dataSync() as Float32Array;
+    const b = opts.biasInit ?? (kaimingUniform(opts.rng, [cout], this.k * this.k * cin).dataSync() as Float32Array);
     this.bias = this.addParam('bias', tf.tensor1d(b), 'bias');
   }
 
@@ -99,11 +108,13 @@ export class BatchNorm2d extends Module {
     }
     // Running statistics from the op's own batch moments (of the whole batch under
     // synchronised batch norm, where n counts every replica's elements); assign() is not differentiated.
-    return batchNormTrain(y, this.gamma, this.beta, BN_EPS, (mean, variance, n) => tf.tidy(() => {
-      const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
-    }));
+    return batchNormTrain(y, this.gamma, this.beta, BN_EPS, (mean, variance, n) =>
+      tf.tidy(() => {
+        const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+        this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+        this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
+      }),
+    );
   }
 }
 
@@ -131,9 +142,18 @@ abstract class ConvBnBase extends Module {
   override fuseInPlace(report: FuseReport): void {
     if (!this.bn) return;
     const bn = this.bn;
-    const folded = foldBatchNorm(this.weight as tf.Tensor4D, null, {
-      gamma: bn.gamma, beta: bn.beta, mean: bn.runningMean, variance: bn.runningVar, eps: BN_EPS,
-    }, this.depthwise);
+    const folded = foldBatchNorm(
+      this.weight as tf.Tensor4D,
+      null,
+      {
+        gamma: bn.gamma,
+        beta: bn.beta,
+        mean: bn.runningMean,
+        variance: bn.runningVar,
+        eps: BN_EPS,
+      },
+      this.depthwise,
+    );
     this.weight = this.setParam('conv.weight', folded.weight, 'weight');
     this.bias = this.setParam('conv.bias', folded.bias, 'bias');
     this.removeModule('bn');
@@ -163,7 +183,11 @@ export class ConvBnAct extends ConvBnBase {
   readonly stride: number;
   readonly act: ActivationName;
 
-  constructor(readonly cin: number, readonly cout: number, opts: Omit<ConvOptions, 'cin' | 'cout'>) {
+  constructor(
+    readonly cin: number,
+    readonly cout: number,
+    opts: Omit<ConvOptions, 'cin' | 'cout'>,
+  ) {
     super(cout);
     this.k = opts.k ?? 1;
     this.stride = opts.stride ?? 1;
@@ -194,7 +218,10 @@ export class DepthwiseConvBnAct extends ConvBnBase {
   readonly stride: number;
   readonly act: ActivationName;
 
-  constructor(readonly channels: number, opts: { k?: number; stride?: number; act?: ActivationName; rng: Rng }) {
+  constructor(
+    readonly channels: number,
+    opts: { k?: number; stride?: number; act?: ActivationName; rng: Rng },
+  ) {
     super(channels);
     this.k = opts.k ?? 3;
     this.stride = opts.stride ?? 1;

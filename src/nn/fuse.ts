@@ -59,7 +59,12 @@ export function readsPadding(k: number, pad: number): boolean {
  * z (per input channel) added before the conv. Refused when the conv reads zero
  * padding: border outputs would see 0 where the unfused model sees z.
  */
-export function foldAddBeforeConv(weight: tf.Tensor4D, bias: tf.Tensor1D, z: tf.Tensor, conv: { k: number; pad: number; depthwise?: boolean }): tf.Tensor1D {
+export function foldAddBeforeConv(
+  weight: tf.Tensor4D,
+  bias: tf.Tensor1D,
+  z: tf.Tensor,
+  conv: { k: number; pad: number; depthwise?: boolean },
+): tf.Tensor1D {
   if (z.rank !== 1) throw new FoldRefused('a per-position implicit tensor is not a per-channel bias');
   if (readsPadding(conv.k, conv.pad)) {
     throw new FoldRefused(`the ${conv.k}x${conv.k} conv zero-pads its input, so border outputs would differ`);
@@ -83,7 +88,13 @@ export function foldMulBeforeConv(weight: tf.Tensor4D, z: tf.Tensor): tf.Tensor4
 }
 
 /** Constant channels z appended to the conv's input: their contribution becomes bias. */
-export function foldConcatBeforeConv(weight: tf.Tensor4D, bias: tf.Tensor1D, z: tf.Tensor, cin: number, conv: { k: number; pad: number }): FoldedConv {
+export function foldConcatBeforeConv(
+  weight: tf.Tensor4D,
+  bias: tf.Tensor1D,
+  z: tf.Tensor,
+  cin: number,
+  conv: { k: number; pad: number },
+): FoldedConv {
   if (z.rank !== 1) throw new FoldRefused('a per-position implicit tensor is not a per-channel bias');
   if (readsPadding(conv.k, conv.pad)) {
     throw new FoldRefused(`the ${conv.k}x${conv.k} conv zero-pads its input, so border outputs would differ`);

@@ -60,7 +60,11 @@ export class ImplicitTensor extends Module {
   private readonly size: number;
   private readonly vars: Record<string, tf.Variable> = {};
 
-  constructor(channels: number, readonly identity: 0 | 1, opts: ImplicitOptions) {
+  constructor(
+    channels: number,
+    readonly identity: 0 | 1,
+    opts: ImplicitOptions,
+  ) {
     super();
     const sigma = opts.sigma ?? 0.02;
     this.kind = opts.kind ?? 'vector';
@@ -68,8 +72,7 @@ export class ImplicitTensor extends Module {
     this.size = this.shape.reduce((a, b) => a * b, 1);
     const latent = opts.latent ?? 8;
     const n = this.size;
-    const normal = (count: number, scale: number, mean = 0) =>
-      tf.tensor(Float32Array.from(opts.rng.normalArray(count, scale), (v) => v + mean));
+    const normal = (count: number, scale: number, mean = 0) => tf.tensor(Float32Array.from(opts.rng.normalArray(count, scale), (v) => v + mean));
     const add = (name: string, t: tf.Tensor) => (this.vars[name] = this.addParam(name, t, 'implicit'));
     if (this.kind === 'vector') {
       add('z', tf.reshape(normal(n, sigma, identity), this.shape));
@@ -88,13 +91,13 @@ export class ImplicitTensor extends Module {
   /** The implicit tensor z (shape `shape`), differentiable with respect to the parameters. */
   value(): tf.Tensor {
     const v = this.vars;
-    if (this.kind === 'vector') return v['z']!;
+    if (this.kind === 'vector') return v.z!;
     if (this.kind === 'nn') {
-      const z0 = tf.reshape(v['z0']!, [1, -1]);
+      const z0 = tf.reshape(v.z0!, [1, -1]);
       return tf.reshape(tf.add(tf.matMul(z0, v['fc.weight'] as tf.Tensor2D), v['fc.bias']!), this.shape);
     }
-    const c = tf.reshape(v['coef']!, [1, -1]);
-    return tf.reshape(tf.add(tf.matMul(c, v['basis'] as tf.Tensor2D), this.identity), this.shape);
+    const c = tf.reshape(v.coef!, [1, -1]);
+    return tf.reshape(tf.add(tf.matMul(c, v.basis as tf.Tensor2D), this.identity), this.shape);
   }
 
   override get typeName(): string {
@@ -105,15 +108,22 @@ export class ImplicitTensor extends Module {
 /** Checks that a per-position z fits the features it is combined with. */
 function checkSpatial(name: string, z: ImplicitTensor, x: tf.Tensor4D): void {
   if (z.shape.length === 3 && (z.shape[0] !== x.shape[1] || z.shape[1] !== x.shape[2])) {
-    throw new Error(`${name}: per-position implicit tensor is ${z.shape[0]}x${z.shape[1]} but the features are ` +
-      `${x.shape[1]}x${x.shape[2]}; build the model for this input size or use the per-channel variant`);
+    throw new Error(
+      `${name}: per-position implicit tensor is ${z.shape[0]}x${z.shape[1]} but the features are ` +
+        `${x.shape[1]}x${x.shape[2]}; build the model for this input size or use the per-channel variant`,
+    );
   }
 }
 
 abstract class ImplicitLayer extends Module {
   readonly z: ImplicitTensor;
 
-  protected constructor(readonly op: ImplicitOp, channels: number, identity: 0 | 1, opts: ImplicitOptions) {
+  protected constructor(
+    readonly op: ImplicitOp,
+    channels: number,
+    identity: 0 | 1,
+    opts: ImplicitOptions,
+  ) {
     super();
     this.z = this.addModule('implicit', new ImplicitTensor(channels, identity, opts));
   }
@@ -126,7 +136,10 @@ abstract class ImplicitLayer extends Module {
 
 /** x + z, z ≈ N(0, σ): feature alignment and centre-offset refinement. */
 export class ImplicitAdd extends ImplicitLayer {
-  constructor(readonly channels: number, opts: ImplicitOptions) {
+  constructor(
+    readonly channels: number,
+    opts: ImplicitOptions,
+  ) {
     super('add', channels, 0, opts);
   }
 
@@ -144,7 +157,10 @@ export class ImplicitAdd extends ImplicitLayer {
 
 /** x · z, z ≈ N(1, σ): scale (anchor) refinement. */
 export class ImplicitMul extends ImplicitLayer {
-  constructor(readonly channels: number, opts: ImplicitOptions) {
+  constructor(
+    readonly channels: number,
+    opts: ImplicitOptions,
+  ) {
     super('mul', channels, 1, opts);
   }
 
@@ -162,7 +178,10 @@ export class ImplicitMul extends ImplicitLayer {
 
 /** concat(x, z) along channels, z ≈ N(0, σ) with `extra` channels broadcast over batch and space. */
 export class ImplicitConcat extends ImplicitLayer {
-  constructor(readonly extra: number, opts: ImplicitOptions) {
+  constructor(
+    readonly extra: number,
+    opts: ImplicitOptions,
+  ) {
     super('concat', extra, 0, opts);
   }
 

@@ -173,7 +173,9 @@ export abstract class Module {
 
   /** Number of trainable scalars (buffers excluded). */
   numParams(): number {
-    return this.parameters().filter((p) => p.group !== 'buffer').reduce((n, p) => n + p.variable.size, 0);
+    return this.parameters()
+      .filter((p) => p.group !== 'buffer')
+      .reduce((n, p) => n + p.variable.size, 0);
   }
 
   /** Number of trainable scalars owned by this module itself (not its children). */

@@ -11,11 +11,10 @@
  * with a 1×1 conv, for which every fold is exact.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ConvBnAct } from './conv.js';
-import { foldAddBeforeConv, foldConcatBeforeConv, foldMulBeforeConv, type FuseReport } from './fuse.js';
-import { ImplicitAdd, ImplicitConcat, ImplicitMul, type AlignOp, type ImplicitKind } from './implicit.js';
 import type { Rng } from '../util/rng.js';
-
+import type { ConvBnAct } from './conv.js';
+import { type FuseReport, foldAddBeforeConv, foldConcatBeforeConv, foldMulBeforeConv } from './fuse.js';
+import { type AlignOp, ImplicitAdd, ImplicitConcat, type ImplicitKind, ImplicitMul } from './implicit.js';
 
 export type TaskCodeLayer = ImplicitAdd | ImplicitMul | ImplicitConcat;
 

@@ -2,7 +2,7 @@
  * Small drawing helpers shared by the PNG plots: canvas creation, a colour
  * palette, axes with ticks and labels, and atomic PNG output.
  */
-import { createCanvas, GlobalFonts, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { type Canvas, createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
 import { writeFileAtomic } from '../io/atomic-write.js';
 
 export type Ctx = SKRSContext2D;
@@ -16,8 +16,26 @@ export function font(sizePx: number, bold = false): string {
 
 /** Ultralytics' plotting palette (hex), cycled by index. */
 const PALETTE = [
-  '#FF3838', '#FF9D97', '#FF701F', '#FFB21D', '#CFD231', '#48F90A', '#92CC17', '#3DDB86', '#1A9334', '#00D4BB',
-  '#2C99A8', '#00C2FF', '#344593', '#6473FF', '#0018EC', '#8438FF', '#520085', '#CB38FF', '#FF95C8', '#FF37C7',
+  '#FF3838',
+  '#FF9D97',
+  '#FF701F',
+  '#FFB21D',
+  '#CFD231',
+  '#48F90A',
+  '#92CC17',
+  '#3DDB86',
+  '#1A9334',
+  '#00D4BB',
+  '#2C99A8',
+  '#00C2FF',
+  '#344593',
+  '#6473FF',
+  '#0018EC',
+  '#8438FF',
+  '#520085',
+  '#CB38FF',
+  '#FF95C8',
+  '#FF37C7',
 ];
 
 export function paletteColor(i: number): string {
@@ -34,8 +52,9 @@ function warnIfNoFonts(): void {
   if (fontWarningShown) return;
   fontWarningShown = true;
   if (GlobalFonts.families.length === 0) {
-    process.stderr.write('warning: no system fonts found, so plots are drawn without text ' +
-      '(install a font package, e.g. fonts-dejavu-core on Debian/Ubuntu)\n');
+    process.stderr.write(
+      'warning: no system fonts found, so plots are drawn without text ' + '(install a font package, e.g. fonts-dejavu-core on Debian/Ubuntu)\n',
+    );
   }
 }
 

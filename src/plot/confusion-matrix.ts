@@ -16,13 +16,21 @@ export interface ConfusionMatrixPlotOptions {
 /** White -> dark blue ramp (roughly matplotlib's "Blues"). */
 function blues(t: number): [number, number, number] {
   const stops: Array<[number, number, number]> = [
-    [247, 251, 255], [222, 235, 247], [198, 219, 239], [158, 202, 225], [107, 174, 214],
-    [66, 146, 198], [33, 113, 181], [8, 81, 156], [8, 48, 107],
+    [247, 251, 255],
+    [222, 235, 247],
+    [198, 219, 239],
+    [158, 202, 225],
+    [107, 174, 214],
+    [66, 146, 198],
+    [33, 113, 181],
+    [8, 81, 156],
+    [8, 48, 107],
   ];
   const x = Math.min(Math.max(t, 0), 1) * (stops.length - 1);
   const i = Math.min(Math.floor(x), stops.length - 2);
   const f = x - i;
-  const a = stops[i]!, b = stops[i + 1]!;
+  const a = stops[i]!,
+    b = stops[i + 1]!;
   return [0, 1, 2].map((k) => Math.round(a[k]! + (b[k]! - a[k]!) * f)) as [number, number, number];
 }
 
@@ -35,7 +43,7 @@ export async function writeConfusionMatrixPng(
   const n = cm.size;
   if (cm.matrix.length !== n * n) throw new Error(`confusion matrix has ${cm.matrix.length} entries, expected ${n}x${n}`);
   const normalize = opts.normalize ?? true;
-  const labels = Array.from({ length: n }, (_, i) => (i === n - 1 ? 'background' : names[i] ?? String(i)));
+  const labels = Array.from({ length: n }, (_, i) => (i === n - 1 ? 'background' : (names[i] ?? String(i))));
   const values = new Float64Array(n * n);
   for (let c = 0; c < n; c++) {
     let sum = 0;

@@ -5,7 +5,7 @@
  * shading), boxes per image (histogram) and box size (sqrt of relative area).
  */
 import type { DatasetStats } from '../data/stats.js';
-import { drawAxes, fitText, font, newCanvas, paletteColor, savePng, type Ctx, type Rect } from './canvas.js';
+import { type Ctx, drawAxes, fitText, font, newCanvas, paletteColor, type Rect, savePng } from './canvas.js';
 
 /** About `n` round tick values from 0 to at least `max`. */
 export function niceTicks(max: number, n = 5): number[] {
@@ -36,8 +36,12 @@ function classBars(ctx: Ctx, rect: Rect, s: DatasetStats): void {
   const yTicks = niceTicks(max);
   const n = Math.max(1, names.length);
   const ax = drawAxes(ctx, rect, {
-    title: `instances per class (${s.totalInstances} in ${names.length} classes)`, yLabel: 'instances',
-    xRange: [0, n], yRange: [0, yTicks[yTicks.length - 1]!], xTicks: [], yTicks,
+    title: `instances per class (${s.totalInstances} in ${names.length} classes)`,
+    yLabel: 'instances',
+    xRange: [0, n],
+    yRange: [0, yTicks[yTicks.length - 1]!],
+    xTicks: [],
+    yTicks,
   });
   const slot = rect.w / n;
   const barW = Math.max(1, slot * 0.7);
@@ -83,8 +87,16 @@ function classBars(ctx: Ctx, rect: Rect, s: DatasetStats): void {
 function whHistogram(ctx: Ctx, rect: Rect, s: DatasetStats): void {
   const { bins, counts } = s.boxWh;
   const max = Math.max(0, ...counts);
-  if (max === 0) return noData(ctx, rect, 'box width × height (relative to the image)');
-  const ax = drawAxes(ctx, rect, { title: 'box width × height (relative to the image)', xLabel: 'width / image width', yLabel: 'height / image height', grid: false });
+  if (max === 0) {
+    noData(ctx, rect, 'box width × height (relative to the image)');
+    return;
+  }
+  const ax = drawAxes(ctx, rect, {
+    title: 'box width × height (relative to the image)',
+    xLabel: 'width / image width',
+    yLabel: 'height / image height',
+    grid: false,
+  });
   const cw = rect.w / bins;
   const ch = rect.h / bins;
   const lmax = Math.log1p(max);
@@ -94,7 +106,9 @@ function whHistogram(ctx: Ctx, rect: Rect, s: DatasetStats): void {
       if (v === 0) continue;
       const t = Math.log1p(v) / lmax;
       // light blue → dark blue
-      const R = Math.round(200 - 190 * t), G = Math.round(225 - 175 * t), B = Math.round(255 - 115 * t);
+      const R = Math.round(200 - 190 * t),
+        G = Math.round(225 - 175 * t),
+        B = Math.round(255 - 115 * t);
       ctx.fillStyle = `rgb(${R},${G},${B})`;
       ctx.fillRect(ax.px(c / bins), ax.py((r + 1) / bins), Math.ceil(cw), Math.ceil(ch));
     }
@@ -109,17 +123,30 @@ function whHistogram(ctx: Ctx, rect: Rect, s: DatasetStats): void {
   ctx.fillText(`darkest cell: ${max} boxes (log shading)`, rect.x + rect.w - 6, rect.y + 6);
 }
 
-function bars(ctx: Ctx, rect: Rect, values: readonly number[], x0: number, binWidth: number, title: string, xLabel: string,
-  color: string, xTicks: number[]): void {
+function bars(
+  ctx: Ctx,
+  rect: Rect,
+  values: readonly number[],
+  x0: number,
+  binWidth: number,
+  title: string,
+  xLabel: string,
+  color: string,
+  xTicks: number[],
+): void {
   const max = Math.max(0, ...values);
-  if (values.length === 0 || max === 0) return noData(ctx, rect, title);
+  if (values.length === 0 || max === 0) {
+    noData(ctx, rect, title);
+    return;
+  }
   const yTicks = niceTicks(max);
   const x1 = x0 + values.length * binWidth;
   const ax = drawAxes(ctx, rect, { title, xLabel, yLabel: 'count', xRange: [x0, x1], yRange: [0, yTicks[yTicks.length - 1]!], xTicks, yTicks });
   ctx.fillStyle = color;
   values.forEach((v, i) => {
     if (v === 0) return;
-    const xa = ax.px(x0 + i * binWidth), xb = ax.px(x0 + (i + 1) * binWidth);
+    const xa = ax.px(x0 + i * binWidth),
+      xb = ax.px(x0 + (i + 1) * binWidth);
     const y = ax.py(v);
     ctx.fillRect(xa + 1, y, Math.max(1, xb - xa - 2), rect.y + rect.h - y);
   });
@@ -127,7 +154,8 @@ function bars(ctx: Ctx, rect: Rect, values: readonly number[], x0: number, binWi
 
 /** Draws the four panels and writes the PNG. */
 export async function plotDatasetStats(s: DatasetStats, path: string): Promise<void> {
-  const W = 1600, H = 1200;
+  const W = 1600,
+    H = 1200;
   const { canvas, ctx } = newCanvas(W, H);
   ctx.fillStyle = '#000000';
   ctx.font = font(24, true);
@@ -137,18 +165,38 @@ export async function plotDatasetStats(s: DatasetStats, path: string): Promise<v
   ctx.fillText(fitText(ctx, `${s.name} [${s.split}]: ${s.images} images, ${s.totalInstances} boxes${badNote}`, W - 40), W / 2, 14);
 
   const panel = (col: number, row: number, bottomRoom: number): Rect => ({
-    x: 110 + col * 800, y: 110 + row * 560, w: 800 - 170, h: 560 - 110 - bottomRoom,
+    x: 110 + col * 800,
+    y: 110 + row * 560,
+    w: 800 - 170,
+    h: 560 - 110 - bottomRoom,
   });
   classBars(ctx, panel(0, 0, Object.keys(s.instances).length > 6 ? 60 : 10), s);
   whHistogram(ctx, panel(1, 0, 10), s);
 
   const bh = s.boxesPerImage.histogram;
   const nb = bh.counts.length * bh.binWidth;
-  bars(ctx, panel(0, 1, 10), bh.counts, -0.5, bh.binWidth,
+  bars(
+    ctx,
+    panel(0, 1, 10),
+    bh.counts,
+    -0.5,
+    bh.binWidth,
     `boxes per image (mean ${s.boxesPerImage.mean.toFixed(1)}, max ${s.boxesPerImage.max}, ${s.imagesWithoutLabels} without labels)`,
-    'boxes in the image', '#3c78d8', niceTicks(nb, 6).filter((t) => t <= nb - 0.5));
+    'boxes in the image',
+    '#3c78d8',
+    niceTicks(nb, 6).filter((t) => t <= nb - 0.5),
+  );
   const sb = s.boxSize;
-  bars(ctx, panel(1, 1, 10), sb.counts, 0, 1 / sb.bins, `box size (median ${sb.median.toFixed(3)})`,
-    'sqrt(box area / image area)', '#e69138', [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  bars(
+    ctx,
+    panel(1, 1, 10),
+    sb.counts,
+    0,
+    1 / sb.bins,
+    `box size (median ${sb.median.toFixed(3)})`,
+    'sqrt(box area / image area)',
+    '#e69138',
+    [0, 0.2, 0.4, 0.6, 0.8, 1],
+  );
   await savePng(canvas, path);
 }

@@ -6,9 +6,9 @@
  * with their boxes and file names (`yolor data preview`, training batch plots).
  */
 import { basename } from 'node:path';
-import { createCanvas, ImageData, type Canvas } from '@napi-rs/canvas';
+import { type Canvas, createCanvas, ImageData } from '@napi-rs/canvas';
 import type { RgbImage } from '../data/types.js';
-import { fitText, font, paletteColor, type Ctx } from './canvas.js';
+import { type Ctx, fitText, font, paletteColor } from './canvas.js';
 
 export interface BoxLabels {
   /** n × 4 xyxy in image pixels. */
@@ -82,7 +82,9 @@ export function imageCanvas(img: RgbImage, labels?: BoxLabels, maskAlpha = 0.45)
  * `clip` when given.
  */
 export function drawBoxesOnContext(
-  ctx: Ctx, labels: BoxLabels, names: readonly string[],
+  ctx: Ctx,
+  labels: BoxLabels,
+  names: readonly string[],
   opts: DrawBoxesOptions & { scale?: number; offsetX?: number; offsetY?: number; clip?: { x: number; y: number; w: number; h: number } } = {},
 ): void {
   const scale = opts.scale ?? 1;
@@ -115,7 +117,14 @@ export function drawBoxesOnContext(
     ctx.strokeStyle = color;
     ctx.strokeRect(x1, y1, Math.max(0, x2 - x1), Math.max(0, y2 - y1));
     const score = labels.scores?.[i];
-    rects.push({ x: x1, y: y1, w: x2 - x1, h: y2 - y1, color, text: score === undefined ? className(names, c) : `${className(names, c)} ${score.toFixed(2)}` });
+    rects.push({
+      x: x1,
+      y: y1,
+      w: x2 - x1,
+      h: y2 - y1,
+      color,
+      text: score === undefined ? className(names, c) : `${className(names, c)} ${score.toFixed(2)}`,
+    });
   }
   if (!opts.hideLabels) {
     const pad = Math.max(2, Math.round(fs * 0.2));
@@ -199,7 +208,12 @@ export function drawSamplesGrid(samples: readonly GridItem[], names: readonly st
     ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(imageCanvas(s.image, s, opts.maskAlpha), cx, iy, dw, dh);
     const drawOpts: Parameters<typeof drawBoxesOnContext>[3] = {
-      scale: sc, offsetX: cx, offsetY: iy, lineWidth: lw, fontSize: fs, clip: { x: cx, y: iy, w: tile, h: tile },
+      scale: sc,
+      offsetX: cx,
+      offsetY: iy,
+      lineWidth: lw,
+      fontSize: fs,
+      clip: { x: cx, y: iy, w: tile, h: tile },
     };
     if (opts.hideLabels) drawOpts.hideLabels = true;
     drawBoxesOnContext(ctx, s, names, drawOpts);

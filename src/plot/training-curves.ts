@@ -39,9 +39,18 @@ export async function writeCurvesPng(path: string, panels: readonly CurvePanel[]
       lo -= 0.5 * (Math.abs(lo) || 1);
       hi += 0.5 * (Math.abs(hi) || 1);
     }
-    const axes = drawAxes(ctx, { x: x0 + 55, y: y0 + 30, w: pw - 75, h: ph - 70 }, {
-      title: panel.title, xRange: [0, xmax], yRange: [lo, hi], xTicks: niceTicks(0, xmax), yTicks: niceTicks(lo, hi), fontSize: 12,
-    });
+    const axes = drawAxes(
+      ctx,
+      { x: x0 + 55, y: y0 + 30, w: pw - 75, h: ph - 70 },
+      {
+        title: panel.title,
+        xRange: [0, xmax],
+        yRange: [lo, hi],
+        xTicks: niceTicks(0, xmax),
+        yTicks: niceTicks(lo, hi),
+        fontSize: 12,
+      },
+    );
     ctx.strokeStyle = '#1f77b4';
     ctx.fillStyle = '#1f77b4';
     ctx.lineWidth = 2;

@@ -7,7 +7,7 @@
  * A data-parallel shard computes its part of the whole batch's total (options.global).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { TASK_NAMES, TASKS, taskSpecs, type TaskName, type TaskOutputs } from './registry.js';
+import { TASK_NAMES, TASKS, type TaskName, type TaskOutputs, taskSpecs } from './registry.js';
 import type { DatasetLabelInfo, TaskBatch, TaskGlobalCounts, TaskLossOptions, TaskNetwork, TaskSpec } from './types.js';
 
 export type { DatasetLabelInfo, TaskBatch, TaskGlobalCounts } from './types.js';
@@ -16,7 +16,10 @@ export type { DatasetLabelInfo, TaskBatch, TaskGlobalCounts } from './types.js';
 export const TASK_LABELS: Readonly<Record<TaskName, string>> = Object.fromEntries(TASKS.map((t) => [t.name, t.labels])) as Record<TaskName, string>;
 
 /** The default loss weight of each task (fixed weighting). */
-export const DEFAULT_TASK_WEIGHTS: Readonly<Record<TaskName, number>> = Object.fromEntries(TASKS.map((t) => [t.name, t.defaultWeight])) as Record<TaskName, number>;
+export const DEFAULT_TASK_WEIGHTS: Readonly<Record<TaskName, number>> = Object.fromEntries(TASKS.map((t) => [t.name, t.defaultWeight])) as Record<
+  TaskName,
+  number
+>;
 
 /** Throws a clear error when a requested task needs labels the dataset lacks. */
 export function checkTaskLabels(tasks: readonly TaskName[], info: DatasetLabelInfo, source: string): void {
@@ -25,7 +28,13 @@ export function checkTaskLabels(tasks: readonly TaskName[], info: DatasetLabelIn
 
 /** Parses `detect,classify` (or a list) into canonical task order; errors name the unknown task. */
 export function parseTaskList(spec: string | readonly string[]): TaskName[] {
-  const list = typeof spec === 'string' ? spec.split(',').map((s) => s.trim()).filter(Boolean) : [...spec];
+  const list =
+    typeof spec === 'string'
+      ? spec
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [...spec];
   if (list.length === 0) throw new Error(`--tasks: give at least one of ${TASK_NAMES.join(', ')}`);
   for (const t of list) {
     if (!TASK_NAMES.includes(t as TaskName)) throw new Error(`--tasks: unknown task '${t}' (known: ${TASK_NAMES.join(', ')})`);
@@ -37,7 +46,10 @@ export function parseTaskList(spec: string | readonly string[]): TaskName[] {
 export function parseTaskWeights(spec: string | undefined): Partial<Record<TaskName, number>> {
   const out: Partial<Record<TaskName, number>> = {};
   if (!spec) return out;
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [k, v, ...rest] = part.split('=');
     const w = Number(v);
     if (!k || !TASK_NAMES.includes(k as TaskName) || v === undefined || v.trim() === '' || rest.length > 0 || !Number.isFinite(w) || w < 0) {
@@ -89,10 +101,16 @@ export function taskGlobalCounts(net: TaskNetwork, batch: TaskBatch): TaskGlobal
 }
 
 /** The multi-task loss of a model's outputs on a batch (inside a gradient or tidy scope). */
-export function multiTaskLoss(net: TaskNetwork, out: TaskOutputs, batch: TaskBatch, opts: MultiTaskLossOptions = {}): { total: tf.Scalar; items: TaskLossItems } {
+export function multiTaskLoss(
+  net: TaskNetwork,
+  out: TaskOutputs,
+  batch: TaskBatch,
+  opts: MultiTaskLossOptions = {},
+): { total: tf.Scalar; items: TaskLossItems } {
   const B = batch.shape[0];
   const G = opts.global;
-  if (G && (opts.dice ?? 0) > 0) throw new Error('multiTaskLoss: the Dice term is a ratio of whole-batch sums and cannot be split across data-parallel shards');
+  if (G && (opts.dice ?? 0) > 0)
+    throw new Error('multiTaskLoss: the Dice term is a ratio of whole-batch sums and cannot be split across data-parallel shards');
   // A shard's share of the batch: per-image means become parts of the whole batch's mean.
   const share = G ? B / G.batch : 1;
   const weights: Record<string, number> = { ...DEFAULT_TASK_WEIGHTS, ...opts.weights };
@@ -106,8 +124,15 @@ export function multiTaskLoss(net: TaskNetwork, out: TaskOutputs, batch: TaskBat
     if (!head) throw new Error(`multiTaskLoss: outputs of the ${spec.name} task but the model has no ${spec.name} head`);
     const global = G?.tasks[spec.name];
     const r = spec.loss({
-      net, head, out: o, batch, options: opts, share, memo,
-      ...(G ? { globalBatch: G.batch } : {}), ...(global ? { global } : {}),
+      net,
+      head,
+      out: o,
+      batch,
+      options: opts,
+      share,
+      memo,
+      ...(G ? { globalBatch: G.batch } : {}),
+      ...(global ? { global } : {}),
     });
     Object.assign(items, r.items);
     perTask.push([spec.name, r.loss]);
@@ -122,7 +147,11 @@ export function multiTaskLoss(net: TaskNetwork, out: TaskOutputs, batch: TaskBat
 }
 
 /** What labels a loaded dataset has beyond boxes (the built-in generated datasets have all of them). */
-export function datasetLabelInfo(ds: { splits: Record<string, ReadonlyArray<object>>; attributes?: string[]; numIdentities?: number }): DatasetLabelInfo {
+export function datasetLabelInfo(ds: {
+  splits: Record<string, ReadonlyArray<object>>;
+  attributes?: string[];
+  numIdentities?: number;
+}): DatasetLabelInfo {
   const first = Object.values(ds.splits).find((s) => s.length > 0)?.[0] as { rle?: unknown } | undefined;
   return {
     attributes: ds.attributes ?? [],

@@ -13,13 +13,7 @@ import { embedTask } from './embed/index.js';
 import { segmentTask } from './segment/index.js';
 import type { TaskSpec } from './types.js';
 
-export const TASKS = [
-  detectTask,
-  classifyTask,
-  segmentTask,
-  embedTask,
-  countTask,
-] as const;
+export const TASKS = [detectTask, classifyTask, segmentTask, embedTask, countTask] as const;
 
 /** A task's name. */
 export type TaskName = (typeof TASKS)[number]['name'];

@@ -10,7 +10,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FuseReport } from '../nn/fuse.js';
 import { Module } from '../nn/module.js';
 
-
 export class TaskBalance extends Module {
   private readonly logVars = new Map<string, tf.Variable>();
 

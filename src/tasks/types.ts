@@ -11,7 +11,7 @@
  * satisfies TaskNetwork structurally.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ImplicitConfig, AlignOp, ImplicitKind } from '../nn/implicit.js';
+import type { AlignOp, ImplicitConfig, ImplicitKind } from '../nn/implicit.js';
 import type { BuildContext, Module } from '../nn/module.js';
 import type { DetectionHyp } from './detect/loss.js';
 

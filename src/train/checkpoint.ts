@@ -8,12 +8,13 @@
  *                             the results so far — what `--resume` needs to continue
  *                             exactly where the run stopped.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { writeFilesAtomic } from '../io/atomic-write.js';
 import { loadTensors, MODEL_JSON, TENSORS_FORMAT, WEIGHTS_BIN } from '../io/file-handler.js';
-import { serializeModelConfig } from '../models/config.js';
 import { MODEL_KIND } from '../models/checkpoint.js';
+import { serializeModelConfig } from '../models/config.js';
 import type { Detector } from '../models/detector.js';
 
 export const STATE_JSON = 'state.json';
@@ -35,8 +36,12 @@ export interface TrainMeta {
 async function encode(tensors: Record<string, tf.Tensor>, binName: string, metadata: object): Promise<{ json: string; bin: Uint8Array }> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
   const json = JSON.stringify({
-    modelTopology: {}, format: TENSORS_FORMAT, generatedBy: 'yolor-ts', convertedBy: null,
-    weightsManifest: [{ paths: [binName], weights: specs }], userDefinedMetadata: metadata,
+    modelTopology: {},
+    format: TENSORS_FORMAT,
+    generatedBy: 'yolor-ts',
+    convertedBy: null,
+    weightsManifest: [{ paths: [binName], weights: specs }],
+    userDefinedMetadata: metadata,
   });
   return { json, bin: new Uint8Array(data) };
 }

@@ -10,7 +10,11 @@ export class ModelEma {
   readonly shadow = new Map<string, tf.Variable>();
   updates = 0;
 
-  constructor(private readonly model: Module, readonly maxDecay = 0.9999, readonly tau = 2000) {
+  constructor(
+    private readonly model: Module,
+    readonly maxDecay = 0.9999,
+    readonly tau = 2000,
+  ) {
     for (const p of model.parameters()) this.shadow.set(p.name, tf.variable(tf.clone(p.variable), false));
   }
 

@@ -40,8 +40,12 @@ export class GroupedOptimizer {
   step = 0;
   private readonly decay: Set<GroupName>;
 
-  constructor(model: Module, readonly opts: OptimizerOptions) {
-    this.slots = model.parameters()
+  constructor(
+    model: Module,
+    readonly opts: OptimizerOptions,
+  ) {
+    this.slots = model
+      .parameters()
       .filter((p) => p.group !== 'buffer')
       .map((p) => ({
         name: p.name,

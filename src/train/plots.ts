@@ -9,14 +9,22 @@ import { writeFileAtomic } from '../io/atomic-write.js';
 import { writeConfusionMatrixPng } from '../plot/confusion-matrix.js';
 import { drawSamplesGrid, type GridItem } from '../plot/draw-boxes.js';
 import { writePrCurvePng } from '../plot/pr-curve.js';
-import { writeCurvesPng, type CurvePanel } from '../plot/training-curves.js';
-import { TASK_COLUMNS, type EpochRow } from './results.js';
+import { type CurvePanel, writeCurvesPng } from '../plot/training-curves.js';
+import { type EpochRow, TASK_COLUMNS } from './results.js';
 import type { ValidationResult } from './validate.js';
 
 /** results.png's detection panels, in the order drawn (five to a row). */
 const DETECTION_PANELS: Array<keyof EpochRow> = [
-  'train/box_loss', 'train/obj_loss', 'train/cls_loss', 'metrics/precision(B)', 'metrics/recall(B)',
-  'val/box_loss', 'val/obj_loss', 'val/cls_loss', 'metrics/mAP50(B)', 'metrics/mAP50-95(B)',
+  'train/box_loss',
+  'train/obj_loss',
+  'train/cls_loss',
+  'metrics/precision(B)',
+  'metrics/recall(B)',
+  'val/box_loss',
+  'val/obj_loss',
+  'val/cls_loss',
+  'metrics/mAP50(B)',
+  'metrics/mAP50-95(B)',
 ];
 
 /**
@@ -39,12 +47,24 @@ export function validationBatchPng(val: NonNullable<ValidationResult['firstBatch
     const { image, boxes: gtBoxes, cls: gtCls } = batchItem(batch, i);
     const dets = (detections[i] ?? []).filter((d) => d.score >= 0.25);
     items.push({ image, boxes: gtBoxes, cls: gtCls, title: `labels ${i}` });
-    items.push({ image, boxes: dets.flatMap((d) => d.box), cls: dets.map((d) => d.cls), scores: dets.map((d) => d.score), title: `predictions ${i}` });
+    items.push({
+      image,
+      boxes: dets.flatMap((d) => d.box),
+      cls: dets.map((d) => d.cls),
+      scores: dets.map((d) => d.score),
+      title: `predictions ${i}`,
+    });
   }
   return drawSamplesGrid(items, names, 4);
 }
 
-export async function writeTrainPlots(runDir: string, rows: readonly EpochRow[], val: ValidationResult | null, names: readonly string[], final: boolean): Promise<void> {
+export async function writeTrainPlots(
+  runDir: string,
+  rows: readonly EpochRow[],
+  val: ValidationResult | null,
+  names: readonly string[],
+  final: boolean,
+): Promise<void> {
   await writeCurvesPng(join(runDir, 'results.png'), trainingCurvePanels(rows));
   if (!final || !val) return;
   await writePrCurvePng(join(runDir, 'PR_curve.png'), val.metrics.prCurves, names);

@@ -71,8 +71,10 @@ export interface PredictInput {
 function skippedNote(ds: DetectionDataset): string[] {
   const skipped = ds.bad.filter((b) => b.action === 'skipped').length;
   return skipped > 0
-    ? [`${skipped} image entr${skipped === 1 ? 'y' : 'ies'} of ${ds.source} could not be used (see 'yolor data stats --data ${ds.source}'): ` +
-      'a COCO evaluation of these predictions counts their objects as missed']
+    ? [
+        `${skipped} image entr${skipped === 1 ? 'y' : 'ies'} of ${ds.source} could not be used (see 'yolor data stats --data ${ds.source}'): ` +
+          'a COCO evaluation of these predictions counts their objects as missed',
+      ]
     : [];
 }
 
@@ -94,8 +96,10 @@ export function datasetInput(ds: DetectionDataset, split: string): PredictInput 
  */
 export function sourceInDataset(files: readonly string[], ds: DetectionDataset, source: string, split?: string): PredictInput {
   if (ds.format !== 'coco') {
-    throw new Error(`${ds.source}: a ${ds.format} dataset has no image ids to match --source ${source} to; ` +
-      'pass --data alone to predict its images, or convert it with \'yolor data convert --to coco\'');
+    throw new Error(
+      `${ds.source}: a ${ds.format} dataset has no image ids to match --source ${source} to; ` +
+        "pass --data alone to predict its images, or convert it with 'yolor data convert --to coco'",
+    );
   }
   const records = split === undefined ? Object.values(ds.splits).flat() : datasetSplit(ds, split);
   const ids = cocoResultIds(ds, records, split === undefined ? ': choose one with --split' : '');
@@ -104,12 +108,16 @@ export function sourceInDataset(files: readonly string[], ds: DetectionDataset, 
   if (unknown.length > 0) {
     const why = `no image entry's file_name, resolved against ${source}, names ${unknown.length === 1 ? 'it' : 'them'}`;
     if (unknown.length === 1) throw new Error(`${unknown[0]!}: not in ${ds.source}: ${why}`);
-    const shown = unknown.slice(0, 3).map((f) => basename(f)).join(', ');
+    const shown = unknown
+      .slice(0, 3)
+      .map((f) => basename(f))
+      .join(', ');
     throw new Error(`${unknown.length} images of ${source} are not in ${ds.source} (${shown}${unknown.length > 3 ? ', ...' : ''}): ${why}`);
   }
   const notes = skippedNote(ds);
   const here = new Set(files.map((f) => resolve(f)));
   const absent = [...known].filter((f) => !here.has(f)).length;
-  if (absent > 0) notes.push(`${absent} image(s) of ${ds.source} are not in ${source}: a COCO evaluation of these predictions counts their objects as missed`);
+  if (absent > 0)
+    notes.push(`${absent} image(s) of ${ds.source} are not in ${source}: a COCO evaluation of these predictions counts their objects as missed`);
   return { files: [...files], ids, notes };
 }

@@ -11,7 +11,7 @@ import { evalTransform } from '../data/augment/pipeline.js';
 import type { RgbImage } from '../data/types.js';
 import type { Detector } from '../models/detector.js';
 import type { Detection } from '../tasks/detect/nms.js';
-import { taskSpecs, type TaskName } from '../tasks/registry.js';
+import { type TaskName, taskSpecs } from '../tasks/registry.js';
 import type { TaskPrediction } from '../tasks/types.js';
 
 export interface TaskPredictOptions {
@@ -50,8 +50,15 @@ export function predictTasks(model: Detector, image: RgbImage, opts: TaskPredict
       const outputs = model.forwardTasks(x) as Record<string, unknown>;
       for (const spec of specs) {
         out[spec.name as TaskName] = spec.predict!({
-          net: model, out: outputs[spec.name], input: [H, W], letterbox: o, image, names,
-          labelNames: opts.labelNames ?? [], detections: opts.detections ?? [], stem: opts.stem ?? 'image',
+          net: model,
+          out: outputs[spec.name],
+          input: [H, W],
+          letterbox: o,
+          image,
+          names,
+          labelNames: opts.labelNames ?? [],
+          detections: opts.detections ?? [],
+          stem: opts.stem ?? 'image',
           ...(opts.labelThreshold !== undefined ? { labelThreshold: opts.labelThreshold } : {}),
         });
       }

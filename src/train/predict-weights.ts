@@ -17,7 +17,7 @@ import { writeFileAtomic } from '../io/atomic-write.js';
 import { drawBoxesPng } from '../plot/draw-boxes.js';
 import { defaultReplicas, ReplicaPool } from './parallel/replica-pool.js';
 import { listImages, predictImages } from './predict.js';
-import { datasetInput, fileResultIds, sourceInDataset, type PredictInput } from './predict-source.js';
+import { datasetInput, fileResultIds, type PredictInput, sourceInDataset } from './predict-source.js';
 import { hasTaskPredictions, predictTasks } from './predict-tasks.js';
 
 export interface PredictWeightsOptions {
@@ -83,13 +83,15 @@ export async function predictWeights(weights: string, opts: PredictWeightsOption
     const detects = !model || !!model.head;
     const taskJson: Array<Record<string, unknown>> = [];
     const attributes = multi
-      ? ((JSON.parse(readFileSync(join(weights, 'model.json'), 'utf8')) as { userDefinedMetadata?: { attributes?: string[] } }).userDefinedMetadata?.attributes ?? [])
+      ? ((JSON.parse(readFileSync(join(weights, 'model.json'), 'utf8')) as { userDefinedMetadata?: { attributes?: string[] } }).userDefinedMetadata
+          ?.attributes ?? [])
       : [];
     const labelNames = [...names, ...attributes];
     for (let s = 0; s < files.length; s += step) {
       const t = performance.now();
       const chunk = files.slice(s, s + step);
-      const preds = detects ? await predictImages(runner, chunk, { ...p, batch: step })
+      const preds = detects
+        ? await predictImages(runner, chunk, { ...p, batch: step })
         : await Promise.all(chunk.map(async (file) => ({ file, image: await decodeImage(file), detections: [] })));
       for (const pred of preds) {
         const file = pred.file;
@@ -107,26 +109,42 @@ export async function predictWeights(weights: string, opts: PredictWeightsOption
         if (!detects) continue;
         const d = pred.detections;
         detections += d.length;
-        await writeFileAtomic(join(opts.out, `${stem}.png`), drawBoxesPng(pred.image, { boxes: d.flatMap((x) => x.box), cls: d.map((x) => x.cls), scores: d.map((x) => x.score) }, names));
+        await writeFileAtomic(
+          join(opts.out, `${stem}.png`),
+          drawBoxesPng(pred.image, { boxes: d.flatMap((x) => x.box), cls: d.map((x) => x.cls), scores: d.map((x) => x.score) }, names),
+        );
         if (opts.saveTxt) {
           const { width: w, height: h } = pred.image;
-          const lines = d.map((x) => [x.cls, (x.box[0] + x.box[2]) / 2 / w, (x.box[1] + x.box[3]) / 2 / h, (x.box[2] - x.box[0]) / w, (x.box[3] - x.box[1]) / h, x.score]
-            .map((v, i) => (i === 0 ? String(v) : v.toFixed(6))).join(' '));
+          const lines = d.map((x) =>
+            [x.cls, (x.box[0] + x.box[2]) / 2 / w, (x.box[1] + x.box[3]) / 2 / h, (x.box[2] - x.box[0]) / w, (x.box[3] - x.box[1]) / h, x.score]
+              .map((v, i) => (i === 0 ? String(v) : v.toFixed(6)))
+              .join(' '),
+          );
           await writeFileAtomic(join(opts.out, 'labels', `${stem}.txt`), lines.length ? `${lines.join('\n')}\n` : '');
         }
         const imageId = input.ids.imageId(file);
         for (const x of d) {
-          json.push({ image_id: imageId, category_id: input.ids.categoryId(x.cls), bbox: [x.box[0], x.box[1], x.box[2] - x.box[0], x.box[3] - x.box[1]], score: x.score });
+          json.push({
+            image_id: imageId,
+            category_id: input.ids.categoryId(x.cls),
+            bbox: [x.box[0], x.box[1], x.box[2] - x.box[0], x.box[3] - x.box[1]],
+            score: x.score,
+          });
         }
         const counts = new Map<string, number>();
         for (const x of d) counts.set(names[x.cls] ?? String(x.cls), (counts.get(names[x.cls] ?? String(x.cls)) ?? 0) + 1);
-        log(`${basename(file)}: ${[...counts].map(([n, c]) => `${c} ${n}`).join(', ') || 'no detections'} (${((performance.now() - t) / preds.length).toFixed(0)} ms)`);
+        log(
+          `${basename(file)}: ${[...counts].map(([n, c]) => `${c} ${n}`).join(', ') || 'no detections'} (${((performance.now() - t) / preds.length).toFixed(0)} ms)`,
+        );
       }
     }
     if (opts.saveJson && detects) {
       await writeFileAtomic(join(opts.out, 'predictions.json'), JSON.stringify(json));
-      log(`predictions.json: ${json.length} detections; ${input.ids.form === 'dataset'
-        ? `image_id and category_id of ${opts.data}` : 'image_id = file stem, category_id = 0-based class index'}`);
+      log(
+        `predictions.json: ${json.length} detections; ${
+          input.ids.form === 'dataset' ? `image_id and category_id of ${opts.data}` : 'image_id = file stem, category_id = 0-based class index'
+        }`,
+      );
     }
     if (multi) await writeFileAtomic(join(opts.out, 'tasks.json'), `${JSON.stringify(taskJson, null, 1)}\n`);
     return { out: opts.out, engine: runner.engine, images: files.length, detections };

@@ -4,11 +4,11 @@
  */
 import { evalTransform } from '../data/augment/pipeline.js';
 import { decodeImage } from '../data/image-io.js';
-import type { RgbImage } from '../data/types.js';
-import { Detector } from '../models/detector.js';
-import { tfjsRunner, type DetectionRunner } from '../infer/runner.js';
 import { unletterboxBoxes } from '../data/letterbox.js';
-import { postprocess, type Detection } from '../tasks/detect/nms.js';
+import type { RgbImage } from '../data/types.js';
+import { type DetectionRunner, tfjsRunner } from '../infer/runner.js';
+import { Detector } from '../models/detector.js';
+import { type Detection, postprocess } from '../tasks/detect/nms.js';
 
 export { IMAGE_EXTENSIONS, listImages } from '../data/image-files.js';
 
@@ -32,7 +32,11 @@ export interface ImagePrediction {
  * them across its workers), then NMS per image and boxes back in the original
  * image's pixels. Results come in the order of `files`.
  */
-export async function predictImages(model: Detector | DetectionRunner, files: string[], opts: PredictOptions & { batch?: number }): Promise<ImagePrediction[]> {
+export async function predictImages(
+  model: Detector | DetectionRunner,
+  files: string[],
+  opts: PredictOptions & { batch?: number },
+): Promise<ImagePrediction[]> {
   const runner = model instanceof Detector ? tfjsRunner(model) : model;
   if (!runner.anySize && opts.imgsz !== runner.imgsz) {
     throw new Error(`${runner.engine}: this model was exported for ${runner.imgsz} px inputs; use --imgsz ${runner.imgsz}`);
@@ -55,7 +59,11 @@ export async function predictImages(model: Detector | DetectionRunner, files: st
     chunk.forEach((file, i) => {
       const image = images[i]!;
       const o = boxes[i]!.original!;
-      const dets = postprocess(decoded.subarray(i * rowsPer, (i + 1) * rowsPer), runner.nc, { confThres: opts.conf, iouThres: opts.iou, maxDet: opts.maxDet });
+      const dets = postprocess(decoded.subarray(i * rowsPer, (i + 1) * rowsPer), runner.nc, {
+        confThres: opts.conf,
+        iouThres: opts.iou,
+        maxDet: opts.maxDet,
+      });
       const detections = dets.map((d) => {
         const [x1 = 0, y1 = 0, x2 = 0, y2 = 0] = unletterboxBoxes(d.box, o, image.width, image.height);
         return { ...d, box: [x1, y1, x2, y2] as [number, number, number, number] };

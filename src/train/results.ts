@@ -52,12 +52,16 @@ export function parseResultsCsv(text: string): EpochRow[] {
   const [head, ...body] = text.trim().split(/\r?\n/);
   if (!head) return [];
   const cols = head.split(',');
-  return body.filter((l) => l.trim()).map((line) => {
-    const v = line.split(',').map(Number);
-    const row = {} as Record<string, number>;
-    cols.forEach((c, i) => (row[c] = v[i]!));
-    return row as unknown as EpochRow;
-  });
+  return body
+    .filter((l) => l.trim())
+    .map((line) => {
+      const v = line.split(',').map(Number);
+      const row = {} as Record<string, number>;
+      cols.forEach((c, i) => {
+        row[c] = v[i]!;
+      });
+      return row as unknown as EpochRow;
+    });
 }
 
 /**
@@ -72,6 +76,8 @@ export function fitness(r: Readonly<Record<string, number | undefined>>): number
     const f = t.fitness(r);
     if (f !== undefined && Number.isFinite(f)) return f;
   }
-  const main = SPECS.filter((t) => t.fitnessRole === 'mean').map((t) => t.fitness(r)).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  const main = SPECS.filter((t) => t.fitnessRole === 'mean')
+    .map((t) => t.fitness(r))
+    .filter((v): v is number => v !== undefined && Number.isFinite(v));
   return main.length ? main.reduce((a, b) => a + b, 0) / main.length : 0;
 }

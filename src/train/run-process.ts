@@ -29,7 +29,8 @@ export function trainSummary(r: TrainResult): string {
   const last = r.rows.at(-1);
   let out = `${r.interrupted ? 'stopped' : 'done'}: ${r.runDir}\n`;
   if (last && Number.isFinite(last['metrics/mAP50(B)'])) {
-    out += `  last epoch ${last.epoch}: mAP50 ${last['metrics/mAP50(B)'].toFixed(3)}, mAP50-95 ${last['metrics/mAP50-95(B)'].toFixed(3)}; ` +
+    out +=
+      `  last epoch ${last.epoch}: mAP50 ${last['metrics/mAP50(B)'].toFixed(3)}, mAP50-95 ${last['metrics/mAP50-95(B)'].toFixed(3)}; ` +
       `best epoch ${r.best.epoch} (fitness ${r.best.fitness.toFixed(3)})\n`;
   }
   out += `  weights: ${r.runDir}/weights/best, ${r.runDir}/weights/last; plots and results.csv in ${r.runDir}\n`;
@@ -54,7 +55,12 @@ export function trainInProcess(options: TrainOptions, logPath: string, backend: 
           resolvePromise();
           return;
         }
-        const tail = readFileSync(logPath, 'utf8').replace(/\r/g, '\n').split('\n').filter((l) => l.trim()).slice(-8).join('\n  ');
+        const tail = readFileSync(logPath, 'utf8')
+          .replace(/\r/g, '\n')
+          .split('\n')
+          .filter((l) => l.trim())
+          .slice(-8)
+          .join('\n  ');
         reject(new Error(`training run failed (exit ${code}); log ${logPath}:\n  ${tail}`));
       });
     });
@@ -73,7 +79,8 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const file = argv[0] === undefined || argv[0] === '-' ? null : argv[0];
     const input = file === null ? parseJsonText(await readStdin(), '<stdin>') : readJsonFile(file);
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new Error(`${file ?? '<stdin>'}: expected a JSON object of training options`);
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      throw new Error(`${file ?? '<stdin>'}: expected a JSON object of training options`);
     const { backend = 'auto', ...options } = input as TrainProcessInput;
     const tf = await import('@tensorflow/tfjs-core');
     // As the CLI does: no tfjs console banner unless debugging (PROD changes nothing else in tfjs-core 4.22).

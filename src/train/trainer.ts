@@ -5,42 +5,43 @@
  * stopping on fitness (0.1·mAP50 + 0.9·mAP50-95), atomic last/best checkpoints,
  * exact resume, Ctrl-C checkpointing and a diagnosis of non-finite losses.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { stringify as toYaml, parse as parseYaml } from 'yaml';
+import * as tf from '@tensorflow/tfjs-core';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { AugmentHyp } from '../data/augment/pipeline.js';
-import { DataLoader, type Batch } from '../data/loader.js';
+import { type Batch, DataLoader } from '../data/loader.js';
 import { datasetSplit, loadDetectionDatasetAsync } from '../data/resolve.js';
-import { boxSizesAtImageSize, type BadInput, type ImageRecord } from '../data/types.js';
 import { computeDatasetStats } from '../data/stats.js';
+import { type BadInput, boxSizesAtImageSize, type ImageRecord } from '../data/types.js';
 import { applyImageReport, describeImageReport, verifyImages } from '../data/verify.js';
-import { plotDatasetStats } from '../plot/data-stats.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../models/config.js';
+import { MODEL_JSON } from '../io/file-handler.js';
+import type { TaskName } from '../models/config.js';
+import { type ModelConfig, parseModelConfig } from '../models/config.js';
+import { configForDataset } from '../models/dataset-config.js';
 import { Detector } from '../models/detector.js';
-import { withTrace } from '../nn/module.js';
+import { fitImageSize, maxStrideOf } from '../models/image-size.js';
 import { resolveModelConfig } from '../models/zoo.js';
+import { withTrace } from '../nn/module.js';
+import { plotDatasetStats } from '../plot/data-stats.js';
 import { autoAnchor } from '../tasks/detect/anchors.js';
 import type { DetectionHyp } from '../tasks/detect/loss.js';
 import { checkTaskLabels, datasetLabelInfo, isMultiTask, multiTaskLoss, type TaskLossItems } from '../tasks/multitask.js';
-import type { TaskName } from '../models/config.js';
-import { configForDataset } from '../models/dataset-config.js';
 import { taskSpecs } from '../tasks/registry.js';
 import type { TaskSpec } from '../tasks/types.js';
-import { validateNetwork } from './validate-network.js';
 import { ProgressBar } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
-import { loadTrainState, saveTrainCheckpoint, STATE_JSON, type TrainMeta } from './checkpoint.js';
-import { MODEL_JSON } from '../io/file-handler.js';
-import { fitImageSize, maxStrideOf } from '../models/image-size.js';
+import { loadTrainState, STATE_JSON, saveTrainCheckpoint, type TrainMeta } from './checkpoint.js';
 import { ModelEma } from './ema.js';
 import { clipGradNorm, GroupedOptimizer, type OptimizerName } from './optimizer.js';
+import { ReplicaPool } from './parallel/replica-pool.js';
 import { writeTrainPlots } from './plots.js';
-import { fitness, LEAD_COLUMNS, writeResultsCsv, type EpochRow } from './results.js';
+import { type EpochRow, fitness, LEAD_COLUMNS, writeResultsCsv } from './results.js';
 import { scheduleAt } from './schedule.js';
 import type { ValidationResult } from './validate.js';
-import { ReplicaPool } from './parallel/replica-pool.js';
+import { validateNetwork } from './validate-network.js';
 
 export interface TrainOptions {
   data: string;
@@ -105,7 +106,6 @@ export interface TrainResult {
   skippedImages: BadInput[];
 }
 
-
 function uniqueRunDir(project: string, name: string): string {
   let dir = resolve(project, name);
   for (let k = 2; existsSync(dir); k++) dir = resolve(project, `${name}${k}`);
@@ -121,9 +121,13 @@ class NonFiniteLoss extends Error {}
 /** Finds the first layer whose activations, or the first parameter whose gradients, are not finite. */
 function diagnoseNonFinite(model: Detector, batch: Batch): string {
   const x = tf.tensor4d(batch.images, batch.shape);
-  const { layers } = withTrace(() => tf.tidy(() => {
-    model.forwardTasks(x);
-  }), { checkFinite: true });
+  const { layers } = withTrace(
+    () =>
+      tf.tidy(() => {
+        model.forwardTasks(x);
+      }),
+    { checkFinite: true },
+  );
   x.dispose();
   const bad = layers.find((l) => l.finite === false);
   if (bad) return `first non-finite activation: ${bad.name} (${bad.type})`;
@@ -186,7 +190,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const labelInfo = datasetLabelInfo(ds);
   const tasks = opts.tasks ?? cfg.tasks;
   checkTaskLabels(tasks, labelInfo, ds.source);
-  cfg = configForDataset(cfg, { names: ds.names, info: labelInfo }, { tasks, overrides: opts.modelOverrides ?? {}, uncertainty: opts.uncertainty ?? false });
+  cfg = configForDataset(
+    cfg,
+    { names: ds.names, info: labelInfo },
+    { tasks, overrides: opts.modelOverrides ?? {}, uncertainty: opts.uncertainty ?? false },
+  );
   const multi = isMultiTask(cfg.tasks);
   const specs = taskSpecs(cfg.tasks);
   const fitted = fitImageSize(opts.imgsz ?? cfg.dims.imgsz, maxStrideOf(cfg), cfg.name);
@@ -198,11 +206,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   mkdirSync(join(runDir, 'weights'), { recursive: true });
   const state = resumeDir ? await loadTrainState(join(resumeDir, 'weights', 'last')) : null;
   if (state) {
-    cfg = parseModelConfig((JSON.parse(readFileSync(join(resumeDir!, 'weights', 'last', 'model.json'), 'utf8')) as { userDefinedMetadata: { config: unknown } }).userDefinedMetadata.config, 'checkpoint');
+    cfg = parseModelConfig(
+      (JSON.parse(readFileSync(join(resumeDir!, 'weights', 'last', 'model.json'), 'utf8')) as { userDefinedMetadata: { config: unknown } })
+        .userDefinedMetadata.config,
+      'checkpoint',
+    );
   } else {
     const aa = autoAnchor(boxSizesAtImageSize(trainRecords, imgsz), cfg.anchors, { rng: new Rng(opts.seed) });
-    log(opts.quiet, `autoanchor: best possible recall ${aa.before.bpr.toFixed(4)}, anchors above threshold ${aa.before.aat.toFixed(2)}` +
-      (aa.changed ? ` → ${aa.after.bpr.toFixed(4)} / ${aa.after.aat.toFixed(2)} with new anchors` : ' (kept)'));
+    log(
+      opts.quiet,
+      `autoanchor: best possible recall ${aa.before.bpr.toFixed(4)}, anchors above threshold ${aa.before.aat.toFixed(2)}` +
+        (aa.changed ? ` → ${aa.after.bpr.toFixed(4)} / ${aa.after.aat.toFixed(2)} with new anchors` : ' (kept)'),
+    );
     if (aa.changed) cfg = { ...cfg, anchors: aa.anchors };
     await writeFileAtomic(join(runDir, 'args.yaml'), toYaml({ ...opts, resume: undefined, maxBatches: undefined, quiet: undefined, imgsz }));
     // The label distribution of the training split (class counts, box sizes, boxes per image).
@@ -217,12 +232,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const nbs = opts.nbs ?? 64;
   const accumulate = Math.max(Math.round(nbs / opts.batch), 1);
   const choice = chooseOptimizer(opts.optimizer, {
-    steps: opts.epochs * Math.ceil(trainRecords.length / Math.max(opts.batch, nbs)), nc: cfg.nc, lr0: opts.lr0,
+    steps: opts.epochs * Math.ceil(trainRecords.length / Math.max(opts.batch, nbs)),
+    nc: cfg.nc,
+    lr0: opts.lr0,
   });
   if (opts.optimizer === 'auto' && !state) log(opts.quiet, `optimizer: auto → ${choice.name} (lr0 ${choice.lr0}, momentum ${choice.momentum})`);
   const lr0 = choice.lr0;
   const optimizer = new GroupedOptimizer(model, {
-    name: choice.name, lr: lr0, momentum: choice.momentum, weightDecay: 5e-4 * (opts.batch * accumulate) / nbs,
+    name: choice.name,
+    lr: lr0,
+    momentum: choice.momentum,
+    weightDecay: (5e-4 * (opts.batch * accumulate)) / nbs,
   });
   const ema = new ModelEma(model);
   let replicas = Math.max(1, Math.min(opts.workers, opts.batch));
@@ -232,8 +252,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const loaderWorkers = replicas > 1 ? 0 : Math.min(opts.workers, 1);
   const loader = new DataLoader({
-    records: trainRecords, imgsz, batchSize: opts.batch, train: true, seed: opts.seed, workers: loaderWorkers, cache: opts.cache, hyp: opts.hyp ?? {},
-    extras: specs.some((t) => t.needsExtras), numClasses: cfg.nc,
+    records: trainRecords,
+    imgsz,
+    batchSize: opts.batch,
+    train: true,
+    seed: opts.seed,
+    workers: loaderWorkers,
+    cache: opts.cache,
+    hyp: opts.hyp ?? {},
+    extras: specs.some((t) => t.needsExtras),
+    numClasses: cfg.nc,
   });
   const nb = loader.batchesPerEpoch;
   const totalSteps = Math.ceil((opts.epochs * nb) / accumulate);
@@ -242,7 +270,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // parameter by about the learning rate whatever its gradient, so 0.1 would throw the biases
   // (and the objectness/class priors) far off: they ramp up from 0 like the other groups.
   const warmupBiasLr = choice.name === 'sgd' ? 0.1 : 0;
-  const sched = { lr0, lrf: 0.01, epochs: opts.epochs, kind: 'cosine' as const, warmupSteps, warmupBiasLr, warmupMomentum: 0.8, momentum: choice.momentum };
+  const sched = {
+    lr0,
+    lrf: 0.01,
+    epochs: opts.epochs,
+    kind: 'cosine' as const,
+    warmupSteps,
+    warmupBiasLr,
+    warmupMomentum: 0.8,
+    momentum: choice.momentum,
+  };
 
   let meta: TrainMeta = { epoch: 0, batch: 0, step: 0, emaUpdates: 0, bestFitness: -1, bestEpoch: -1 };
   let rows: EpochRow[] = [];
@@ -251,7 +288,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     ema.loadState(state.ema, state.meta.emaUpdates);
     optimizer.loadState(state.optimizer, state.meta.step);
     meta = state.meta;
-    rows = (meta['rows'] as EpochRow[] | undefined) ?? [];
+    rows = (meta.rows as EpochRow[] | undefined) ?? [];
     state.dispose();
     log(opts.quiet, `resuming ${runDir} at epoch ${meta.epoch + 1}, batch ${meta.batch}`);
   }
@@ -260,7 +297,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let pool: ReplicaPool | null = null;
   if (replicas > 1) {
     pool = await ReplicaPool.start(model, {
-      replicas, syncBn: opts.syncBn ?? false, lossHyp: opts.lossHyp ?? {}, ...(multi ? { taskLoss: { weights: opts.taskWeights ?? {}, dice: 0 } } : {}),
+      replicas,
+      syncBn: opts.syncBn ?? false,
+      lossHyp: opts.lossHyp ?? {},
+      ...(multi ? { taskLoss: { weights: opts.taskWeights ?? {}, dice: 0 } } : {}),
     });
     log(opts.quiet, `data parallel: ${replicas} replicas (worker threads), ${opts.syncBn ? 'synchronised' : 'per-replica'} batch norm`);
   }
@@ -272,7 +312,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   process.once('SIGINT', onSigint);
   const saveLast = async (extra: Partial<TrainMeta>): Promise<void> => {
     await saveTrainCheckpoint(join(runDir, 'weights', 'last'), {
-      model, ema: ema.state(), optimizer: optimizer.state(), meta: { ...meta, ...extra, emaUpdates: ema.updates, step: optimizer.step, rows },
+      model,
+      ema: ema.state(),
+      optimizer: optimizer.state(),
+      meta: { ...meta, ...extra, emaUpdates: ema.updates, step: optimizer.step, rows },
       modelMeta: { names, attributes: labelInfo.attributes, epoch: meta.epoch, imgsz, data: valData },
     });
   };
@@ -287,7 +330,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       const bar = opts.quiet ? null : new ProgressBar({ total: nb, label: `epoch ${epoch + 1}/${opts.epochs}`, unit: 'batch' });
       // Running loss sums of the epoch; restored when resuming inside it so that its row is complete.
-      const sums: LossSums = startBatch > 0 && meta['partial'] ? { ...(meta['partial'] as LossSums) } : { n: 0 };
+      const sums: LossSums = startBatch > 0 && meta.partial ? { ...(meta.partial as LossSums) } : { n: 0 };
       let acc: Record<string, tf.Tensor> | null = null;
       let inAcc = 0;
       let bi = 0;
@@ -317,8 +360,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
         if (!Number.isFinite(items.total)) {
           tf.dispose(Object.values(grads));
-          throw new NonFiniteLoss(`non-finite loss at epoch ${epoch + 1}, batch ${bi} (optimiser step ${optimizer.step}); ` +
-            `images: ${batch.files.slice(0, 4).join(', ')}${batch.files.length > 4 ? ', …' : ''}; ${diagnoseNonFinite(model, batch)}`);
+          throw new NonFiniteLoss(
+            `non-finite loss at epoch ${epoch + 1}, batch ${bi} (optimiser step ${optimizer.step}); ` +
+              `images: ${batch.files.slice(0, 4).join(', ')}${batch.files.length > 4 ? ', …' : ''}; ${diagnoseNonFinite(model, batch)}`,
+          );
         }
         if (acc === null) acc = grads;
         else {
@@ -370,7 +415,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const lr = optimizer.lr;
       const row: EpochRow = {
         ...taskColumns(specs, v.columns, sums),
-        epoch: epoch + 1, 'lr/pg0': lr.weight, 'lr/pg1': lr.bn, 'lr/pg2': lr.bias, time: (performance.now() - t0) / 1000,
+        epoch: epoch + 1,
+        'lr/pg0': lr.weight,
+        'lr/pg1': lr.bn,
+        'lr/pg2': lr.bias,
+        time: (performance.now() - t0) / 1000,
       };
       rows.push(row);
       const fit = fitness(row);
@@ -384,14 +433,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       await saveLast({});
       if (improved) {
         await saveTrainCheckpoint(join(runDir, 'weights', 'best'), {
-          model, ema: ema.state(), optimizer: optimizer.state(), meta: { ...meta, emaUpdates: ema.updates, step: optimizer.step, rows },
+          model,
+          ema: ema.state(),
+          optimizer: optimizer.state(),
+          meta: { ...meta, emaUpdates: ema.updates, step: optimizer.step, rows },
           modelMeta: { names, attributes: labelInfo.attributes, epoch: epoch + 1, fitness: fit, imgsz, data: valData },
         });
       }
       await writeResultsCsv(join(runDir, 'results.csv'), rows);
       await writeTrainPlots(runDir, rows, lastVal, names, false);
-      log(opts.quiet, `epoch ${epoch + 1}/${opts.epochs}: ${epochSummary(row, specs)} | ` +
-        `${(images / ((performance.now() - t0) / 1000)).toFixed(1)} img/s, ${row.time.toFixed(0)} s`);
+      log(
+        opts.quiet,
+        `epoch ${epoch + 1}/${opts.epochs}: ${epochSummary(row, specs)} | ` +
+          `${(images / ((performance.now() - t0) / 1000)).toFixed(1)} img/s, ${row.time.toFixed(0)} s`,
+      );
       if (epoch - meta.bestEpoch >= opts.patience) {
         stoppedEarly = true;
         log(opts.quiet, `early stop: no fitness improvement for ${opts.patience} epochs (best epoch ${meta.bestEpoch + 1})`);
@@ -405,8 +460,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     const msg = (err as Error).message ?? '';
     if (/Aborted\(\)|memory access out of bounds|Cannot enlarge memory|out of memory/i.test(msg)) {
-      throw new Error(`the WebAssembly heap ran out of memory training ${cfg.name} at batch ${opts.batch} × ${imgsz} px ` +
-        `(reduce --batch or --imgsz; the last good checkpoint is ${join(runDir, 'weights', 'last')})`);
+      throw new Error(
+        `the WebAssembly heap ran out of memory training ${cfg.name} at batch ${opts.batch} × ${imgsz} px ` +
+          `(reduce --batch or --imgsz; the last good checkpoint is ${join(runDir, 'weights', 'last')})`,
+      );
     }
     throw err;
   } finally {
@@ -436,7 +493,7 @@ export function chooseOptimizer(
   if (requested === 'auto') name = run.steps > 10_000 ? 'sgd' : 'adamw';
   else name = requested;
   if (name === 'sgd') return { name, lr0: run.lr0 ?? 0.01, momentum: 0.937 };
-  const fit = Math.round((0.002 * 5 / (4 + run.nc)) * 1e6) / 1e6;
+  const fit = Math.round(((0.002 * 5) / (4 + run.nc)) * 1e6) / 1e6;
   return { name, lr0: run.lr0 ?? (requested === 'auto' ? fit : 0.001), momentum: requested === 'auto' ? 0.9 : 0.937 };
 }
 

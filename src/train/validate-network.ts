@@ -6,11 +6,11 @@
  */
 import type { ImageRecord } from '../data/types.js';
 import type { Detector } from '../models/detector.js';
-import { taskSpecs, type TaskName } from '../tasks/registry.js';
+import { type TaskName, taskSpecs } from '../tasks/registry.js';
 import type { TaskEvaluation } from '../tasks/types.js';
 import type { ReplicaPool } from './parallel/replica-pool.js';
-import { validateTasks, type TaskValidationResult } from './validate-tasks.js';
-import { detectionEvaluation, validateDetector, validateRunner, type ValidateOptions, type ValidationResult } from './validate.js';
+import { detectionEvaluation, type ValidateOptions, type ValidationResult, validateDetector, validateRunner } from './validate.js';
+import { type TaskValidationResult, validateTasks } from './validate-tasks.js';
 
 export interface NetworkValidation {
   /** Every task's validation columns (losses and metrics), for results.csv. */
@@ -23,8 +23,12 @@ export interface NetworkValidation {
   detection: ValidationResult | null;
 }
 
-export async function validateNetwork(model: Detector, records: ImageRecord[], names: readonly string[],
-  opts: ValidateOptions & { pool?: ReplicaPool | null }): Promise<NetworkValidation> {
+export async function validateNetwork(
+  model: Detector,
+  records: ImageRecord[],
+  names: readonly string[],
+  opts: ValidateOptions & { pool?: ReplicaPool | null },
+): Promise<NetworkValidation> {
   const specs = taskSpecs(model.config.tasks);
   const evaluations: Partial<Record<TaskName, TaskEvaluation>> = {};
   let detection: ValidationResult | null = null;

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader } from '../data/loader.js';
 import type { ImageRecord } from '../data/types.js';
 import type { Detector } from '../models/detector.js';
-import { taskSpecs, type TaskName } from '../tasks/registry.js';
+import { type TaskName, taskSpecs } from '../tasks/registry.js';
 import type { TaskEvaluation, TaskEvaluator } from '../tasks/types.js';
 import { ProgressBar } from '../util/progress.js';
 
@@ -26,7 +26,9 @@ export type TaskValidationResult = Partial<Record<TaskName, TaskEvaluation>>;
 
 /** The tasks of `model` that `validateTasks` evaluates. */
 export function outputEvaluatedTasks(model: Detector): TaskName[] {
-  return taskSpecs(model.config.tasks).filter((s) => s.evaluator).map((s) => s.name as TaskName);
+  return taskSpecs(model.config.tasks)
+    .filter((s) => s.evaluator)
+    .map((s) => s.name as TaskName);
 }
 
 /** Metrics of every output-evaluated task of `model` on `records` (nothing when it has none). */
@@ -36,8 +38,14 @@ export async function validateTasks(model: Detector, records: ImageRecord[], opt
   const evaluators = specs.map((s) => [s.name, s.evaluator!(model)] as [string, TaskEvaluator<unknown>]);
   for (const [, e] of evaluators) e.reset();
   const loader = new DataLoader({
-    records, imgsz: opts.imgsz, batchSize: opts.batchSize, train: false, shuffle: false, workers: opts.workers ?? 0,
-    extras: specs.some((s) => s.needsExtras), numClasses: model.config.nc,
+    records,
+    imgsz: opts.imgsz,
+    batchSize: opts.batchSize,
+    train: false,
+    shuffle: false,
+    workers: opts.workers ?? 0,
+    extras: specs.some((s) => s.needsExtras),
+    numClasses: model.config.nc,
   });
   const bar = opts.progress ? new ProgressBar({ total: records.length, label: 'val tasks', unit: 'img' }) : null;
   const wasTraining = model.training;

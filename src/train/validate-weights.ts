@@ -11,8 +11,8 @@ import { runnerImageSize } from '../infer/runner.js';
 import type { TaskName } from '../tasks/registry.js';
 import type { TaskEvaluation } from '../tasks/types.js';
 import { defaultReplicas, ReplicaPool } from './parallel/replica-pool.js';
+import { type ValidationResult, validateRunner } from './validate.js';
 import { validateNetwork } from './validate-network.js';
-import { validateRunner, type ValidationResult } from './validate.js';
 
 export interface ValidateWeightsOptions {
   data: string;

@@ -6,18 +6,18 @@
  * loss as training.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DataLoader, type Batch } from '../data/loader.js';
+import { unletterboxBoxes } from '../data/letterbox.js';
+import { type Batch, DataLoader } from '../data/loader.js';
 import type { ImageRecord } from '../data/types.js';
-import { evaluateCoco, type CocoDet, type CocoGt } from '../eval/coco.js';
-import { detectionMetrics, imagesFromCoco, type DetectionMetrics } from '../eval/detection-metrics.js';
-import type { Detector } from '../models/detector.js';
+import { type CocoDet, type CocoGt, evaluateCoco } from '../eval/coco.js';
+import { type DetectionMetrics, detectionMetrics, imagesFromCoco } from '../eval/detection-metrics.js';
 import type { DetectionRunner } from '../infer/runner.js';
-import type { TaskEvaluation } from '../tasks/types.js';
+import type { Detector } from '../models/detector.js';
 import { buildTargets, gridsOfMaps } from '../tasks/detect/assign.js';
 import { decodePredictions } from '../tasks/detect/decode.js';
 import { detectionLoss } from '../tasks/detect/loss.js';
-import { unletterboxBoxes } from '../data/letterbox.js';
-import { postprocessBatch, type Detection } from '../tasks/detect/nms.js';
+import { type Detection, postprocessBatch } from '../tasks/detect/nms.js';
+import type { TaskEvaluation } from '../tasks/types.js';
 import { ProgressBar } from '../util/progress.js';
 
 export interface ValidateOptions {
@@ -54,19 +54,38 @@ export function cocoGtFromRecords(records: readonly ImageRecord[], names: readon
   return {
     images: records.map((r) => ({ id: r.id, width: r.width, height: r.height, file_name: r.file })),
     categories: names.map((name, i) => ({ id: i, name })),
-    annotations: records.flatMap((r) => r.annotations.map((a) => {
-      const [x1, y1, x2, y2] = a.box;
-      return { id: annId++, image_id: r.id, category_id: a.cls, bbox: [x1, y1, x2 - x1, y2 - y1], area: (x2 - x1) * (y2 - y1), iscrowd: a.iscrowd ? 1 : 0 };
-    })),
+    annotations: records.flatMap((r) =>
+      r.annotations.map((a) => {
+        const [x1, y1, x2, y2] = a.box;
+        return {
+          id: annId++,
+          image_id: r.id,
+          category_id: a.cls,
+          bbox: [x1, y1, x2 - x1, y2 - y1],
+          area: (x2 - x1) * (y2 - y1),
+          iscrowd: a.iscrowd ? 1 : 0,
+        };
+      }),
+    ),
   };
 }
 
-export async function validateDetector(model: Detector, records: ImageRecord[], names: readonly string[], opts: ValidateOptions): Promise<ValidationResult> {
+export async function validateDetector(
+  model: Detector,
+  records: ImageRecord[],
+  names: readonly string[],
+  opts: ValidateOptions,
+): Promise<ValidationResult> {
   return validate({ model }, records, names, opts);
 }
 
 /** Validation of any runner (an exported ONNX or TF.js model, say); the loss is NaN without a tfjs model. */
-export async function validateRunner(runner: DetectionRunner, records: ImageRecord[], names: readonly string[], opts: ValidateOptions): Promise<ValidationResult> {
+export async function validateRunner(
+  runner: DetectionRunner,
+  records: ImageRecord[],
+  names: readonly string[],
+  opts: ValidateOptions,
+): Promise<ValidationResult> {
   if (runner.detector) return validate({ model: runner.detector }, records, names, opts);
   if (!runner.anySize && opts.imgsz !== runner.imgsz) {
     throw new Error(`${runner.engine}: this model was exported for ${runner.imgsz} px inputs; validate with --imgsz ${runner.imgsz}`);
@@ -76,7 +95,9 @@ export async function validateRunner(runner: DetectionRunner, records: ImageReco
 
 async function validate(
   what: { model: Detector; runner?: undefined } | { runner: DetectionRunner; model?: undefined },
-  records: ImageRecord[], names: readonly string[], opts: ValidateOptions,
+  records: ImageRecord[],
+  names: readonly string[],
+  opts: ValidateOptions,
 ): Promise<ValidationResult> {
   const model = what.model;
   const nc = model ? model.config.nc : what.runner!.nc;
@@ -101,7 +122,11 @@ async function validate(
           const x = tf.tensor4d(batch.images, batch.shape);
           const maps = model.forward(x);
           const assignment = buildTargets(batch.targets, {
-            anchors: model.config.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: batch.shape[0], nc,
+            anchors: model.config.anchors,
+            strides: model.strides,
+            grids: gridsOfMaps(maps),
+            batchSize: batch.shape[0],
+            nc,
           });
           items = detectionLoss(maps, assignment, model.config.anchors, model.strides, nc).items;
           return decodePredictions(maps, model.config.anchors, model.strides, { rule: 'scaled' });
@@ -121,7 +146,11 @@ async function validate(
       batches++;
       const t2 = performance.now();
       speed.inference += t2 - t1;
-      const dets = postprocessBatch(rows, batch.shape[0], nc, { confThres: opts.conf ?? 0.001, iouThres: opts.iou ?? 0.6, maxDet: opts.maxDet ?? 300 });
+      const dets = postprocessBatch(rows, batch.shape[0], nc, {
+        confThres: opts.conf ?? 0.001,
+        iouThres: opts.iou ?? 0.6,
+        maxDet: opts.maxDet ?? 300,
+      });
       dets.forEach((list, i) => {
         const rec = records[batch.indices[i]!]!;
         const o = batch.originals[i]!;
@@ -152,8 +181,15 @@ async function validate(
   });
   const n = records.length;
   const result: ValidationResult = {
-    mAP50: Math.max(0, coco.stats[1]!), mAP50_95: Math.max(0, coco.stats[0]!), precision: metrics.precision, recall: metrics.recall,
-    stats: coco.stats, perClass, metrics, gt, detections,
+    mAP50: Math.max(0, coco.stats[1]!),
+    mAP50_95: Math.max(0, coco.stats[0]!),
+    precision: metrics.precision,
+    recall: metrics.recall,
+    stats: coco.stats,
+    perClass,
+    metrics,
+    gt,
+    detections,
     loss: { box: loss.box / Math.max(batches, 1), obj: loss.obj / Math.max(batches, 1), cls: loss.cls / Math.max(batches, 1) },
     speedMs: { preprocess: speed.preprocess / n, inference: speed.inference / n, postprocess: speed.postprocess / n },
   };
@@ -165,10 +201,23 @@ async function validate(
 export function detectionEvaluation(r: ValidationResult): TaskEvaluation {
   return {
     columns: {
-      'metrics/precision(B)': r.precision, 'metrics/recall(B)': r.recall, 'metrics/mAP50(B)': r.mAP50, 'metrics/mAP50-95(B)': r.mAP50_95,
-      'val/box_loss': r.loss.box, 'val/obj_loss': r.loss.obj, 'val/cls_loss': r.loss.cls,
+      'metrics/precision(B)': r.precision,
+      'metrics/recall(B)': r.recall,
+      'metrics/mAP50(B)': r.mAP50,
+      'metrics/mAP50-95(B)': r.mAP50_95,
+      'val/box_loss': r.loss.box,
+      'val/obj_loss': r.loss.obj,
+      'val/cls_loss': r.loss.cls,
     },
-    report: { mAP50: r.mAP50, mAP50_95: r.mAP50_95, precision: r.precision, recall: r.recall, stats: r.stats, per_class: r.perClass, speed_ms: r.speedMs },
+    report: {
+      mAP50: r.mAP50,
+      mAP50_95: r.mAP50_95,
+      precision: r.precision,
+      recall: r.recall,
+      stats: r.stats,
+      per_class: r.perClass,
+      speed_ms: r.speedMs,
+    },
     text: `precision ${r.precision.toFixed(3)}  recall ${r.recall.toFixed(3)}  mAP50 ${r.mAP50.toFixed(3)}  mAP50-95 ${r.mAP50_95.toFixed(3)}`,
   };
 }

@@ -158,7 +158,7 @@ export class ProgressBar {
 
   private printLine(nowMs: number): void {
     this.lastPrintedDone = this.done;
-    this.stream.write(this.line(nowMs) + '\n');
+    this.stream.write(`${this.line(nowMs)}\n`);
   }
 
   private line(nowMs: number): string {

@@ -2,14 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import {
-  formatCount,
-  formatMeanStd,
-  meanStd,
-  suiteMarkdown,
-  writeSuiteReport,
-  type SuiteReport,
-} from '../../src/ablate/report.js';
+import { formatCount, formatMeanStd, meanStd, type SuiteReport, suiteMarkdown, writeSuiteReport } from '../../src/ablate/report.js';
 import { tmp } from '../helpers/tmp.js';
 
 function report(): SuiteReport {
@@ -23,21 +16,33 @@ function report(): SuiteReport {
     metricOrder: ['mAP50', 'mAP50-95', 'val/box_loss', 'seg_mIoU'],
     variants: [
       {
-        variant: 'none', description: 'no implicit knowledge', params: 1_234_567, deployParams: 1_234_567, gflops: 2.345,
+        variant: 'none',
+        description: 'no implicit knowledge',
+        params: 1_234_567,
+        deployParams: 1_234_567,
+        gflops: 2.345,
         seeds: [0, 1, 2],
-        metrics: { 'mAP50': [0.40, 0.41, 0.42], 'mAP50-95': [0.20, 0.21, 0.22], 'val/box_loss': [0.050, 0.052, 0.054], 'seg_mIoU': [NaN, NaN, NaN] },
+        metrics: { mAP50: [0.4, 0.41, 0.42], 'mAP50-95': [0.2, 0.21, 0.22], 'val/box_loss': [0.05, 0.052, 0.054], seg_mIoU: [NaN, NaN, NaN] },
         seconds: [60.2, 61.4, 59.9],
       },
       {
-        variant: 'add', description: 'ImplicitAdd on neck outputs', params: 1_240_000, deployParams: 1_234_567, gflops: 2.345,
+        variant: 'add',
+        description: 'ImplicitAdd on neck outputs',
+        params: 1_240_000,
+        deployParams: 1_234_567,
+        gflops: 2.345,
         seeds: [0, 1, 2],
-        metrics: { 'mAP50': [0.44, 0.45, 0.46], 'mAP50-95': [0.19, 0.20, 0.21], 'val/box_loss': [0.060, 0.061, 0.062], 'seg_mIoU': [0.5, 0.6, NaN] },
+        metrics: { mAP50: [0.44, 0.45, 0.46], 'mAP50-95': [0.19, 0.2, 0.21], 'val/box_loss': [0.06, 0.061, 0.062], seg_mIoU: [0.5, 0.6, NaN] },
         seconds: [62.0, 63.1, 61.8],
       },
       {
-        variant: 'mul', description: 'ImplicitMul | on heads', params: 1_240_000, deployParams: 1_234_567, gflops: 2.345,
+        variant: 'mul',
+        description: 'ImplicitMul | on heads',
+        params: 1_240_000,
+        deployParams: 1_234_567,
+        gflops: 2.345,
         seeds: [0, 1, 2],
-        metrics: { 'mAP50': [0.42, 0.43, 0.41], 'mAP50-95': [0.23, 0.24, 0.22], 'val/box_loss': [0.045, 0.046, 0.047], 'seg_mIoU': [0.4, 0.45, 0.5] },
+        metrics: { mAP50: [0.42, 0.43, 0.41], 'mAP50-95': [0.23, 0.24, 0.22], 'val/box_loss': [0.045, 0.046, 0.047], seg_mIoU: [0.4, 0.45, 0.5] },
         seconds: [62.5, 63.0, 62.2],
       },
     ],
@@ -48,7 +53,10 @@ function report(): SuiteReport {
 function row(md: string, variant: string): string[] {
   const line = md.split('\n').find((l) => l.startsWith(`| ${variant} |`));
   assert.ok(line, `row for ${variant}`);
-  return line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
+  return line
+    .split(/(?<!\\)\|/)
+    .slice(1, -1)
+    .map((c) => c.trim());
 }
 
 describe('meanStd', () => {
@@ -147,7 +155,10 @@ describe('suiteMarkdown', () => {
     // seg_mIoU: add (0.55 over 2 seeds) beats mul (0.45); baseline has none
     assert.equal(add[8], '**0.550 ± 0.071**');
     // exactly one bold cell per metric column
-    const table = md.split('\n').filter((l) => l.startsWith('| ')).join('\n');
+    const table = md
+      .split('\n')
+      .filter((l) => l.startsWith('| '))
+      .join('\n');
     assert.equal((table.match(/\*\*\d/g) ?? []).length, r.metricOrder.length);
   });
 
@@ -168,7 +179,7 @@ describe('suiteMarkdown', () => {
     assert.match(last, /-0\.006/);
     const baseWins = { ...r, metricOrder: ['mAP50-95'], variants: [r.variants[2]!, r.variants[0]!] };
     assert.match(suiteMarkdown(baseWins).trim().split('\n').at(-1)!, /baseline \*\*mul\*\*.*no variant improves/);
-    const single = { ...r, variants: r.variants.map((v) => ({ ...v, seeds: [0], metrics: { mAP50: [v.metrics['mAP50']![0]!] }, seconds: [1] })) };
+    const single = { ...r, variants: r.variants.map((v) => ({ ...v, seeds: [0], metrics: { mAP50: [v.metrics.mAP50![0]!] }, seconds: [1] })) };
     const s = suiteMarkdown(single).trim().split('\n').at(-1)!;
     assert.match(s, /\*\*add\*\*/);
     assert.doesNotMatch(s, /pooled/, 'no std with one seed');
@@ -188,8 +199,11 @@ describe('writeSuiteReport', () => {
     const json = JSON.parse(readFileSync(out.json, 'utf8'));
     assert.equal(json.suite, r.suite);
     assert.deepEqual(json.metricOrder, r.metricOrder);
-    assert.deepEqual(json.variants.map((v: { variant: string }) => v.variant), ['none', 'add', 'mul']);
-    assert.deepEqual(json.variants[1].metrics.mAP50, r.variants[1]!.metrics['mAP50']);
+    assert.deepEqual(
+      json.variants.map((v: { variant: string }) => v.variant),
+      ['none', 'add', 'mul'],
+    );
+    assert.deepEqual(json.variants[1].metrics.mAP50, r.variants[1]!.metrics.mAP50);
     assert.ok(Math.abs(json.variants[1].stats.mAP50.mean - 0.45) < 1e-12);
     assert.ok(Math.abs(json.variants[1].stats.mAP50.std - 0.01) < 1e-12);
     assert.equal(json.variants[1].stats.mAP50.n, 3);

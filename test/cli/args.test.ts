@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseArgs, UsageError, type OptionSpec, type PositionalSpec } from '../../src/cli/args.js';
+import { type OptionSpec, type PositionalSpec, parseArgs, UsageError } from '../../src/cli/args.js';
 
 const SPECS: OptionSpec[] = [
   { name: 'name', type: 'string', description: 'a name', default: 'exp' },
@@ -15,12 +15,15 @@ const SPECS: OptionSpec[] = [
 const ACTION: PositionalSpec[] = [{ name: 'action', description: 'what', required: true, choices: ['stats', 'convert'] }];
 
 function usageError(argv: string[], pattern: RegExp, positionals: PositionalSpec[] = []): void {
-  assert.throws(() => parseArgs(argv, SPECS, positionals), (err: unknown) => {
-    assert.ok(err instanceof UsageError, `expected UsageError, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    assert.ok(!err.message.includes('\n'), 'usage errors are one line');
-    return true;
-  });
+  assert.throws(
+    () => parseArgs(argv, SPECS, positionals),
+    (err: unknown) => {
+      assert.ok(err instanceof UsageError, `expected UsageError, got ${String(err)}`);
+      assert.match(err.message, pattern);
+      assert.ok(!err.message.includes('\n'), 'usage errors are one line');
+      return true;
+    },
+  );
 }
 
 describe('parseArgs', () => {
@@ -72,7 +75,13 @@ describe('parseArgs', () => {
   test('positionals, `--` and `-` pass through', () => {
     const a = parseArgs(['stats', '--json'], SPECS, ACTION);
     assert.deepEqual(a.positionals, ['stats']);
-    assert.deepEqual(parseArgs(['-', '--', '--json'], SPECS, [{ name: 'a', description: '' }, { name: 'b', description: '' }]).positionals, ['-', '--json']);
+    assert.deepEqual(
+      parseArgs(['-', '--', '--json'], SPECS, [
+        { name: 'a', description: '' },
+        { name: 'b', description: '' },
+      ]).positionals,
+      ['-', '--json'],
+    );
   });
 
   test('--help and -h set help and skip positional checks', () => {

@@ -11,7 +11,11 @@ import { fileURLToPath } from 'node:url';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const COMMAND_NAMES = ['train', 'val', 'predict', 'export', 'serve-demo', 'cocoeval', 'data', 'info', 'selftest', 'env'];
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function yolor(...args: string[]): Promise<Run> {
   // Without YOLOR_DEBUG so errors take their one-line form whatever the caller's environment.
@@ -57,7 +61,7 @@ describe('yolor top level', { concurrency: true }, () => {
     assertOneLineError(await yolor('frobnicate'), 2, 'yolor', /unknown command 'frobnicate'/);
   });
 
-  test('help <command> prints that command\'s help', async () => {
+  test("help <command> prints that command's help", async () => {
     const r = await yolor('help', 'env');
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^Usage: yolor env/);

@@ -24,7 +24,10 @@ function file(name: string, content: unknown): string {
 
 const GT = file('gt.json', {
   images: [{ id: 1 }, { id: 2 }],
-  categories: [{ id: 1, name: 'person' }, { id: 2, name: 'car' }],
+  categories: [
+    { id: 1, name: 'person' },
+    { id: 2, name: 'car' },
+  ],
   annotations: [
     { id: 1, image_id: 1, category_id: 1, bbox: [10, 10, 50, 50], area: 2500, iscrowd: 0 },
     { id: 2, image_id: 2, category_id: 2, bbox: [0, 0, 100, 100], area: 10000, iscrowd: 0 },
@@ -36,7 +39,8 @@ const DT = file('dt.json', [
 ]);
 
 // ' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}'
-const LINE = /^ (Average Precision |Average Recall    ) \((AP|AR)\) @\[ IoU=(0\.50:0\.95|0\.50     |0\.75     ) \| area=(   all| small|medium| large) \| maxDets=(  1| 10|100) \] = (-1\.000|\d\.\d{3})$/;
+const LINE =
+  /^ (Average Precision |Average Recall {4}) \((AP|AR)\) @\[ IoU=(0\.50:0\.95|0\.50 {5}|0\.75 {5}) \| area=( {3}all| small|medium| large) \| maxDets=( {2}1| 10|100) \] = (-1\.000|\d\.\d{3})$/;
 
 describe('yolor cocoeval', () => {
   test('prints the twelve pycocotools summary lines', () => {
@@ -81,7 +85,8 @@ describe('yolor cocoeval', () => {
     assert.equal(car.ap75, 0);
     assert.equal(car.ar100, 0.3);
     assert.equal(car.apM, -1);
-    for (const k of ['ap', 'ap50', 'ap75', 'apS', 'apM', 'apL', 'ar1', 'ar10', 'ar100', 'arS', 'arM', 'arL', 'nGt', 'nDt']) assert.equal(typeof car[k], 'number', k);
+    for (const k of ['ap', 'ap50', 'ap75', 'apS', 'apM', 'apL', 'ar1', 'ar10', 'ar100', 'arS', 'arM', 'arL', 'nGt', 'nDt'])
+      assert.equal(typeof car[k], 'number', k);
   });
 
   test('missing --gt or --dt is a usage error (exit 2)', () => {
@@ -99,7 +104,10 @@ describe('yolor cocoeval', () => {
     const unknown = file('unknown.json', [{ image_id: 42, category_id: 1, bbox: [0, 0, 1, 1], score: 1 }]);
     const u = yolor('cocoeval', '--gt', GT, '--dt', unknown);
     assert.equal(u.status, 1);
-    assert.match(u.stderr, /^yolor cocoeval: .*unknown\.json: 1 detection refers to image_id values that are not in the ground truth's images: 42\n$/);
+    assert.match(
+      u.stderr,
+      /^yolor cocoeval: .*unknown\.json: 1 detection refers to image_id values that are not in the ground truth's images: 42\n$/,
+    );
     const missing = yolor('cocoeval', '--gt', join(dir, 'none.json'), '--dt', DT);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /none\.json: no such file\n$/);

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { readVoc } from '../../src/data/formats/voc/read.js';
 import { loadDetectionDatasetAsync } from '../../src/data/resolve.js';
@@ -15,7 +15,11 @@ import { tmp } from '../helpers/tmp.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-interface Run { status: number | null; stdout: string; stderr: string }
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** The CLI's environment: no debug output; the image-check cache in a temporary folder, not the user's. */
 const cacheDir = tmp('cli-cache');
@@ -36,18 +40,24 @@ function yolor(...args: string[]): Promise<Run> {
   });
 }
 
-
 /** A VOC root with two images (one zero-size box) and train/val splits. */
 async function tinyVoc(): Promise<string> {
   const root = tmp('cli-voc');
   for (const d of ['Annotations', 'JPEGImages', join('ImageSets', 'Main')]) mkdirSync(join(root, d), { recursive: true });
   const obj = (n: string, b: number[], d = 0) =>
     `<object><name>${n}</name><difficult>${d}</difficult><bndbox><xmin>${b[0]}</xmin><ymin>${b[1]}</ymin><xmax>${b[2]}</xmax><ymax>${b[3]}</ymax></bndbox></object>`;
-  const files: [string, string][] = [['p', obj('cell', [1, 2, 30, 40]) + obj('cell', [5, 5, 5, 9]) + obj('blob', [10, 10, 20, 20], 1)], ['q', obj('cell', [0, 0, 64, 48])]];
+  const files: [string, string][] = [
+    ['p', obj('cell', [1, 2, 30, 40]) + obj('cell', [5, 5, 5, 9]) + obj('blob', [10, 10, 20, 20], 1)],
+    ['q', obj('cell', [0, 0, 64, 48])],
+  ];
   for (const [stem, objects] of files) {
-    await sharp({ create: { width: 64, height: 48, channels: 3, background: '#446688' } }).jpeg().toFile(join(root, 'JPEGImages', `${stem}.jpg`));
-    writeFileSync(join(root, 'Annotations', `${stem}.xml`),
-      `<annotation><filename>${stem}.jpg</filename><size><width>64</width><height>48</height><depth>3</depth></size>${objects}</annotation>`);
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: '#446688' } })
+      .jpeg()
+      .toFile(join(root, 'JPEGImages', `${stem}.jpg`));
+    writeFileSync(
+      join(root, 'Annotations', `${stem}.xml`),
+      `<annotation><filename>${stem}.jpg</filename><size><width>64</width><height>48</height><depth>3</depth></size>${objects}</annotation>`,
+    );
   }
   writeFileSync(join(root, 'ImageSets', 'Main', 'train.txt'), 'p\n');
   writeFileSync(join(root, 'ImageSets', 'Main', 'val.txt'), 'q\n');
@@ -57,26 +67,49 @@ async function tinyVoc(): Promise<string> {
 function summary(ds: DetectionDataset): Record<string, unknown> {
   return {
     names: ds.names,
-    splits: Object.fromEntries(Object.entries(ds.splits).map(([k, l]) => [k, l.map((r) => [basename(realpathSync(r.file)), r.width, r.height,
-      r.annotations.map((a) => [ds.names[a.cls], a.box.map((v) => Math.round(v * 1000) / 1000), !!a.difficult])])])),
+    splits: Object.fromEntries(
+      Object.entries(ds.splits).map(([k, l]) => [
+        k,
+        l.map((r) => [
+          basename(realpathSync(r.file)),
+          r.width,
+          r.height,
+          r.annotations.map((a) => [ds.names[a.cls], a.box.map((v) => Math.round(v * 1000) / 1000), !!a.difficult]),
+        ]),
+      ]),
+    ),
   };
 }
 
-test('data stats --json on BCCD reports its two zero-size boxes and writes the plot', { skip: !HAS_BCCD && 'shared BCCD data not present' }, async () => {
+test('data stats --json on BCCD reports its two zero-size boxes and writes the plot', {
+  skip: !HAS_BCCD && 'shared BCCD data not present',
+}, async () => {
   const plot = join(tmp('cli-plot'), 'bccd.png');
   const r = await yolor('data', 'stats', '--data', BCCD, '--split', 'all', '--json', '--plot', plot);
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { images: number; instances: Record<string, number>; bad: { file: string; problem: string; action: string }[]; plot: string; imbalance: { class: string }[] };
+  const out = JSON.parse(r.stdout) as {
+    images: number;
+    instances: Record<string, number>;
+    bad: { file: string; problem: string; action: string }[];
+    plot: string;
+    imbalance: { class: string }[];
+  };
   assert.equal(out.images, 364);
   assert.deepEqual(Object.keys(out.instances), ['Platelets', 'RBC', 'WBC']);
   assert.equal(out.instances.RBC! + out.instances.WBC! + out.instances.Platelets!, 4886);
   assert.equal(out.bad.length, 2);
-  assert.deepEqual(out.bad.map((b) => basename(b.file)), ['BloodImage_00338.xml', 'BloodImage_00343.xml']);
+  assert.deepEqual(
+    out.bad.map((b) => basename(b.file)),
+    ['BloodImage_00338.xml', 'BloodImage_00343.xml'],
+  );
   for (const b of out.bad) {
     assert.match(b.problem, /non-positive width or height/);
     assert.equal(b.action, 'dropped');
   }
-  assert.deepEqual(out.imbalance.map((w) => w.class), ['Platelets', 'WBC']);
+  assert.deepEqual(
+    out.imbalance.map((w) => w.class),
+    ['Platelets', 'WBC'],
+  );
   assert.equal(out.plot, plot);
   assert.ok(existsSync(plot));
 });
@@ -86,7 +119,8 @@ test('data stats prints the table, warnings and every bad entry; the default plo
   const cwd = tmp('cli-cwd');
   const r = await new Promise<Run>((resolve) => {
     const p = spawn(process.execPath, [main, 'data', 'stats', '--data', voc], { cwd, env: cliEnv() });
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     p.on('close', (status) => resolve({ status, stdout, stderr }));
@@ -101,7 +135,9 @@ test('data stats prints the table, warnings and every bad entry; the default plo
   assert.match(r.stdout, new RegExp(`plot: ${png.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 });
 
-test('data stats decodes every image: a truncated JPEG and random bytes named .jpg are in its bad-input report (text and --json)', { skip: !HAS_BCCD && 'shared BCCD data not present' }, async () => {
+test('data stats decodes every image: a truncated JPEG and random bytes named .jpg are in its bad-input report (text and --json)', {
+  skip: !HAS_BCCD && 'shared BCCD data not present',
+}, async () => {
   const data = bccdWithBadImages(tmp('cli-bad'));
   const r = await yolor('data', 'stats', '--data', data.root, '--plot', 'none', '--workers', '2');
   assert.equal(r.status, 0, r.stderr);
@@ -110,15 +146,33 @@ test('data stats decodes every image: a truncated JPEG and random bytes named .j
   assert.match(r.stdout, /^bad input \(2; action {2}file: problem\):$/m);
   const lines = r.stdout.split('\n');
   for (const file of [data.truncated, data.random]) {
-    assert.ok(lines.some((l) => l.startsWith(`  fatal    ${file}: cannot decode image (`)), `${file} in:\n${r.stdout}`);
+    assert.ok(
+      lines.some((l) => l.startsWith(`  fatal    ${file}: cannot decode image (`)),
+      `${file} in:\n${r.stdout}`,
+    );
   }
-  assert.ok(lines.includes(`  fatal    ${data.truncated}: cannot decode image (truncated: the file ends inside the image data, after ${statSync(data.truncated).size} bytes)`), r.stdout);
+  assert.ok(
+    lines.includes(
+      `  fatal    ${data.truncated}: cannot decode image (truncated: the file ends inside the image data, after ${statSync(data.truncated).size} bytes)`,
+    ),
+    r.stdout,
+  );
   const j = await yolor('data', 'stats', '--data', data.root, '--plot', 'none', '--json', '--workers', '0');
   assert.equal(j.status, 0, j.stderr);
-  const out = JSON.parse(j.stdout) as { images: number; bad: { file: string; problem: string; action: string }[]; imageCheck: Record<string, number> };
+  const out = JSON.parse(j.stdout) as {
+    images: number;
+    bad: { file: string; problem: string; action: string }[];
+    imageCheck: Record<string, number>;
+  };
   assert.equal(out.images, 5);
   assert.deepEqual(out.imageCheck, { files: 5, cached: 5, decoded: 0, bad: 2 }); // the first run's verdicts
-  assert.deepEqual(out.bad.map((b) => [b.file, b.action]), [[data.truncated, 'fatal'], [data.random, 'fatal']]);
+  assert.deepEqual(
+    out.bad.map((b) => [b.file, b.action]),
+    [
+      [data.truncated, 'fatal'],
+      [data.random, 'fatal'],
+    ],
+  );
   assert.match(out.bad[0]!.problem, /^cannot decode image \(truncated: /);
   assert.match(out.bad[1]!.problem, /^cannot decode image \(/);
 });
@@ -158,7 +212,10 @@ test('data convert --to coco writes a self-contained folder: moved, with its sou
   const stats = JSON.parse(s.stdout) as { images: number; totalInstances: number; bad: unknown[] };
   assert.deepEqual([stats.images, stats.totalInstances, stats.bad], [1, 1, []]);
   const val = JSON.parse(readFileSync(join(moved, 'annotations', 'instances_val.json'), 'utf8')) as { images: { file_name: string }[] };
-  assert.deepEqual(val.images.map((im) => im.file_name), ['q.jpg']);
+  assert.deepEqual(
+    val.images.map((im) => im.file_name),
+    ['q.jpg'],
+  );
   assert.ok(existsSync(join(moved, 'images', 'val', 'q.jpg')));
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const yolor = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
@@ -17,7 +17,11 @@ test('yolor info --list lists the zoo with descriptions', () => {
 test('yolor info --model NAME --json prints params, gflops and a per-layer list', () => {
   const r = yolor('info', '--model', 'yolor-n', '--imgsz', '64', '--json', '--backend', 'wasm');
   assert.equal(r.status, 0, r.stderr);
-  const s = JSON.parse(r.stdout) as { params: number; gflops: number; layers: Array<{ name: string; type: string; outputShape: number[]; params: number; flops: number }> };
+  const s = JSON.parse(r.stdout) as {
+    params: number;
+    gflops: number;
+    layers: Array<{ name: string; type: string; outputShape: number[]; params: number; flops: number }>;
+  };
   assert.ok(s.params > 0 && s.gflops > 0 && s.layers.length > 10);
   const total = s.layers.reduce((a, l) => a + l.flops, 0) / 1e9;
   assert.ok(Math.abs(total - s.gflops) < 1e-9);
@@ -43,12 +47,32 @@ test('yolor info prints a table and totals; a size off the stride is rounded up 
 });
 
 test('yolor info --tasks counts the heads of a multi-task network and their task codes', () => {
-  const base = JSON.parse(yolor('info', '--model', 'yolor-n', '--imgsz', '64', '--json', '--backend', 'wasm').stdout) as { params: number; deploy: { params: number } };
-  const r = yolor('info', '--model', 'yolor-n', '--imgsz', '64', '--tasks', 'detect,classify,segment,embed', '--task-implicit', 'add', '--json', '--backend', 'wasm');
+  const base = JSON.parse(yolor('info', '--model', 'yolor-n', '--imgsz', '64', '--json', '--backend', 'wasm').stdout) as {
+    params: number;
+    deploy: { params: number };
+  };
+  const r = yolor(
+    'info',
+    '--model',
+    'yolor-n',
+    '--imgsz',
+    '64',
+    '--tasks',
+    'detect,classify,segment,embed',
+    '--task-implicit',
+    'add',
+    '--json',
+    '--backend',
+    'wasm',
+  );
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout) as { params: number; layers: Array<{ name: string }>; deploy: { params: number }; plain: { params: number } };
   assert.ok(s.params > base.params);
-  for (const head of ['classify_head', 'segment_head', 'embed_head']) assert.ok(s.layers.some((l) => l.name.startsWith(head)), head);
+  for (const head of ['classify_head', 'segment_head', 'embed_head'])
+    assert.ok(
+      s.layers.some((l) => l.name.startsWith(head)),
+      head,
+    );
   // Codes fold and the identity classifier is dropped: the deploy model is no larger than the plain one.
   assert.ok(s.deploy.params <= s.plain.params);
   assert.match(yolor('info', '--model', 'yolor-n', '--tasks', 'depth').stderr, /unknown task 'depth'/);

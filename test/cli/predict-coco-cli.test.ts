@@ -24,7 +24,11 @@ import { tmp } from '../helpers/tmp.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-interface Run { status: number | null; stdout: string; stderr: string }
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function yolor(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
@@ -73,8 +77,20 @@ before(async () => {
     writeFileSync(path, JSON.stringify(j));
   }
   const r = await train({
-    data: coco, model: 'yolor-n', epochs: 1, batch: 4, imgsz: 64, project: join(work, 'runs'), name: 'tiny', seed: 1, workers: 0,
-    optimizer: 'sgd', patience: 10, cache: true, valSplit: 'val', quiet: true,
+    data: coco,
+    model: 'yolor-n',
+    epochs: 1,
+    batch: 4,
+    imgsz: 64,
+    project: join(work, 'runs'),
+    name: 'tiny',
+    seed: 1,
+    workers: 0,
+    optimizer: 'sgd',
+    patience: 10,
+    cache: true,
+    valSplit: 'val',
+    quiet: true,
   });
   weights = join(r.runDir, 'weights', 'best');
 });
@@ -83,9 +99,32 @@ test('predict --data instances.json --save-json scores with cocoeval exactly as 
   // val on its default replicas, predict on one model: the numbers do not depend on that
   const v = await yolor('val', '--weights', weights, '--data', valJson, '--conf', '0.001', '--iou', '0.6', '--json');
   assert.equal(v.status, 0, v.stderr);
-  const val = JSON.parse(v.stdout) as { mAP50: number; mAP50_95: number; stats: number[]; per_class: Record<string, { ap50_95: number; ap50: number }> };
-  const p = await yolor('predict', '--weights', weights, '--data', valJson, '--save-json', '--conf', '0.001', '--iou', '0.6', '--max-det', '300',
-    '--workers', '1', '--project', join(work, 'pred'), '--name', 'data');
+  const val = JSON.parse(v.stdout) as {
+    mAP50: number;
+    mAP50_95: number;
+    stats: number[];
+    per_class: Record<string, { ap50_95: number; ap50: number }>;
+  };
+  const p = await yolor(
+    'predict',
+    '--weights',
+    weights,
+    '--data',
+    valJson,
+    '--save-json',
+    '--conf',
+    '0.001',
+    '--iou',
+    '0.6',
+    '--max-det',
+    '300',
+    '--workers',
+    '1',
+    '--project',
+    join(work, 'pred'),
+    '--name',
+    'data',
+  );
   assert.equal(p.status, 0, p.stderr);
   assert.match(p.stderr, /predictions\.json: \d+ detections; image_id and category_id of .*instances_val\.json/);
   const predictions = join(work, 'pred', 'data', 'predictions.json');
@@ -93,9 +132,15 @@ test('predict --data instances.json --save-json scores with cocoeval exactly as 
   const gt = JSON.parse(readFileSync(valJson, 'utf8')) as CocoJson;
   assert.ok(dets.length > 0);
   const imageIds = new Set(gt.images.map((im) => im.id));
-  assert.ok(dets.every((d) => imageIds.has(d.image_id)), 'image_id: the JSON\'s ids');
+  assert.ok(
+    dets.every((d) => imageIds.has(d.image_id)),
+    "image_id: the JSON's ids",
+  );
   assert.deepEqual(new Set(dets.map((d) => d.image_id)), imageIds); // every image predicted (at conf 0.001 each has detections)
-  assert.ok(dets.every((d) => CATEGORY_IDS.includes(d.category_id)), 'category_id: the JSON\'s ids');
+  assert.ok(
+    dets.every((d) => CATEGORY_IDS.includes(d.category_id)),
+    "category_id: the JSON's ids",
+  );
 
   const e = await yolor('cocoeval', '--gt', valJson, '--dt', predictions, '--json');
   assert.equal(e.status, 0, e.stderr);
@@ -103,7 +148,9 @@ test('predict --data instances.json --save-json scores with cocoeval exactly as 
   assert.ok(val.mAP50 > 0, `a model that finds something (mAP50 ${val.mAP50})`);
   assert.ok(Math.abs(scored.stats[0]! - val.mAP50_95) <= 1e-9, `mAP50-95: cocoeval ${scored.stats[0]} vs val ${val.mAP50_95}`);
   assert.ok(Math.abs(scored.stats[1]! - val.mAP50) <= 1e-9, `mAP50: cocoeval ${scored.stats[1]} vs val ${val.mAP50}`);
-  scored.stats.forEach((s, i) => assert.ok(Math.abs(s - val.stats[i]!) <= 1e-9, `stat ${i}: cocoeval ${s} vs val ${val.stats[i]}`));
+  scored.stats.forEach((s, i) => {
+    assert.ok(Math.abs(s - val.stats[i]!) <= 1e-9, `stat ${i}: cocoeval ${s} vs val ${val.stats[i]}`);
+  });
   // per class too: the categories are the same classes under their own ids
   for (const [name, c] of Object.entries(val.per_class)) {
     assert.ok(Math.abs(scored.per_category[name]!.ap - c.ap50_95) <= 1e-9, `${name}: ${scored.per_category[name]!.ap} vs ${c.ap50_95}`);
@@ -114,26 +161,70 @@ test('predict --data instances.json --save-json scores with cocoeval exactly as 
   const gtParsed = await loadCocoGt(valJson);
   const listed = gt.categories.map((k) => k.id);
   const byId = [...listed].sort((a, b) => a - b);
-  const wrong = evaluateCoco(gtParsed, dets.map((d) => ({ ...d, category_id: listed[byId.indexOf(d.category_id)]! })));
+  const wrong = evaluateCoco(
+    gtParsed,
+    dets.map((d) => ({ ...d, category_id: listed[byId.indexOf(d.category_id)]! })),
+  );
   assert.ok(Math.abs(wrong.stats[0]! - val.mAP50_95) > 1e-6, `a wrong class mapping scores ${wrong.stats[0]} too`);
 
   // the same images as a plain folder: file stems and 0-based classes, and the same detections image by image
-  const plain = await yolor('predict', '--weights', weights, '--source', join(coco, 'images', 'val'), '--save-json', '--conf', '0.001',
-    '--iou', '0.6', '--workers', '1', '--project', join(work, 'pred'), '--name', 'plain');
+  const plain = await yolor(
+    'predict',
+    '--weights',
+    weights,
+    '--source',
+    join(coco, 'images', 'val'),
+    '--save-json',
+    '--conf',
+    '0.001',
+    '--iou',
+    '0.6',
+    '--workers',
+    '1',
+    '--project',
+    join(work, 'pred'),
+    '--name',
+    'plain',
+  );
   assert.equal(plain.status, 0, plain.stderr);
   assert.match(plain.stderr, /image_id = file stem, category_id = 0-based class index/);
-  const plainDets = JSON.parse(readFileSync(join(work, 'pred', 'plain', 'predictions.json'), 'utf8')) as { image_id: string; category_id: number; bbox: number[]; score: number }[];
+  const plainDets = JSON.parse(readFileSync(join(work, 'pred', 'plain', 'predictions.json'), 'utf8')) as {
+    image_id: string;
+    category_id: number;
+    bbox: number[];
+    score: number;
+  }[];
   const stemOf = new Map(gt.images.map((im) => [im.id, im.file_name.replace(/\.png$/, '')]));
   assert.ok(plainDets.every((d) => Number.isInteger(d.category_id) && d.category_id >= 0 && d.category_id < CATEGORY_IDS.length));
   const asPlain = dets.map((d) => ({ ...d, image_id: stemOf.get(d.image_id)!, category_id: byId.indexOf(d.category_id) }));
   const order = (a: { image_id: string | number; score: number; category_id: number; bbox: number[] }, b: typeof a) =>
-    String(a.image_id).localeCompare(String(b.image_id)) || b.score - a.score || a.category_id - b.category_id ||
+    String(a.image_id).localeCompare(String(b.image_id)) ||
+    b.score - a.score ||
+    a.category_id - b.category_id ||
     (a.bbox.map((v, i) => v - b.bbox[i]!).find((x) => x !== 0) ?? 0);
   assert.deepEqual([...plainDets].sort(order), asPlain.sort(order));
 
   // --source (the images' folder) with the same JSON: the same results under the same ids
-  const s = await yolor('predict', '--weights', weights, '--source', join(coco, 'images', 'val'), '--data', valJson, '--save-json',
-    '--conf', '0.001', '--iou', '0.6', '--workers', '1', '--project', join(work, 'pred'), '--name', 'source');
+  const s = await yolor(
+    'predict',
+    '--weights',
+    weights,
+    '--source',
+    join(coco, 'images', 'val'),
+    '--data',
+    valJson,
+    '--save-json',
+    '--conf',
+    '0.001',
+    '--iou',
+    '0.6',
+    '--workers',
+    '1',
+    '--project',
+    join(work, 'pred'),
+    '--name',
+    'source',
+  );
   assert.equal(s.status, 0, s.stderr);
   const fromSource = JSON.parse(readFileSync(join(work, 'pred', 'source', 'predictions.json'), 'utf8')) as typeof dets;
   assert.deepEqual([...fromSource].sort(order), [...dets].sort(order));
@@ -142,8 +233,23 @@ test('predict --data instances.json --save-json scores with cocoeval exactly as 
 test('predict --source DIR --data instances.json: a folder image the JSON lacks is an error naming it', async () => {
   const images = join(coco, 'images', 'val');
   const stray = join(images, 'zz-not-in-json.png');
-  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#000000' } }).png().toFile(stray);
-  const bad = await yolor('predict', '--weights', weights, '--source', images, '--data', valJson, '--save-json', '--project', join(work, 'pred'), '--name', 'bad');
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#000000' } })
+    .png()
+    .toFile(stray);
+  const bad = await yolor(
+    'predict',
+    '--weights',
+    weights,
+    '--source',
+    images,
+    '--data',
+    valJson,
+    '--save-json',
+    '--project',
+    join(work, 'pred'),
+    '--name',
+    'bad',
+  );
   assert.equal(bad.status, 1);
   assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   assert.match(bad.stderr, /zz-not-in-json\.png: not in .*instances_val\.json: no image entry's file_name, resolved against .*val, names it/);

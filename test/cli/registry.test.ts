@@ -3,7 +3,19 @@ import { test } from 'node:test';
 import { allOptions, COMMANDS, formatCommandHelp, SHARED_OPTIONS } from '../../src/cli/command.js';
 
 test('the registry lists the planned command set once each', () => {
-  assert.deepEqual(COMMANDS.map((c) => c.name).sort(), ['ablate', 'cocoeval', 'data', 'env', 'export', 'info', 'predict', 'selftest', 'serve-demo', 'train', 'val']);
+  assert.deepEqual(COMMANDS.map((c) => c.name).sort(), [
+    'ablate',
+    'cocoeval',
+    'data',
+    'env',
+    'export',
+    'info',
+    'predict',
+    'selftest',
+    'serve-demo',
+    'train',
+    'val',
+  ]);
 });
 
 test('every command accepts the shared options', () => {

@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import { formatBytes, formatSignificant, formatTable } from '../../src/cli/table.js';
 
 test('formatTable aligns columns, draws a header rule and trims trailing space', () => {
-  const out = formatTable([['a', '1.5'], ['long name', '10']], { header: ['name', 'value'], align: ['left', 'right'] });
+  const out = formatTable(
+    [
+      ['a', '1.5'],
+      ['long name', '10'],
+    ],
+    { header: ['name', 'value'], align: ['left', 'right'] },
+  );
   assert.equal(out, ['name       value', '---------  -----', 'a            1.5', 'long name     10'].join('\n'));
 });
 

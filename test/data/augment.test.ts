@@ -7,12 +7,17 @@ import { letterboxSample, resizeLongSide, resizeRgb } from '../../src/data/augme
 import { mixup, sampleBeta } from '../../src/data/augment/mixup.js';
 import { mosaic4 } from '../../src/data/augment/mosaic.js';
 import { DEFAULT_HYP, evalTransform, resolveHyp, trainTransform } from '../../src/data/augment/pipeline.js';
+import { letterboxParams, unletterboxBoxes } from '../../src/data/letterbox.js';
 import type { Sample } from '../../src/data/types.js';
-import { unletterboxBoxes, letterboxParams } from '../../src/data/letterbox.js';
 import { Rng } from '../../src/util/rng.js';
 
 /** Class colours: class c's object is a filled rectangle of COLORS[c] on black. */
-const COLORS: [number, number, number][] = [[255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255]];
+const COLORS: [number, number, number][] = [
+  [255, 255, 255],
+  [255, 0, 0],
+  [0, 255, 0],
+  [0, 0, 255],
+];
 
 type Box = [number, number, number, number];
 
@@ -51,13 +56,21 @@ function isColor(d: Uint8Array, p: number, c: number): boolean {
 
 /** Bounding box [x1, y1, x2+1, y2+1] of pixels passing `hit` inside the (clipped) region, or null. */
 function pixelBox(w: number, h: number, hit: (p: number) => boolean, region: Box = [0, 0, w, h]): Box | null {
-  const x0 = Math.max(0, Math.floor(region[0])), y0 = Math.max(0, Math.floor(region[1]));
-  const x1 = Math.min(w, Math.ceil(region[2])), y1 = Math.min(h, Math.ceil(region[3]));
-  let bx1 = Infinity, by1 = Infinity, bx2 = -Infinity, by2 = -Infinity;
+  const x0 = Math.max(0, Math.floor(region[0])),
+    y0 = Math.max(0, Math.floor(region[1]));
+  const x1 = Math.min(w, Math.ceil(region[2])),
+    y1 = Math.min(h, Math.ceil(region[3]));
+  let bx1 = Infinity,
+    by1 = Infinity,
+    bx2 = -Infinity,
+    by2 = -Infinity;
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
       if (!hit(y * w + x)) continue;
-      bx1 = Math.min(bx1, x); by1 = Math.min(by1, y); bx2 = Math.max(bx2, x + 1); by2 = Math.max(by2, y + 1);
+      bx1 = Math.min(bx1, x);
+      by1 = Math.min(by1, y);
+      bx2 = Math.max(bx2, x + 1);
+      by2 = Math.max(by2, y + 1);
     }
   }
   return bx1 === Infinity ? null : [bx1, by1, bx2, by2];
@@ -121,20 +134,48 @@ function sameSample(a: Sample, b: Sample): void {
 }
 
 test('exact pixel checker sanity: synthetic sample is consistent', () => {
-  assertConsistent(synth(64, 48, [{ box: [5, 6, 20, 30], cls: 0 }, { box: [30, 10, 60, 40], cls: 1 }], true), 0, 'synth');
+  assertConsistent(
+    synth(
+      64,
+      48,
+      [
+        { box: [5, 6, 20, 30], cls: 0 },
+        { box: [30, 10, 60, 40], cls: 1 },
+      ],
+      true,
+    ),
+    0,
+    'synth',
+  );
 });
 
 test('resize: constant image stays constant; identity size copies', () => {
   const img = { data: new Uint8Array(50 * 30 * 3).fill(77), width: 50, height: 30 };
-  for (const [w, h] of [[13, 7], [200, 91], [50, 30], [5, 3]] as const) {
+  for (const [w, h] of [
+    [13, 7],
+    [200, 91],
+    [50, 30],
+    [5, 3],
+  ] as const) {
     const r = resizeRgb(img, w, h);
     assert.equal(r.data.length, w * h * 3);
-    assert.ok(r.data.every((v) => v === 77), `${w}×${h}`);
+    assert.ok(
+      r.data.every((v) => v === 77),
+      `${w}×${h}`,
+    );
   }
 });
 
 test('letterboxSample: downscale and upscale keep boxes, masks and padding consistent', () => {
-  const s = synth(200, 120, [{ box: [50, 30, 110, 90], cls: 0 }, { box: [150, 5, 190, 40], cls: 2 }], true);
+  const s = synth(
+    200,
+    120,
+    [
+      { box: [50, 30, 110, 90], cls: 0 },
+      { box: [150, 5, 190, 40], cls: 2 },
+    ],
+    true,
+  );
   for (const size of [64, 100, 320] as const) {
     const out = letterboxSample(s, size);
     assert.equal(out.image.width, size);
@@ -142,7 +183,10 @@ test('letterboxSample: downscale and upscale keep boxes, masks and padding consi
     const p = letterboxParams(200, 120, size);
     assert.deepEqual(out.original, { width: 200, height: 120, scale: p.scale, padX: p.padX, padY: p.padY });
     // Top padding rows are grey 114.
-    assert.ok(out.image.data.subarray(0, p.padY * size * 3).every((v) => v === 114), 'padding is 114');
+    assert.ok(
+      out.image.data.subarray(0, p.padY * size * 3).every((v) => v === 114),
+      'padding is 114',
+    );
     assertConsistent(out, 1.5, `letterbox ${size}`);
     // Mapping back recovers the original boxes.
     near(Array.from(unletterboxBoxes(out.boxes.subarray(0, 4), p, 200, 120)), [50, 30, 110, 90], 1e-3, 'unletterbox');
@@ -157,8 +201,17 @@ test('letterboxSample: downscale and upscale keep boxes, masks and padding consi
   // Chained letterboxes compose `original`.
   const twice = letterboxSample(letterboxSample(s, 100), 64);
   const o = twice.original!;
-  near([(twice.boxes[0]! - o.padX) / o.scale, (twice.boxes[1]! - o.padY) / o.scale, (twice.boxes[2]! - o.padX) / o.scale, (twice.boxes[3]! - o.padY) / o.scale],
-    [50, 30, 110, 90], 1e-3, 'composed original');
+  near(
+    [
+      (twice.boxes[0]! - o.padX) / o.scale,
+      (twice.boxes[1]! - o.padY) / o.scale,
+      (twice.boxes[2]! - o.padX) / o.scale,
+      (twice.boxes[3]! - o.padY) / o.scale,
+    ],
+    [50, 30, 110, 90],
+    1e-3,
+    'composed original',
+  );
 });
 
 test('resizeLongSide: long side = s, boxes and masks follow', () => {
@@ -170,7 +223,15 @@ test('resizeLongSide: long side = s, boxes and masks follow', () => {
 });
 
 test('flips: boxes and masks follow exactly; double flip is the identity', () => {
-  const s = synth(50, 40, [{ box: [3, 4, 20, 15], cls: 0 }, { box: [30, 20, 49, 40], cls: 3 }], true);
+  const s = synth(
+    50,
+    40,
+    [
+      { box: [3, 4, 20, 15], cls: 0 },
+      { box: [30, 20, 49, 40], cls: 3 },
+    ],
+    true,
+  );
   const h = flipHorizontal(s);
   assert.deepEqual(Array.from(h.boxes), [30, 4, 47, 15, 1, 20, 20, 40]);
   assertConsistent(h, 0, 'flip h');
@@ -185,7 +246,15 @@ test('flips: boxes and masks follow exactly; double flip is the identity', () =>
 });
 
 test('warpSample: exact 90° rotation, scale and translation', () => {
-  const s = synth(64, 64, [{ box: [8, 10, 30, 20], cls: 1 }, { box: [40, 36, 56, 60], cls: 2 }], true);
+  const s = synth(
+    64,
+    64,
+    [
+      { box: [8, 10, 30, 20], cls: 1 },
+      { box: [40, 36, 56, 60], cls: 2 },
+    ],
+    true,
+  );
   const C = mat3([1, 0, -32, 0, 1, -32, 0, 0, 1]);
   const back = mat3([1, 0, 32, 0, 1, 32, 0, 0, 1]);
   const R90 = mat3([0, 1, 0, -1, 0, 0, 0, 0, 1]); // cv2 angle +90 (counter-clockwise as displayed)
@@ -205,11 +274,22 @@ test('warpSample: exact 90° rotation, scale and translation', () => {
   // invert3 sanity.
   const M = matMul3(T, matMul3(R90, matMul3(S, C)));
   const I = matMul3(M, invert3(M));
-  I.forEach((v, i) => assert.ok(Math.abs(v - (i % 4 === 0 ? 1 : 0)) < 1e-12));
+  I.forEach((v, i) => {
+    assert.ok(Math.abs(v - (i % 4 === 0 ? 1 : 0)) < 1e-12);
+  });
 });
 
 test('warpSample: boxes pushed out of the image, or too small, are dropped (masks too)', () => {
-  const s = synth(64, 64, [{ box: [4, 4, 20, 20], cls: 1 }, { box: [40, 40, 60, 60], cls: 2 }, { box: [30, 5, 31, 6], cls: 3 }], true);
+  const s = synth(
+    64,
+    64,
+    [
+      { box: [4, 4, 20, 20], cls: 1 },
+      { box: [40, 40, 60, 60], cls: 2 },
+      { box: [30, 5, 31, 6], cls: 3 },
+    ],
+    true,
+  );
   // Shift left/up by 24: box 0 leaves entirely, box 2 (1×1 px) is too small anyway.
   const r = warpSample(s, mat3([1, 0, -24, 0, 1, -24, 0, 0, 1]), 64, 64);
   assert.equal(r.dropped, 2);
@@ -226,7 +306,16 @@ test('warpSample: boxes pushed out of the image, or too small, are dropped (mask
 });
 
 test('randomAffine: rotation + shear + scale + translation keep boxes tight (many seeds)', () => {
-  const s = synth(96, 80, [{ box: [10, 10, 40, 30], cls: 0 }, { box: [50, 20, 90, 70], cls: 1 }, { box: [20, 45, 35, 75], cls: 2 }], true);
+  const s = synth(
+    96,
+    80,
+    [
+      { box: [10, 10, 40, 30], cls: 0 },
+      { box: [50, 20, 90, 70], cls: 1 },
+      { box: [20, 45, 35, 75], cls: 2 },
+    ],
+    true,
+  );
   let dropped = 0;
   let kept = 0;
   for (let seed = 0; seed < 24; seed++) {
@@ -249,7 +338,10 @@ test('randomAffine: rotation + shear + scale + translation keep boxes tight (man
 });
 
 test('randomAffine: an object translated out of the output is dropped and counted', () => {
-  const s = synth(100, 100, [{ box: [80, 80, 98, 98], cls: 1 }, { box: [40, 40, 60, 60], cls: 2 }]);
+  const s = synth(100, 100, [
+    { box: [80, 80, 98, 98], cls: 1 },
+    { box: [40, 40, 60, 60], cls: 2 },
+  ]);
   // Output 40×40 around the centre (border −30): the corner object is outside.
   const r = randomAffine(s, new Rng(0), { translate: 0, scale: 0, border: [-30, -30] });
   assert.equal(r.sample.image.width, 40);
@@ -261,9 +353,27 @@ test('randomAffine: an object translated out of the output is dropped and counte
 
 test('mosaic4 (+ affine crop) keeps every box tight on its image; deterministic', () => {
   const inputs = [
-    synth(160, 120, [{ box: [10, 10, 70, 60], cls: 0 }, { box: [120, 80, 158, 118], cls: 0 }], true, 'a'),
+    synth(
+      160,
+      120,
+      [
+        { box: [10, 10, 70, 60], cls: 0 },
+        { box: [120, 80, 158, 118], cls: 0 },
+      ],
+      true,
+      'a',
+    ),
     synth(100, 160, [{ box: [5, 100, 60, 150], cls: 1 }], true, 'b'),
-    synth(200, 200, [{ box: [20, 20, 180, 60], cls: 2 }, { box: [150, 150, 190, 190], cls: 2 }], true, 'c'),
+    synth(
+      200,
+      200,
+      [
+        { box: [20, 20, 180, 60], cls: 2 },
+        { box: [150, 150, 190, 190], cls: 2 },
+      ],
+      true,
+      'c',
+    ),
     synth(80, 60, [{ box: [30, 10, 70, 50], cls: 3 }], true, 'd'),
   ];
   let total = 0;
@@ -307,7 +417,8 @@ test('mixup: Beta(32, 32) ratio, blended pixels, concatenated labels', () => {
 });
 
 test('hsvJitter: same size, deterministic, changes colours; unit gains ≈ identity', () => {
-  const w = 32, h = 24;
+  const w = 32,
+    h = 24;
   const data = new Uint8Array(w * h * 3);
   const g = new Rng(5);
   for (let i = 0; i < data.length; i++) data[i] = g.int(0, 255);
@@ -331,7 +442,10 @@ test('hsvJitter: same size, deterministic, changes colours; unit gains ≈ ident
   // Grey pixels stay grey under hue/saturation gains; value gain 1.2 brightens.
   const grey: Sample = { ...s, image: { data: new Uint8Array(w * h * 3).fill(100), width: w, height: h } };
   const gg = applyHsvGains(grey, [1.01, 1.5, 1.2]).image.data;
-  assert.ok(gg.every((v) => v === 120), `grey → ${gg[0]}`);
+  assert.ok(
+    gg.every((v) => v === 120),
+    `grey → ${gg[0]}`,
+  );
   // Zero gains: unchanged.
   sameSample(hsvJitter(s, new Rng(1), { h: 0, s: 0, v: 0 }), s);
 });
@@ -342,7 +456,16 @@ test('trainTransform: deterministic per seed, boxes consistent, mosaic/letterbox
     synth(100, 160, [{ box: [5, 100, 60, 150], cls: 1 }], true, 'b'),
     synth(200, 200, [{ box: [20, 20, 180, 60], cls: 2 }], true, 'c'),
     synth(80, 60, [{ box: [30, 10, 70, 50], cls: 3 }], true, 'd'),
-    synth(90, 90, [{ box: [40, 40, 80, 80], cls: 0 }, { box: [5, 5, 25, 30], cls: 1 }], true, 'e'),
+    synth(
+      90,
+      90,
+      [
+        { box: [40, 40, 80, 80], cls: 0 },
+        { box: [5, 5, 25, 30], cls: 1 },
+      ],
+      true,
+      'e',
+    ),
   ];
   const get = async (i: number): Promise<Sample> => bank[i]!;
   const noColor = { hsv_h: 0, hsv_s: 0, hsv_v: 0 };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BACKGROUND_KINDS, paintBackground, type BackgroundKind } from '../../src/data/datasets/backgrounds.js';
+import { BACKGROUND_KINDS, type BackgroundKind, paintBackground } from '../../src/data/datasets/backgrounds.js';
 import { PALETTE } from '../../src/data/datasets/instances.js';
 import type { RgbImage } from '../../src/data/types.js';
 import { Rng } from '../../src/util/rng.js';
@@ -18,7 +18,8 @@ test('backgrounds: every kind occurs, deterministic from the generator, muted (n
     assert.equal(paintBackground(b, new Rng(seed)), kind);
     assert.deepEqual(a.data, b.data, `seed ${seed}: the same pixels`);
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-    let lo = 255, hi = 0;
+    let lo = 255,
+      hi = 0;
     const distinct = new Set<number>();
     for (let p = 0; p < a.data.length; p += 3) {
       for (let c = 0; c < 3; c++) {

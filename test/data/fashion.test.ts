@@ -4,18 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { FASHION_NAMES, dpkgFashionDirs, fashionAvailable, fashionFilesIn, findFashionFiles } from '../../src/data/datasets/fashion-source.js';
-import { ensureFashionDataset, generateFashion, loadFashionSample, type GeneratedFashion } from '../../src/data/datasets/fashion.js';
-import { COLOR_NAMES, PALETTE, type InstanceImage } from '../../src/data/datasets/instances.js';
+import { ensureFashionDataset, type GeneratedFashion, generateFashion, loadFashionSample } from '../../src/data/datasets/fashion.js';
+import { dpkgFashionDirs, FASHION_NAMES, fashionAvailable, fashionFilesIn, findFashionFiles } from '../../src/data/datasets/fashion-source.js';
+import { COLOR_NAMES, type InstanceImage, PALETTE } from '../../src/data/datasets/instances.js';
+import { encodeIdx, parseIdx, readIdx, readIdxImages, readIdxLabels, readIdxPair } from '../../src/data/formats/idx.js';
 import { decodeRle } from '../../src/data/rle.js';
-import {
-  encodeIdx,
-  parseIdx,
-  readIdx,
-  readIdxImages,
-  readIdxLabels,
-  readIdxPair,
-} from '../../src/data/formats/idx.js';
 
 const made: string[] = [];
 after(() => {
@@ -30,14 +23,14 @@ function tmp(prefix: string): string {
 
 /** Runs `fn` with $YOLOR_FASHION_DIR set (or unset), restoring it afterwards. */
 async function withFashionEnv<T>(value: string | undefined, fn: () => T | Promise<T>): Promise<T> {
-  const saved = process.env['YOLOR_FASHION_DIR'];
-  if (value === undefined) delete process.env['YOLOR_FASHION_DIR'];
-  else process.env['YOLOR_FASHION_DIR'] = value;
+  const saved = process.env.YOLOR_FASHION_DIR;
+  if (value === undefined) delete process.env.YOLOR_FASHION_DIR;
+  else process.env.YOLOR_FASHION_DIR = value;
   try {
     return await fn();
   } finally {
-    if (saved === undefined) delete process.env['YOLOR_FASHION_DIR'];
-    else process.env['YOLOR_FASHION_DIR'] = saved;
+    if (saved === undefined) delete process.env.YOLOR_FASHION_DIR;
+    else process.env.YOLOR_FASHION_DIR = saved;
   }
 }
 
@@ -94,8 +87,14 @@ test('IDX: errors name the file and the problem', () => {
   assert.throws(() => readIdxLabels(f('floats', floats)), /floats: bad magic 0x00000d01: element type 0x0d is not supported/);
   // Truncated data, truncated header, too short for a magic, trailing bytes.
   const full = encodeIdx([3, 2, 2], new Uint8Array(12));
-  assert.throws(() => readIdxImages(f('trunc', full.subarray(0, full.length - 5))), /trunc: truncated data: dimensions 3×2×2 need 12 bytes after the header, the file has 7/);
-  assert.throws(() => readIdxImages(f('trunc-head', full.subarray(0, 9))), /trunc-head: truncated header: 3 dimensions need 16 bytes, the file has 9/);
+  assert.throws(
+    () => readIdxImages(f('trunc', full.subarray(0, full.length - 5))),
+    /trunc: truncated data: dimensions 3×2×2 need 12 bytes after the header, the file has 7/,
+  );
+  assert.throws(
+    () => readIdxImages(f('trunc-head', full.subarray(0, 9))),
+    /trunc-head: truncated header: 3 dimensions need 16 bytes, the file has 9/,
+  );
   assert.throws(() => readIdxImages(f('tiny', Uint8Array.from([0, 0]))), /tiny: truncated: 2 bytes/);
   const extra = new Uint8Array(full.length + 3);
   extra.set(full);
@@ -122,15 +121,19 @@ function syntheticItem(cls: number, k: number): Uint8Array {
   for (let y = 0; y < 28; y++) {
     for (let x = 0; x < 28; x++) {
       const inBox = x >= inset && x < 28 - inset && y >= inset && y < 28 - inset;
-      const shape =
-        cls % 3 === 0 ? inBox : cls % 3 === 1 ? inBox && (x < 12 || x > 16) : inBox && Math.abs(x - 14) + Math.abs(y - 14) < 12;
+      const shape = cls % 3 === 0 ? inBox : cls % 3 === 1 ? inBox && (x < 12 || x > 16) : inBox && Math.abs(x - 14) + Math.abs(y - 14) < 12;
       if (shape) a[y * 28 + x] = 60 + Math.round((195 * (x + y)) / 54);
     }
   }
   return a;
 }
 
-function writeSyntheticFashion(dir: string, nTrain: number, nTest: number, opts: { gzip?: boolean; labelShift?: number } = {}): { train: number[]; test: number[] } {
+function writeSyntheticFashion(
+  dir: string,
+  nTrain: number,
+  nTest: number,
+  opts: { gzip?: boolean; labelShift?: number } = {},
+): { train: number[]; test: number[] } {
   mkdirSync(dir, { recursive: true });
   const make = (n: number, offset: number): { px: Uint8Array; labels: number[] } => {
     const px = new Uint8Array(n * 784);
@@ -247,8 +250,14 @@ test('fashion: composites from synthetic IDX files: labels agree with pixels and
   assert.ok(occluded > 0, `occluded: ${occluded}`);
   assert.ok([...ids.train].every((i) => i >= 0 && i < 40));
   assert.ok(ids.train.size <= SMALL.trainItems);
-  assert.ok([...ids.val, ...ids.test].every((i) => i >= 40 && i < 60), 'val/test items come from the t10k file');
-  assert.ok([...ids.val].every((i) => !ids.test.has(i)), 'val and test pools are disjoint');
+  assert.ok(
+    [...ids.val, ...ids.test].every((i) => i >= 40 && i < 60),
+    'val/test items come from the t10k file',
+  );
+  assert.ok(
+    [...ids.val].every((i) => !ids.test.has(i)),
+    'val and test pools are disjoint',
+  );
   // Items are 28 → 28..112 px wide (the figures are inset, so boxes are a bit smaller).
   assert.ok(minSide >= 16 && minSide < 50 && maxSide > 80 && maxSide <= 112, `box sides ${minSide}..${maxSide}`);
   // Deterministic; the seed changes everything.
@@ -325,15 +334,27 @@ test('fashion: cache round trip; options or source data changes regenerate', asy
   assert.deepEqual(second.splits, first.splits);
 
   const mem = generateFashion(opts);
-  const rec = first.splits['train']![2]!;
+  const rec = first.splits.train![2]!;
   const sample = await loadFashionSample(rec);
   const expect = mem.splits.train[2]!;
   assert.ok(Buffer.from(sample.image.data).equals(Buffer.from(expect.image.data)));
-  assert.deepEqual(Array.from(sample.identity!), expect.objects.map((o) => o.identity));
-  assert.deepEqual(Array.from(sample.cls), expect.objects.map((o) => o.cls));
-  assert.deepEqual(sample.masks, expect.objects.map((o) => decodeRle(o.rle, 256, 256)));
+  assert.deepEqual(
+    Array.from(sample.identity!),
+    expect.objects.map((o) => o.identity),
+  );
+  assert.deepEqual(
+    Array.from(sample.cls),
+    expect.objects.map((o) => o.cls),
+  );
+  assert.deepEqual(
+    sample.masks,
+    expect.objects.map((o) => decodeRle(o.rle, 256, 256)),
+  );
   assert.equal(sample.labels!.length, 10 + COLOR_NAMES.length);
-  assert.deepEqual(first.attributeIds(rec), expect.objects.map((o) => o.color));
+  assert.deepEqual(
+    first.attributeIds(rec),
+    expect.objects.map((o) => o.color),
+  );
 
   const third = await ensureFashionDataset(dir, { ...opts, maxScale: 60 });
   assert.equal(third.generated, true, 'other options regenerate');
@@ -376,7 +397,12 @@ test('fashion: the real Fashion-MNIST files', { skip: skipReal }, async () => {
   });
 });
 
-test('fashion: dpkg -L dataset-fashion-mnist locates the files', { skip: dpkgFashionDirs().length ? false : 'dataset-fashion-mnist is not installed (or no dpkg)' }, () => {
+test('fashion: dpkg -L dataset-fashion-mnist locates the files', {
+  skip: dpkgFashionDirs().length ? false : 'dataset-fashion-mnist is not installed (or no dpkg)',
+}, () => {
   const dirs = dpkgFashionDirs();
-  assert.ok(dirs.some((d) => fashionFilesIn(d) !== null), `dirs: ${dirs.join(', ')}`);
+  assert.ok(
+    dirs.some((d) => fashionFilesIn(d) !== null),
+    `dirs: ${dirs.join(', ')}`,
+  );
 });

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { dataCommand } from '../../src/cli/commands/data.js';
 import { recordMasks } from '../../src/data/datasets/instances.js';
-import { BUILTIN_DATASETS, BUILTIN_DATASET_REGISTRY, builtinDataset } from '../../src/data/datasets/registry.js';
+import { BUILTIN_DATASET_REGISTRY, BUILTIN_DATASETS, builtinDataset } from '../../src/data/datasets/registry.js';
 import { ensureShapesDataset, type ShapesDataset } from '../../src/data/datasets/shapes.js';
 import { cocoMask, type SegmentedAnnotation } from '../../src/data/formats/coco/segmentation.js';
-import { FORMAT_NAMES, FORMAT_REQUESTS, WRITABLE_FORMATS, type FormatName, type WritableFormat } from '../../src/data/formats/names.js';
+import { FORMAT_NAMES, FORMAT_REQUESTS, type FormatName, WRITABLE_FORMATS, type WritableFormat } from '../../src/data/formats/names.js';
 import { DATASET_FORMATS, datasetFormat, writeDataset } from '../../src/data/formats/registry.js';
 import type { WriteResult } from '../../src/data/formats/writing.js';
 import { detectDatasetFormat, loadDetectionDataset, loadDetectionDatasetAsync } from '../../src/data/resolve.js';
@@ -39,7 +39,10 @@ test('the registry lists each format once, in detection order, and FORMAT_NAMES 
 });
 
 test('the built-in dataset registry lists each dataset once; BUILTIN_DATASETS is its names', () => {
-  assert.deepEqual(BUILTIN_DATASETS, BUILTIN_DATASET_REGISTRY.map((d) => d.name));
+  assert.deepEqual(
+    BUILTIN_DATASETS,
+    BUILTIN_DATASET_REGISTRY.map((d) => d.name),
+  );
   assert.deepEqual(BUILTIN_DATASETS, ['shapes', 'shapes-small', 'fashion']);
   for (const d of BUILTIN_DATASET_REGISTRY) {
     assert.equal(builtinDataset(d.name), d);
@@ -47,7 +50,10 @@ test('the built-in dataset registry lists each dataset once; BUILTIN_DATASETS is
   }
   assert.equal(builtinDataset('voc'), undefined);
   assert.deepEqual(detectDatasetFormat('shapes-small'), { format: 'builtin', name: 'shapes-small' });
-  assert.throws(() => loadDetectionDataset('fashion'), /built-in dataset 'fashion' is generated asynchronously: load it with loadDetectionDatasetAsync/);
+  assert.throws(
+    () => loadDetectionDataset('fashion'),
+    /built-in dataset 'fashion' is generated asynchronously: load it with loadDetectionDatasetAsync/,
+  );
   assert.throws(() => detectDatasetFormat('shapes', 'coco'), /dataset not found: shapes$/); // a forced format reads paths only
 });
 
@@ -72,12 +78,16 @@ before(async () => {
   const withLabels = (rec: ImageRecord): ImageRecord => {
     const masks = recordMasks(rec as Parameters<typeof recordMasks>[0]);
     return {
-      id: rec.id, file: rec.file, width: rec.width, height: rec.height,
+      id: rec.id,
+      file: rec.file,
+      width: rec.width,
+      height: rec.height,
       annotations: rec.annotations.map((a, i): SegmentedAnnotation => {
         const rle = maskToRle(masks[i]!, rec.height, rec.width);
         const n = k++;
         return {
-          cls: a.cls, box: a.box,
+          cls: a.cls,
+          box: a.box,
           segmentation: n % 2 ? rle : { size: rle.size, counts: rleEncodeString(rle.counts as number[]) },
           ...(n % 5 === 1 ? { iscrowd: true } : {}),
           ...(n % 5 === 2 ? { difficult: true } : {}),
@@ -105,7 +115,10 @@ function seen(ds: DetectionDataset, split: string): Seen[] {
     objects: rec.annotations.map((a) => {
       const m = cocoMask(a as SegmentedAnnotation, rec.height, rec.width);
       return {
-        cls: ds.names[a.cls]!, box: a.box, difficult: !!a.difficult, iscrowd: !!a.iscrowd,
+        cls: ds.names[a.cls]!,
+        box: a.box,
+        difficult: !!a.difficult,
+        iscrowd: !!a.iscrowd,
         mask: m ? [...m.keys()].filter((p) => m[p]) : null,
       };
     }),
@@ -113,8 +126,14 @@ function seen(ds: DetectionDataset, split: string): Seen[] {
 }
 
 test('every writable format: write → detect → read gives back the boxes, classes, names, splits (and masks / crowd where the format has them)', async () => {
-  assert.ok(source.splits['train']!.some((r) => r.annotations.some((a) => a.iscrowd)), 'the source has crowd objects');
-  assert.ok(source.splits['train']!.some((r) => r.annotations.some((a) => a.difficult)), 'the source has difficult objects');
+  assert.ok(
+    source.splits.train!.some((r) => r.annotations.some((a) => a.iscrowd)),
+    'the source has crowd objects',
+  );
+  assert.ok(
+    source.splits.train!.some((r) => r.annotations.some((a) => a.difficult)),
+    'the source has difficult objects',
+  );
   for (const name of WRITABLE_FORMATS) {
     const r = written[name];
     const carries = CARRIES[name];
@@ -138,7 +157,9 @@ test('every writable format: write → detect → read gives back the boxes, cla
         w.objects.forEach((o, i) => {
           const p = g.objects[i]!;
           assert.equal(p.cls, o.cls, `${at} object ${i}`);
-          o.box.forEach((v, j) => assert.ok(Math.abs(p.box[j]! - v) <= carries.boxTolerance, `${at} object ${i}: ${p.box} vs ${o.box}`));
+          o.box.forEach((v, j) => {
+            assert.ok(Math.abs(p.box[j]! - v) <= carries.boxTolerance, `${at} object ${i}: ${p.box} vs ${o.box}`);
+          });
           assert.equal(p.iscrowd, carries.crowd && o.iscrowd, `${at} object ${i} iscrowd`);
           // a format without crowd regions keeps them as difficult (ignored by evaluation all the same)
           assert.equal(p.difficult, o.difficult || (!carries.crowd && o.iscrowd), `${at} object ${i} difficult`);
@@ -146,8 +167,16 @@ test('every writable format: write → detect → read gives back the boxes, cla
         });
       });
     }
-    if (!carries.masks) assert.ok(r.notes.some((n) => /segmentation outlines are not written/.test(n)), `${name}: ${r.notes}`);
-    if (!carries.crowd) assert.ok(r.notes.some((n) => /crowd \(iscrowd\) region\(s\) written as difficult/.test(n)), `${name}: ${r.notes}`);
+    if (!carries.masks)
+      assert.ok(
+        r.notes.some((n) => /segmentation outlines are not written/.test(n)),
+        `${name}: ${r.notes}`,
+      );
+    if (!carries.crowd)
+      assert.ok(
+        r.notes.some((n) => /crowd \(iscrowd\) region\(s\) written as difficult/.test(n)),
+        `${name}: ${r.notes}`,
+      );
     const format = datasetFormat(name);
     if (format.readSync) assert.deepEqual(loadDetectionDataset(r.entry), back, `${name}: the synchronous read agrees`);
     else assert.throws(() => loadDetectionDataset(r.entry), new RegExp(`${format.asyncOnly}: load it with loadDetectionDatasetAsync`));
@@ -155,23 +184,37 @@ test('every writable format: write → detect → read gives back the boxes, cla
 });
 
 test('resolve tells the formats (and a generated folder) apart; a forced wrong format says what it expected', () => {
-  const folders: Record<FormatName | 'generated', string> = { voc: written.voc.dir, coco: written.coco.dir, yolo: written.yolo.dir, generated: generated.dir };
+  const folders: Record<FormatName | 'generated', string> = {
+    voc: written.voc.dir,
+    coco: written.coco.dir,
+    yolo: written.yolo.dir,
+    generated: generated.dir,
+  };
   for (const [actual, dir] of Object.entries(folders)) {
     assert.equal(detectDatasetFormat(dir).format, actual, dir);
     for (const request of FORMAT_NAMES) {
       if (request === actual) continue;
       const f = datasetFormat(request);
-      assert.throws(() => detectDatasetFormat(dir, request), (err: Error) => err.message === `${dir}: ${f.describe.notFolder}`,
-        `${actual} folder read as ${request}`);
+      assert.throws(
+        () => detectDatasetFormat(dir, request),
+        (err: Error) => err.message === `${dir}: ${f.describe.notFolder}`,
+        `${actual} folder read as ${request}`,
+      );
     }
   }
   // forced formats on the other formats' entry files: the content check of the format asked for speaks
   const cocoFile = join(written.coco.dir, 'annotations', 'instances_train.json');
   const yamlFile = written.yolo.entry;
   assert.deepEqual(detectDatasetFormat(cocoFile, 'coco').format, 'coco');
-  assert.throws(() => detectDatasetFormat(cocoFile, 'yolo'), /instances_train\.json: YAML without 'names' and 'train'\/'val': not an Ultralytics dataset YAML/);
+  assert.throws(
+    () => detectDatasetFormat(cocoFile, 'yolo'),
+    /instances_train\.json: YAML without 'names' and 'train'\/'val': not an Ultralytics dataset YAML/,
+  );
   assert.throws(() => detectDatasetFormat(yamlFile, 'coco'), /data\.yaml:1:1: malformed JSON/);
-  assert.throws(() => detectDatasetFormat(yamlFile, 'voc'), /data\.yaml: a file; a Pascal VOC dataset is the root folder \(the one with Annotations\/\)/);
+  assert.throws(
+    () => detectDatasetFormat(yamlFile, 'voc'),
+    /data\.yaml: a file; a Pascal VOC dataset is the root folder \(the one with Annotations\/\)/,
+  );
   // a generated folder is recognised only when detecting: asked for as a format, it is none of them
   assert.throws(() => detectDatasetFormat(generated.dir, 'voc'), /not a Pascal VOC root/);
   // files that are part of a dataset but do not name it; anything else lists what is expected
@@ -180,16 +223,30 @@ test('resolve tells the formats (and a generated folder) apart; a forced wrong f
     writeFileSync(join(dir, name), text);
     return join(dir, name);
   };
-  assert.throws(() => detectDatasetFormat(join(written.voc.dir, 'Annotations', readFileSync(join(written.voc.dir, 'ImageSets', 'Main', 'train.txt'), 'utf8').split('\n')[0] + '.xml')),
-    /a single VOC annotation file; pass the VOC root folder \(the one with Annotations\/\)/);
+  assert.throws(
+    () =>
+      detectDatasetFormat(
+        join(written.voc.dir, 'Annotations', `${readFileSync(join(written.voc.dir, 'ImageSets', 'Main', 'train.txt'), 'utf8').split('\n')[0]}.xml`),
+      ),
+    /a single VOC annotation file; pass the VOC root folder \(the one with Annotations\/\)/,
+  );
   assert.throws(() => detectDatasetFormat(join(written.yolo.dir, 'train.txt')), /train\.txt: a list file; pass the dataset YAML that names it/);
   const expected = `expected ${DATASET_FORMATS.map((f) => f.describe.entry).join(', ')} or a built-in dataset name: ${BUILTIN_DATASETS.join(', ')}`;
-  assert.throws(() => detectDatasetFormat(file('notes.md', '# hi\n')), (err: Error) => err.message === `${join(dir, 'notes.md')}: unrecognised dataset format (${expected})`);
-  assert.throws(() => detectDatasetFormat(file('cfg.yml', 'backbone: []\n')), /cfg\.yml: YAML without 'names' and 'train'\/'val': not an Ultralytics dataset YAML \(a model config\?\)/);
+  assert.throws(
+    () => detectDatasetFormat(file('notes.md', '# hi\n')),
+    (err: Error) => err.message === `${join(dir, 'notes.md')}: unrecognised dataset format (${expected})`,
+  );
+  assert.throws(
+    () => detectDatasetFormat(file('cfg.yml', 'backbone: []\n')),
+    /cfg\.yml: YAML without 'names' and 'train'\/'val': not an Ultralytics dataset YAML \(a model config\?\)/,
+  );
   mkdirSync(join(dir, 'nothing'));
   const folderList = DATASET_FORMATS.map((f) => f.describe.folder);
-  assert.throws(() => detectDatasetFormat(join(dir, 'nothing')),
-    (err: Error) => err.message === `${join(dir, 'nothing')}: a folder, but not ${folderList.slice(0, -1).join(', ')} or ${folderList[folderList.length - 1]}`);
+  assert.throws(
+    () => detectDatasetFormat(join(dir, 'nothing')),
+    (err: Error) =>
+      err.message === `${join(dir, 'nothing')}: a folder, but not ${folderList.slice(0, -1).join(', ')} or ${folderList[folderList.length - 1]}`,
+  );
 });
 
 test('a generated folder reads through the registry as it was generated, synchronously too', async () => {

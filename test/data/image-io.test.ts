@@ -53,7 +53,8 @@ test('PNG round trip is exact (buffer and file, atomic write)', async () => {
 });
 
 test('JPEG encode/decode is close on a smooth image', async () => {
-  const w = 64, h = 48;
+  const w = 64,
+    h = 48;
   const data = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([x * 4, y * 5, 128], (y * w + x) * 3);
   const img = { data, width: w, height: h };
@@ -67,11 +68,15 @@ test('JPEG encode/decode is close on a smooth image', async () => {
 });
 
 test('grayscale PNG → RGB with equal channels', async () => {
-  const w = 9, h = 5;
+  const w = 9,
+    h = 5;
   const g = new Uint8Array(w * h);
   for (let i = 0; i < g.length; i++) g[i] = (i * 37) % 256;
   const file = join(tmp, 'gray.png');
-  await sharp(g, { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w').png().toFile(file);
+  await sharp(g, { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(file);
   assert.equal((await sharp(file).metadata()).channels, 1);
   const img = await decodeImage(file);
   assert.equal(img.data.length, w * h * 3);
@@ -80,12 +85,23 @@ test('grayscale PNG → RGB with equal channels', async () => {
 
 test('RGBA PNG → RGB, alpha flattened on black', async () => {
   const rgba = Uint8Array.from([
-    200, 100, 50, 255, // opaque: kept
-    200, 100, 50, 0, // transparent: black
-    200, 100, 50, 128, // half: about half
+    200,
+    100,
+    50,
+    255, // opaque: kept
+    200,
+    100,
+    50,
+    0, // transparent: black
+    200,
+    100,
+    50,
+    128, // half: about half
   ]);
   const file = join(tmp, 'rgba.png');
-  await sharp(rgba, { raw: { width: 3, height: 1, channels: 4 } }).png().toFile(file);
+  await sharp(rgba, { raw: { width: 3, height: 1, channels: 4 } })
+    .png()
+    .toFile(file);
   const img = await decodeImage(file);
   assert.equal(img.data.length, 9);
   assert.deepEqual(Array.from(img.data.subarray(0, 6)), [200, 100, 50, 0, 0, 0]);
@@ -94,16 +110,22 @@ test('RGBA PNG → RGB, alpha flattened on black', async () => {
 });
 
 function near(a: number[], b: number[], tol: number): void {
-  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`));
+  a.forEach((v, i) => {
+    assert.ok(Math.abs(v - b[i]!) <= tol, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  });
 }
 
 test('EXIF orientation is applied (orientation 6 = rotate 90° clockwise)', async () => {
   // Stored 40×20: left half white, right half black.
-  const w = 40, h = 20;
+  const w = 40,
+    h = 20;
   const data = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) for (let x = 0; x < w / 2; x++) data.set([255, 255, 255], (y * w + x) * 3);
   const file = join(tmp, 'rot.jpg');
-  await sharp(data, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toFile(file);
+  await sharp(data, { raw: { width: w, height: h, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .withMetadata({ orientation: 6 })
+    .toFile(file);
   assert.equal((await sharp(file).metadata()).width, 40);
   assert.deepEqual(await readImageSize(file), { width: 20, height: 40 });
   const img = await decodeImage(file);
@@ -138,17 +160,35 @@ test('truncated and body-corrupt JPEG/PNG fail the decode with a problem that de
   const corruptJpg = Buffer.from(jpg);
   corruptJpg.set([0xff, 0xd0], jpg.length >> 1);
   const cases: Array<[string, Uint8Array, RegExp]> = [
-    ['half.jpg', jpg.subarray(0, jpg.length >> 1), /^half\.jpg: cannot decode image \(truncated: the file ends inside the image data, after \d+ bytes\)$/],
+    [
+      'half.jpg',
+      jpg.subarray(0, jpg.length >> 1),
+      /^half\.jpg: cannot decode image \(truncated: the file ends inside the image data, after \d+ bytes\)$/,
+    ],
     ['no-eoi.jpg', jpg.subarray(0, jpg.length - 2), /^no-eoi\.jpg: cannot decode image \(truncated: /],
     ['half.png', png.subarray(0, png.length >> 1), /^half\.png: cannot decode image \(truncated: /],
     ['body.jpg', corruptJpg, /^body\.jpg: cannot decode image \(corrupt image data: the decoder reports errors in the pixel data\)$/],
-    ['random.jpg', new Uint8Array(4000).map((_, i) => (i * 7919 + 13) & 0xff), /^random\.jpg: cannot decode image \(Input buffer contains unsupported image format\)$/],
+    [
+      'random.jpg',
+      new Uint8Array(4000).map((_, i) => (i * 7919 + 13) & 0xff),
+      /^random\.jpg: cannot decode image \(Input buffer contains unsupported image format\)$/,
+    ],
   ];
   // Alone, then all at once among good decodes (libvips' messages are process-wide: they must not leak between files).
-  for (const [name, buf, expected] of cases) await assert.rejects(decodeImageBuffer(buf, name), (e: Error) => (assert.match(e.message, expected), true));
-  const together = await Promise.allSettled([...cases.map(([name, buf]) => decodeImageBuffer(buf, name)), ...Array.from({ length: 6 }, () => decodeImageBuffer(jpg, 'good.jpg'))]);
+  for (const [name, buf, expected] of cases)
+    await assert.rejects(decodeImageBuffer(buf, name), (e: Error) => {
+      assert.match(e.message, expected);
+      return true;
+    });
+  const together = await Promise.allSettled([
+    ...cases.map(([name, buf]) => decodeImageBuffer(buf, name)),
+    ...Array.from({ length: 6 }, () => decodeImageBuffer(jpg, 'good.jpg')),
+  ]);
   together.forEach((r, i) => {
-    if (i >= cases.length) return assert.equal(r.status, 'fulfilled');
+    if (i >= cases.length) {
+      assert.equal(r.status, 'fulfilled');
+      return;
+    }
     assert.equal(r.status, 'rejected');
     assert.match(((r as PromiseRejectedResult).reason as Error).message, cases[i]![2]);
   });

@@ -4,13 +4,20 @@ import { describe, test } from 'node:test';
 import { letterboxBoxes, letterboxParams, unletterboxBoxes } from '../../src/data/letterbox.js';
 import { Rng } from '../../src/util/rng.js';
 
-const close = (a: number, b: number, tol: number, msg?: string): void =>
-  assert.ok(Math.abs(a - b) <= tol, `${msg ?? ''} expected ${b}, got ${a}`);
+const close = (a: number, b: number, tol: number, msg?: string): void => assert.ok(Math.abs(a - b) <= tol, `${msg ?? ''} expected ${b}, got ${a}`);
 
 describe('letterbox', () => {
   test('Ultralytics parameters', () => {
     assert.deepEqual(letterboxParams(1280, 720, 640), {
-      scale: 0.5, padX: 0, padY: 140, newW: 640, newH: 360, padRight: 0, padBottom: 140, dstW: 640, dstH: 640,
+      scale: 0.5,
+      padX: 0,
+      padY: 140,
+      newW: 640,
+      newH: 360,
+      padRight: 0,
+      padBottom: 140,
+      dstW: 640,
+      dstH: 640,
     });
     const auto = letterboxParams(1280, 720, 640, 32, true);
     assert.equal(auto.padY, 12);
@@ -29,12 +36,18 @@ describe('letterbox', () => {
     assert.deepEqual([noUp.scale, noUp.newW, noUp.newH, noUp.padX, noUp.padY], [1, 100, 50, 270, 295]);
   });
 
-  for (const [w, h, dst] of [[1280, 720, 640], [480, 800, 640], [1000, 333, 416], [37, 91, 320]] as const) {
+  for (const [w, h, dst] of [
+    [1280, 720, 640],
+    [480, 800, 640],
+    [1000, 333, 416],
+    [37, 91, 320],
+  ] as const) {
     test(`round trip ${w}×${h} → ${dst}`, () => {
       const rng = new Rng(w + h);
       const boxes = new Float32Array(4 * 20);
       for (let i = 0; i < 20; i++) {
-        const x1 = rng.next() * w * 0.8, y1 = rng.next() * h * 0.8;
+        const x1 = rng.next() * w * 0.8,
+          y1 = rng.next() * h * 0.8;
         boxes.set([x1, y1, x1 + rng.next() * (w - x1), y1 + rng.next() * (h - y1)], 4 * i);
       }
       for (const auto of [false, true]) {

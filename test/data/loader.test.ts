@@ -8,16 +8,26 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { shapesDataset } from '../../src/data/datasets/shapes.js';
-import { DataLoader, type Batch } from '../../src/data/loader.js';
-import type { ImageRecord } from '../../src/data/types.js';
+import { type Batch, DataLoader } from '../../src/data/loader.js';
 import { datasetSplit } from '../../src/data/resolve.js';
-import { tmp } from '../helpers/tmp.js';
+import type { ImageRecord } from '../../src/data/types.js';
 import { epochOf } from '../helpers/scope.js';
+import { tmp } from '../helpers/tmp.js';
 
 let records: ImageRecord[] = [];
 
 before(async () => {
-  const ds = await shapesDataset(join(tmp('loader'), 'shapes'), { train: 10, val: 2, test: 2, size: 64, minObjects: 1, maxObjects: 3, minSize: 12, maxSize: 40, seed: 9 });
+  const ds = await shapesDataset(join(tmp('loader'), 'shapes'), {
+    train: 10,
+    val: 2,
+    test: 2,
+    size: 64,
+    minObjects: 1,
+    maxObjects: 3,
+    minSize: 12,
+    maxSize: 40,
+    seed: 9,
+  });
   records = datasetSplit(ds, 'train');
 });
 
@@ -32,7 +42,11 @@ describe('DataLoader', () => {
     for (const workers of [1, 2]) {
       const b = await epochBatches(workers, 1);
       assert.equal(b.length, a.length, `${workers} workers`);
-      assert.deepEqual(a.map((x) => x.indices), b.map((x) => x.indices), `${workers} workers`);
+      assert.deepEqual(
+        a.map((x) => x.indices),
+        b.map((x) => x.indices),
+        `${workers} workers`,
+      );
       a.forEach((x, i) => {
         const y = b[i]!;
         const what = `${workers} workers, batch ${i}`;
@@ -45,7 +59,10 @@ describe('DataLoader', () => {
       });
     }
     const c = await epochBatches(0, 2);
-    assert.notDeepEqual(a.map((x) => x.indices), c.map((x) => x.indices));
+    assert.notDeepEqual(
+      a.map((x) => x.indices),
+      c.map((x) => x.indices),
+    );
   });
 
   it('prepares main-thread batches on a later turn of the event loop', async () => {

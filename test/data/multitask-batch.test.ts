@@ -12,16 +12,16 @@ import { flipHorizontal } from '../../src/data/augment/flip.js';
 import { letterboxSample } from '../../src/data/augment/letterbox-image.js';
 import { mixup } from '../../src/data/augment/mixup.js';
 import { mosaic4 } from '../../src/data/augment/mosaic.js';
-import { COLOR_NAMES, recordLabels, type InstanceImageRecord } from '../../src/data/datasets/instances.js';
-import { SHAPE_NAMES, resolveShapesOptions, shapesDataset, shapeTemplates, type ShapesOptions } from '../../src/data/datasets/shapes.js';
+import { COLOR_NAMES, type InstanceImageRecord, recordLabels } from '../../src/data/datasets/instances.js';
+import { resolveShapesOptions, SHAPE_NAMES, type ShapesOptions, shapesDataset, shapeTemplates } from '../../src/data/datasets/shapes.js';
+import { type Batch, collate, DataLoader, type LoaderOptions } from '../../src/data/loader.js';
 import type { EncodedSample } from '../../src/data/loader-worker.js';
-import { collate, DataLoader, type Batch, type LoaderOptions } from '../../src/data/loader.js';
 import { datasetSplit } from '../../src/data/resolve.js';
 import { recordToSample } from '../../src/data/sample-source.js';
 import type { ImageRecord, Sample } from '../../src/data/types.js';
 import { Rng } from '../../src/util/rng.js';
-import { tmp } from '../helpers/tmp.js';
 import { epochOf } from '../helpers/scope.js';
+import { tmp } from '../helpers/tmp.js';
 
 const SHAPES: ShapesOptions = { train: 8, val: 2, test: 2, size: 64, minObjects: 1, maxObjects: 3, minSize: 12, maxSize: 40, seed: 9 };
 const NC = SHAPE_NAMES.length;
@@ -93,7 +93,9 @@ function checkSemantic(b: Batch, i: number, tol = 1): boolean[] {
       const v = sem[y * W + x]!;
       if (v === 0) continue;
       assert.ok(v <= NC, `semantic value ${v}`);
-      const inBox = rows.some((r) => r.cls === v - 1 && x + 0.5 >= r.box[0] - tol && x + 0.5 <= r.box[2] + tol && y + 0.5 >= r.box[1] - tol && y + 0.5 <= r.box[3] + tol);
+      const inBox = rows.some(
+        (r) => r.cls === v - 1 && x + 0.5 >= r.box[0] - tol && x + 0.5 <= r.box[2] + tol && y + 0.5 >= r.box[1] - tol && y + 0.5 <= r.box[3] + tol,
+      );
       assert.ok(inBox, `${b.files[i]}: pixel (${x}, ${y}) of class ${v - 1} is in no box of that class`);
     }
   }
@@ -109,7 +111,9 @@ describe('multi-task batches (extras)', () => {
   it('train (mosaic + affine): labels, semantic maps and identities agree with the surviving boxes', async () => {
     const bs = await batches({ extras: true }, 1);
     assert.equal(bs.length, 2);
-    let rows = 0, withClass = 0, changed = 0;
+    let rows = 0,
+      withClass = 0,
+      changed = 0;
     for (const b of bs) {
       checkShapes(b);
       for (let i = 0; i < b.shape[0]; i++) {
@@ -196,7 +200,10 @@ describe('multi-task batches (extras)', () => {
     const n = rec.annotations.length;
     assert.equal(full.masks!.length, n);
     assert.deepEqual(Array.from(full.attrs!), rec.colors);
-    assert.deepEqual(Array.from(full.identity!), rec.annotations.map((a) => a.identity));
+    assert.deepEqual(
+      Array.from(full.identity!),
+      rec.annotations.map((a) => a.identity),
+    );
     assert.deepEqual(Array.from(full.labels!), Array.from(recordLabels(rec)));
     const boxesOnly = await recordToSample(rec, { instances: false });
     assert.equal(boxesOnly.masks, undefined);
@@ -208,7 +215,13 @@ describe('multi-task batches (extras)', () => {
   it('collate refuses a batch mixing samples with and without extras, naming the file', () => {
     const enc = (file: string, extra: boolean): EncodedSample => {
       const s: EncodedSample = {
-        pixels: new Uint8Array(4 * 4 * 3), width: 4, height: 4, boxes: Float32Array.of(0, 0, 2, 2), cls: Int32Array.of(1), file, dropped: 0,
+        pixels: new Uint8Array(4 * 4 * 3),
+        width: 4,
+        height: 4,
+        boxes: Float32Array.of(0, 0, 2, 2),
+        cls: Int32Array.of(1),
+        file,
+        dropped: 0,
       };
       if (extra) {
         s.labels = Float32Array.of(0, 1, 0);
@@ -233,10 +246,11 @@ function synth(w: number, h: number, objs: { box: [number, number, number, numbe
   const data = new Uint8Array(w * h * 3);
   const masks = objs.map(({ box }) => {
     const m = new Uint8Array(w * h);
-    for (let y = box[1]; y < box[3]; y++) for (let x = box[0]; x < box[2]; x++) {
-      m[y * w + x] = 1;
-      data.fill(200, (y * w + x) * 3, (y * w + x) * 3 + 3);
-    }
+    for (let y = box[1]; y < box[3]; y++)
+      for (let x = box[0]; x < box[2]; x++) {
+        m[y * w + x] = 1;
+        data.fill(200, (y * w + x) * 3, (y * w + x) * 3 + 3);
+      }
     return m;
   });
   return {
@@ -264,7 +278,11 @@ function assertAttrsAligned(s: Sample, what: string): void {
 
 describe('attributes through the augmentations', () => {
   it('affine keep-filter drops the attributes of dropped boxes', () => {
-    const s = synth(64, 64, [{ box: [4, 4, 20, 20], cls: 1, id: 10 }, { box: [40, 40, 60, 60], cls: 2, id: 11 }, { box: [30, 30, 50, 50], cls: 0, id: 12 }]);
+    const s = synth(64, 64, [
+      { box: [4, 4, 20, 20], cls: 1, id: 10 },
+      { box: [40, 40, 60, 60], cls: 2, id: 11 },
+      { box: [30, 30, 50, 50], cls: 0, id: 12 },
+    ]);
     const r = warpSample(s, mat3([1, 0, -24, 0, 1, -24, 0, 0, 1]), 64, 64);
     assert.equal(r.dropped, 1);
     assert.deepEqual(Array.from(r.sample.identity!), [11, 12]);
@@ -274,15 +292,32 @@ describe('attributes through the augmentations', () => {
 
   it('mosaic + affine, mixup, flip and letterbox keep attributes aligned with boxes', () => {
     const withAttrs = [
-      synth(64, 48, [{ box: [2, 2, 30, 30], cls: 0, id: 1 }, { box: [40, 20, 62, 46], cls: 1, id: 2 }], 'a'),
+      synth(
+        64,
+        48,
+        [
+          { box: [2, 2, 30, 30], cls: 0, id: 1 },
+          { box: [40, 20, 62, 46], cls: 1, id: 2 },
+        ],
+        'a',
+      ),
       synth(48, 64, [{ box: [5, 30, 40, 60], cls: 2, id: 3 }], 'b'),
-      synth(64, 64, [{ box: [10, 10, 50, 25], cls: 3, id: 4 }, { box: [30, 40, 60, 62], cls: 0, id: 5 }], 'c'),
+      synth(
+        64,
+        64,
+        [
+          { box: [10, 10, 50, 25], cls: 3, id: 4 },
+          { box: [30, 40, 60, 62], cls: 0, id: 5 },
+        ],
+        'c',
+      ),
     ];
     // The fourth sample has no attributes / identities: −1 for its boxes.
     const d = synth(64, 64, [{ box: [20, 20, 44, 44], cls: 1, id: 6 }], 'd');
     delete d.attrs;
     delete d.identity;
-    let kept = 0, dropped = 0;
+    let kept = 0,
+      dropped = 0;
     for (let seed = 0; seed < 12; seed++) {
       const rng = new Rng(seed);
       const m = mosaic4([...withAttrs, d], rng, 64);

@@ -6,7 +6,15 @@ import sharp from 'sharp';
 import { readCoco } from '../../src/data/formats/coco/read.js';
 import { cocoMask, type SegmentedAnnotation } from '../../src/data/formats/coco/segmentation.js';
 import {
-  decodeRle, encodeOwnerRle, encodeRle, maskRuns, maskToRle, rleDecodeString, rleEncodeString, rleToMask, runsToMask,
+  decodeRle,
+  encodeOwnerRle,
+  encodeRle,
+  maskRuns,
+  maskToRle,
+  rleDecodeString,
+  rleEncodeString,
+  rleToMask,
+  runsToMask,
 } from '../../src/data/rle.js';
 import { Rng } from '../../src/util/rng.js';
 import { tmp } from '../helpers/tmp.js';
@@ -15,8 +23,10 @@ import { tmp } from '../helpers/tmp.js';
 function randomMask(rng: Rng, height: number, width: number): Uint8Array {
   const mask = new Uint8Array(height * width);
   for (let k = rng.int(0, 4); k > 0; k--) {
-    const x0 = rng.int(0, width - 1), y0 = rng.int(0, height - 1);
-    const x1 = rng.int(x0, width - 1), y1 = rng.int(y0, height - 1);
+    const x0 = rng.int(0, width - 1),
+      y0 = rng.int(0, height - 1);
+    const x1 = rng.int(x0, width - 1),
+      y1 = rng.int(y0, height - 1);
     for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) mask[y * width + x] = rng.next() < 0.9 ? 1 : 0;
   }
   return mask;
@@ -45,12 +55,19 @@ test('RLE scan orders: row-major runs go along the rows, column-major (COCO) dow
 test('RLE round trips: random masks in both orders, compressed strings, and across orders', () => {
   const rng = new Rng(7);
   for (let i = 0; i < 200; i++) {
-    const h = rng.int(1, 40), w = rng.int(1, 40);
+    const h = rng.int(1, 40),
+      w = rng.int(1, 40);
     const mask = randomMask(rng, h, w);
     for (const order of ['row-major', 'column-major'] as const) {
       const runs = maskRuns(mask, h, w, order);
-      assert.equal(runs.reduce((s, c) => s + c, 0), h * w);
-      assert.ok(runs.slice(1, -1).every((c) => c > 0), 'only the first and the last run can be empty');
+      assert.equal(
+        runs.reduce((s, c) => s + c, 0),
+        h * w,
+      );
+      assert.ok(
+        runs.slice(1, -1).every((c) => c > 0),
+        'only the first and the last run can be empty',
+      );
       assert.deepEqual(runsToMask(runs, h, w, order, true), mask, `${order} ${w}x${h}`);
     }
     assert.deepEqual(decodeRle(encodeRle(mask), w, h), mask);
@@ -66,12 +83,18 @@ test('RLE round trips: random masks in both orders, compressed strings, and acro
 test('RLE against the COCO reader: masks written as RLE (compressed or not) and polygons come back from readCoco as they were', async () => {
   const dir = tmp('rle-coco');
   const rng = new Rng(3);
-  const sizes: [number, number][] = [[30, 40], [17, 23], [64, 9]]; // [height, width]
+  const sizes: [number, number][] = [
+    [30, 40],
+    [17, 23],
+    [64, 9],
+  ]; // [height, width]
   const masks: Uint8Array[][] = [];
   const annotations: Record<string, unknown>[] = [];
   const images: Record<string, unknown>[] = [];
   for (const [i, [h, w]] of sizes.entries()) {
-    await sharp({ create: { width: w, height: h, channels: 3, background: '#404040' } }).png().toFile(join(dir, `${i}.png`));
+    await sharp({ create: { width: w, height: h, channels: 3, background: '#404040' } })
+      .png()
+      .toFile(join(dir, `${i}.png`));
     images.push({ id: i + 1, file_name: `${i}.png`, width: w, height: h });
     const list: Uint8Array[] = [];
     for (let k = 0; k < 3; k++) {
@@ -90,14 +113,14 @@ test('RLE against the COCO reader: masks written as RLE (compressed or not) and 
   writeFileSync(path, JSON.stringify({ images, annotations, categories: [{ id: 1, name: 'blob' }] }));
   const ds = await readCoco(path);
   assert.deepEqual(ds.bad, []);
-  ds.splits['val']!.forEach((rec, i) => {
+  ds.splits.val!.forEach((rec, i) => {
     const anns = rec.annotations as SegmentedAnnotation[];
     masks[i]!.forEach((mask, k) => {
       assert.deepEqual(cocoMask(anns[k]!, rec.height, rec.width), mask, `image ${i} mask ${k}`);
       assert.equal(!!anns[k]!.iscrowd, k === 2);
     });
   });
-  const poly = cocoMask(ds.splits['val']![0]!.annotations[3] as SegmentedAnnotation, 30, 40)!;
+  const poly = cocoMask(ds.splits.val![0]!.annotations[3] as SegmentedAnnotation, 30, 40)!;
   const expect = new Uint8Array(30 * 40);
   for (let y = 3; y < 7; y++) expect.fill(1, y * 40 + 2, y * 40 + 8);
   assert.deepEqual(poly, expect);
@@ -131,7 +154,10 @@ test('row-major RLE (generated datasets): the owner-map encoder agrees with enco
   const mask = Uint8Array.from(owner, (v) => (v === 3 ? 1 : 0));
   const rle = encodeRle(mask);
   assert.equal(rle.length % 2, 1);
-  assert.equal(rle.reduce((s, c) => s + c, 0), W * H);
+  assert.equal(
+    rle.reduce((s, c) => s + c, 0),
+    W * H,
+  );
   assert.deepEqual(decodeRle(rle, W, H), mask);
   assert.deepEqual(encodeOwnerRle(owner, 3, [0, 0, W, H], W, H), rle);
   const owner2 = new Int16Array(W * H).fill(-1);

@@ -4,18 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
-import { COLOR_NAMES, PALETTE, labelObjects, type InstanceImage } from '../../src/data/datasets/instances.js';
+import { COLOR_NAMES, type InstanceImage, labelObjects, PALETTE } from '../../src/data/datasets/instances.js';
 import {
-  SHAPE_NAMES,
   ensureShapesDataset,
   fillPolygon,
   generateShapeImage,
   generateShapes,
   loadShapesSample,
   resolveShapesOptions,
-  shapeTemplates,
+  SHAPE_NAMES,
   shapesDataset,
   shapesHash,
+  shapeTemplates,
 } from '../../src/data/datasets/shapes.js';
 import { decodeRle, encodeRle } from '../../src/data/rle.js';
 
@@ -105,7 +105,9 @@ test('shapes: same seed gives identical images and labels; a different seed diff
   assert.equal(differ.length, 12, 'every image changes with the seed');
   // Splits are independent: the size of train does not change val.
   const d = generateShapes({ seed: 7, train: 3, val: 4, test: 0 });
-  d.splits.val.forEach((im, i) => assert.ok(Buffer.from(im.image.data).equals(Buffer.from(a.splits.val[i]!.image.data))));
+  d.splits.val.forEach((im, i) => {
+    assert.ok(Buffer.from(im.image.data).equals(Buffer.from(a.splits.val[i]!.image.data)));
+  });
   // Train, val and test images are distinct streams.
   assert.ok(!Buffer.from(a.splits.train[0]!.image.data).equals(Buffer.from(a.splits.val[0]!.image.data)));
 });
@@ -133,7 +135,9 @@ test('shapes: class, colour and identity ranges; identities are templates that r
   assert.ok(g.names.length >= 4);
   assert.deepEqual(g.colors, ['red', 'green', 'blue', 'yellow', 'magenta', 'cyan', 'white']);
   assert.equal(g.templates.length, SHAPE_NAMES.length * COLOR_NAMES.length * 2);
-  g.templates.forEach((t, i) => assert.equal(t.id, i));
+  g.templates.forEach((t, i) => {
+    assert.equal(t.id, i);
+  });
   const classes = new Set<number>();
   const colors = new Set<number>();
   const identityUses = new Map<number, number>();
@@ -188,7 +192,10 @@ test('shapes: occlusion keeps the occluded box, masks out hidden pixels, drops o
   ];
   const { objects, dropped } = labelObjects(owner, W, H, painted, 0.25);
   assert.equal(dropped, 1, 'the hidden middle square and the 25%-visible corner square: one dropped');
-  assert.deepEqual(objects.map((o) => o.identity), [10, 12, 13]);
+  assert.deepEqual(
+    objects.map((o) => o.identity),
+    [10, 12, 13],
+  );
   const back = objects[0]!;
   assert.deepEqual(back.box, [10, 10, 30, 30], 'the occluded square keeps its whole box');
   assert.equal(back.area, 200);
@@ -245,19 +252,31 @@ test('shapes: cache round trip; a second call reads the cache; other options reg
   assert.deepEqual(first.bad, []);
   assert.equal(first.numIdentities, first.templates.length);
   assert.deepEqual(Object.keys(first.splits), ['train', 'val', 'test']);
-  assert.equal(first.splits['train']!.length, 10);
+  assert.equal(first.splits.train!.length, 10);
   assert.ok(existsSync(join(dir, 'labels.json')));
   assert.equal(readdirSync(join(dir, 'images', 'train')).length, 10);
 
   const mem = generateShapes(opts);
-  const rec = first.splits['val']![1]!;
+  const rec = first.splits.val![1]!;
   const sample = await loadShapesSample(rec);
   const expect = mem.splits.val[1]!;
   assert.ok(Buffer.from(sample.image.data).equals(Buffer.from(expect.image.data)), 'PNG decodes to the generated pixels');
-  assert.deepEqual(Array.from(sample.cls), expect.objects.map((o) => o.cls));
-  assert.deepEqual(Array.from(sample.identity!), expect.objects.map((o) => o.identity));
-  assert.deepEqual(Array.from(sample.boxes), expect.objects.flatMap((o) => o.box));
-  assert.deepEqual(sample.masks, expect.objects.map((o) => decodeRle(o.rle, 256, 256)));
+  assert.deepEqual(
+    Array.from(sample.cls),
+    expect.objects.map((o) => o.cls),
+  );
+  assert.deepEqual(
+    Array.from(sample.identity!),
+    expect.objects.map((o) => o.identity),
+  );
+  assert.deepEqual(
+    Array.from(sample.boxes),
+    expect.objects.flatMap((o) => o.box),
+  );
+  assert.deepEqual(
+    sample.masks,
+    expect.objects.map((o) => decodeRle(o.rle, 256, 256)),
+  );
   assert.equal(sample.labels!.length, SHAPE_NAMES.length + COLOR_NAMES.length);
   for (const o of expect.objects) {
     assert.equal(sample.labels![o.cls], 1);
@@ -265,9 +284,15 @@ test('shapes: cache round trip; a second call reads the cache; other options reg
   }
   const onBits = sample.labels!.reduce((s, v) => s + v, 0);
   assert.equal(onBits, new Set(expect.objects.map((o) => o.cls)).size + new Set(expect.objects.map((o) => o.color)).size);
-  assert.deepEqual(first.attributeIds(rec), expect.objects.map((o) => o.color));
+  assert.deepEqual(
+    first.attributeIds(rec),
+    expect.objects.map((o) => o.color),
+  );
   assert.deepEqual(first.masks(rec), sample.masks);
-  assert.deepEqual(rec.annotations.map((a) => a.identity), expect.objects.map((o) => o.identity));
+  assert.deepEqual(
+    rec.annotations.map((a) => a.identity),
+    expect.objects.map((o) => o.identity),
+  );
 
   const pngBefore = readFileSync(rec.file);
   const second = await ensureShapesDataset(dir, { ...opts, progress: false });
@@ -283,10 +308,10 @@ test('shapes: cache round trip; a second call reads the cache; other options reg
   assert.ok(!readFileSync(rec.file).equals(pngBefore));
 
   // A damaged cache (an image missing) is regenerated.
-  rmSync(third.splits['test']![0]!.file);
+  rmSync(third.splits.test![0]!.file);
   const fourth = await ensureShapesDataset(dir, { ...opts, seed: 4, progress: false });
   assert.equal(fourth.generated, true);
-  assert.ok(existsSync(third.splits['test']![0]!.file));
+  assert.ok(existsSync(third.splits.test![0]!.file));
   assert.deepEqual(fourth.splits, third.splits);
   // No leftovers beside the cache directory.
   assert.deepEqual(readdirSync(join(dir, '..')), ['ds']);
@@ -294,8 +319,8 @@ test('shapes: cache round trip; a second call reads the cache; other options reg
 
 test('shapes: the default cache directory is $YOLOR_CACHE_DIR/shapes-<hash>', async () => {
   const root = tmp('shapes-root-');
-  const saved = process.env['YOLOR_CACHE_DIR'];
-  process.env['YOLOR_CACHE_DIR'] = root;
+  const saved = process.env.YOLOR_CACHE_DIR;
+  process.env.YOLOR_CACHE_DIR = root;
   try {
     const opts = { train: 2, val: 1, test: 1, size: 64, progress: false as const };
     const ds = await shapesDataset(undefined, opts);
@@ -303,10 +328,10 @@ test('shapes: the default cache directory is $YOLOR_CACHE_DIR/shapes-<hash>', as
     assert.equal(ds.dir, join(root, `shapes-${hash}`));
     assert.equal(ds.generated, true);
     assert.equal((await shapesDataset(undefined, opts)).generated, false);
-    assert.equal(ds.splits['train']![0]!.width, 64);
+    assert.equal(ds.splits.train![0]!.width, 64);
   } finally {
-    if (saved === undefined) delete process.env['YOLOR_CACHE_DIR'];
-    else process.env['YOLOR_CACHE_DIR'] = saved;
+    if (saved === undefined) delete process.env.YOLOR_CACHE_DIR;
+    else process.env.YOLOR_CACHE_DIR = saved;
   }
 });
 

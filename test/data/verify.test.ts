@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { readVoc } from '../../src/data/formats/voc/read.js';
 import { readImageSize } from '../../src/data/image-io.js';
 import { datasetSplit } from '../../src/data/resolve.js';
-import { applyImageReport, verifyImages, type ImageReport } from '../../src/data/verify.js';
 import type { ImageRecord } from '../../src/data/types.js';
+import { applyImageReport, type ImageReport, verifyImages } from '../../src/data/verify.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { train } from '../../src/train/trainer.js';
 import { bccdWithBadImages } from '../helpers/bad-images.js';
@@ -33,13 +33,18 @@ function problems(v: ImageReport): string[] {
 test('missing, corrupt and mis-sized images are reported by file; abort unless skipping', async () => {
   const dir = tmp('verify');
   const good = join(dir, 'good.png');
-  await sharp({ create: { width: 8, height: 6, channels: 3, background: '#808080' } }).png().toFile(good);
+  await sharp({ create: { width: 8, height: 6, channels: 3, background: '#808080' } })
+    .png()
+    .toFile(good);
   const corrupt = join(dir, 'corrupt.jpg');
   writeFileSync(corrupt, 'this is not a jpeg');
   const rec = (id: number, file: string, width = 8, height = 6): ImageRecord => ({ id, file, width, height, annotations: [] });
   const records = [rec(0, good), rec(1, join(dir, 'missing.jpg')), rec(2, corrupt), rec(3, good, 16, 6)];
   const v = await verifyImages(records, { cacheFile: join(dir, 'check.json') });
-  assert.deepEqual(v.good.map((r) => r.id), [0]);
+  assert.deepEqual(
+    v.good.map((r) => r.id),
+    [0],
+  );
   const byFile = problems(v);
   assert.equal(byFile.length, 3);
   assert.match(byFile[0]!, /^corrupt\.jpg: cannot decode image/);
@@ -47,15 +52,24 @@ test('missing, corrupt and mis-sized images are reported by file; abort unless s
   assert.match(byFile[2]!, /^missing\.jpg: image file not found$/);
   // good.png is one file for two records; the missing one is not decoded (nor cached)
   assert.deepEqual([v.files, v.decoded, v.cached], [3, 2, 0]);
-  assert.throws(() => applyImageReport('train', v, false, () => undefined), (err: Error) => {
-    // One line (what the CLI prints), every file with its problem, in the records' order.
-    assert.equal(err.message, `3 unreadable image(s) in the train split (use --skip-bad to skip them): ${join(dir, 'missing.jpg')}: image file not found; ` +
-      `${corrupt}: ${v.bad[1]!.problem}; ${good}: image is 8x6 but its annotation says 16x6`);
-    return true;
-  });
+  assert.throws(
+    () => applyImageReport('train', v, false, () => undefined),
+    (err: Error) => {
+      // One line (what the CLI prints), every file with its problem, in the records' order.
+      assert.equal(
+        err.message,
+        `3 unreadable image(s) in the train split (use --skip-bad to skip them): ${join(dir, 'missing.jpg')}: image file not found; ` +
+          `${corrupt}: ${v.bad[1]!.problem}; ${good}: image is 8x6 but its annotation says 16x6`,
+      );
+      return true;
+    },
+  );
   const logged: string[] = [];
   const kept = applyImageReport('train', v, true, (s) => logged.push(s));
-  assert.deepEqual(kept.map((r) => r.id), [0]);
+  assert.deepEqual(
+    kept.map((r) => r.id),
+    [0],
+  );
   assert.match(logged[0]!, /^skipping 3 unreadable image\(s\) in the train split/);
   assert.ok(v.bad.every((b) => b.action === 'skipped'));
   // the annotated size is compared on every check, also from a cached verdict
@@ -64,7 +78,9 @@ test('missing, corrupt and mis-sized images are reported by file; abort unless s
   assert.deepEqual(problems(again), byFile);
 });
 
-test('a truncated BCCD image and random bytes named .jpg are decoded and flagged, naming the file; workers give the same report', { skip: NO_BCCD }, async () => {
+test('a truncated BCCD image and random bytes named .jpg are decoded and flagged, naming the file; workers give the same report', {
+  skip: NO_BCCD,
+}, async () => {
   const data = bccdWithBadImages(tmp('verify-bccd'));
   const records = datasetSplit(readVoc(data.root), 'train');
   assert.equal(records.length, 5);
@@ -73,20 +89,29 @@ test('a truncated BCCD image and random bytes named .jpg are decoded and flagged
   const onMain = await verifyImages(records, { cacheFile: null, workers: 0 });
   const inWorkers = await verifyImages(records, { cacheFile: null, workers: 2 });
   for (const v of [onMain, inWorkers]) {
-    assert.deepEqual(v.good.map((r) => r.file), data.train);
-    assert.deepEqual(v.bad.map((b) => b.file), [data.truncated, data.random]);
+    assert.deepEqual(
+      v.good.map((r) => r.file),
+      data.train,
+    );
+    assert.deepEqual(
+      v.bad.map((b) => b.file),
+      [data.truncated, data.random],
+    );
     assert.deepEqual([v.files, v.decoded, v.cached], [5, 5, 0]);
     const [t, r] = v.bad;
     assert.match(t!.problem, /^cannot decode image \(truncated: the file ends inside the image data, after \d+ bytes\)$/);
     assert.match(r!.problem, /^cannot decode image \(Input buffer contains unsupported image format\)$/);
   }
   assert.deepEqual(inWorkers.bad, onMain.bad);
-  assert.throws(() => applyImageReport('train', onMain, false, () => undefined), (err: Error) => {
-    assert.match(err.message, /^2 unreadable image\(s\) in the train split \(use --skip-bad to skip them\): [^\n]+$/);
-    assert.ok(err.message.includes(`: ${data.truncated}: cannot decode image (`), err.message);
-    assert.ok(err.message.includes(`; ${data.random}: cannot decode image (`), err.message);
-    return true;
-  });
+  assert.throws(
+    () => applyImageReport('train', onMain, false, () => undefined),
+    (err: Error) => {
+      assert.match(err.message, /^2 unreadable image\(s\) in the train split \(use --skip-bad to skip them\): [^\n]+$/);
+      assert.ok(err.message.includes(`: ${data.truncated}: cannot decode image (`), err.message);
+      assert.ok(err.message.includes(`; ${data.random}: cannot decode image (`), err.message);
+      return true;
+    },
+  );
 });
 
 test('verdicts are cached by path, size and mtime: an unchanged file is not decoded again, a changed one is', { skip: NO_BCCD }, async () => {
@@ -135,15 +160,29 @@ test('verdicts are cached by path, size and mtime: an unchanged file is not deco
   assert.deepEqual([(await check()).cached], [5]);
 });
 
-test('train and val abort before starting, listing the bad images; with skip-bad they skip them, count them and use the rest', { skip: NO_BCCD }, async () => {
+test('train and val abort before starting, listing the bad images; with skip-bad they skip them, count them and use the rest', {
+  skip: NO_BCCD,
+}, async () => {
   await initBackend('wasm');
   const data = bccdWithBadImages(tmp('verify-train'), 4, 2);
-  const saved = process.env['YOLOR_CACHE_DIR'];
-  process.env['YOLOR_CACHE_DIR'] = tmp('verify-train-cache');
+  const saved = process.env.YOLOR_CACHE_DIR;
+  process.env.YOLOR_CACHE_DIR = tmp('verify-train-cache');
   try {
     const opts = {
-      data: data.root, model: 'yolor-n', epochs: 1, batch: 2, imgsz: 64, project: join(tmp('verify-runs'), 'runs'), name: 'skip', seed: 1,
-      workers: 0, optimizer: 'sgd' as const, patience: 10, cache: false, valSplit: 'val', quiet: true,
+      data: data.root,
+      model: 'yolor-n',
+      epochs: 1,
+      batch: 2,
+      imgsz: 64,
+      project: join(tmp('verify-runs'), 'runs'),
+      name: 'skip',
+      seed: 1,
+      workers: 0,
+      optimizer: 'sgd' as const,
+      patience: 10,
+      cache: false,
+      valSplit: 'val',
+      quiet: true,
     };
     await assert.rejects(train(opts), (err: Error) => {
       assert.match(err.message, /^2 unreadable image\(s\) in the train split \(use --skip-bad to skip them\):/);
@@ -154,11 +193,40 @@ test('train and val abort before starting, listing the bad images; with skip-bad
     const r = await train({ ...opts, skipBad: true });
     assert.equal(r.rows.length, 1);
     assert.equal(r.interrupted, false);
-    assert.deepEqual(r.skippedImages.map((b) => [b.file, b.action]), [[data.truncated, 'skipped'], [data.random, 'skipped']]);
+    assert.deepEqual(
+      r.skippedImages.map((b) => [b.file, b.action]),
+      [
+        [data.truncated, 'skipped'],
+        [data.random, 'skipped'],
+      ],
+    );
 
     // val on the same split: aborts with the list (exit 1), or skips and says so.
-    const val = (...extra: string[]) => spawnSync(process.execPath, [main, 'val', '--weights', join(r.runDir, 'weights', 'best'), '--data', data.root,
-      '--split', 'train', '--imgsz', '64', '--batch', '2', '--workers', '0', '--backend', 'wasm', '--json', ...extra], { encoding: 'utf8' });
+    const val = (...extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          main,
+          'val',
+          '--weights',
+          join(r.runDir, 'weights', 'best'),
+          '--data',
+          data.root,
+          '--split',
+          'train',
+          '--imgsz',
+          '64',
+          '--batch',
+          '2',
+          '--workers',
+          '0',
+          '--backend',
+          'wasm',
+          '--json',
+          ...extra,
+        ],
+        { encoding: 'utf8' },
+      );
     const refused = val();
     assert.equal(refused.status, 1, refused.stderr);
     assert.match(refused.stderr, /2 unreadable image\(s\) in the train split \(use --skip-bad to skip them\)/);
@@ -168,7 +236,7 @@ test('train and val abort before starting, listing the bad images; with skip-bad
     assert.match(skipped.stderr, /skipping 2 unreadable image\(s\) in the train split:\n {2}\S*truncated\.jpg: cannot decode image/);
     assert.ok(Number.isFinite((JSON.parse(skipped.stdout) as { mAP50: number }).mAP50));
   } finally {
-    if (saved === undefined) delete process.env['YOLOR_CACHE_DIR'];
-    else process.env['YOLOR_CACHE_DIR'] = saved;
+    if (saved === undefined) delete process.env.YOLOR_CACHE_DIR;
+    else process.env.YOLOR_CACHE_DIR = saved;
   }
 });

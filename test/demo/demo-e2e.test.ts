@@ -37,22 +37,22 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { decodeImage, encodePng } from '../../src/data/image-io.js';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { ensureShapesDataset, generateShapeImage, resolveShapesOptions, shapeTemplates } from '../../src/data/datasets/shapes.js';
+import { decodeImage, encodePng } from '../../src/data/image-io.js';
 import type { RgbImage } from '../../src/data/types.js';
 import { initBackend } from '../../src/engine/backend.js';
-import { DEMO_DIST, serveDemo, type DemoFormat } from '../../src/export/demo/serve.js';
+import { DEMO_DIST, type DemoFormat, serveDemo } from '../../src/export/demo/serve.js';
 import { loadModel, saveModel } from '../../src/models/checkpoint.js';
 import { parseModelConfig, serializeModelConfig } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
+import type { PredictedLabel } from '../../src/tasks/classify/index.js';
 import type { Detection } from '../../src/tasks/detect/nms.js';
 import { predictImage } from '../../src/train/predict.js';
 import { predictTasks } from '../../src/train/predict-tasks.js';
-import type { PredictedLabel } from '../../src/tasks/classify/index.js';
 import { tmp } from '../helpers/tmp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -68,7 +68,10 @@ const SCORE_TOL = 1e-3;
  * through SwiftShader (software, slow); onnxruntime-web's WebGL provider
  * cannot run these graphs (no Split at opset 17), so onnx/webgl fails.
  */
-const BACKENDS = (process.env['YOLOR_DEMO_BACKENDS'] ?? 'wasm').split(',').map((b) => b.trim()).filter(Boolean);
+const BACKENDS = (process.env.YOLOR_DEMO_BACKENDS ?? 'wasm')
+  .split(',')
+  .map((b) => b.trim())
+  .filter(Boolean);
 /** Lets headless Chromium offer WebGPU (on SwiftShader's software Vulkan where there is no GPU). */
 const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'];
 
@@ -106,7 +109,15 @@ interface PageState {
 }
 
 /** The browser flags of the issue's checks (no network, no background services). */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** A 200×150 crop of a generated shapes image: non-square, scaled by 0.64 (bilinear path) and padded. */
 function testImage(): RgbImage {
@@ -143,8 +154,16 @@ function makeInputSensitive(model: Detector): void {
   const next = new Map<string, tf.Tensor>();
   for (const [name, t] of model.stateDict()) {
     const r0 = before.get(name)!;
-    if (name.endsWith('.running_mean')) next.set(name, tf.tidy(() => tf.div(tf.sub(t, tf.mul(r0, 0.97)), 0.03)));
-    else if (name.endsWith('.running_var')) next.set(name, tf.tidy(() => tf.maximum(tf.div(tf.sub(t, tf.mul(r0, 0.97)), 0.03), 1e-4)));
+    if (name.endsWith('.running_mean'))
+      next.set(
+        name,
+        tf.tidy(() => tf.div(tf.sub(t, tf.mul(r0, 0.97)), 0.03)),
+      );
+    else if (name.endsWith('.running_var'))
+      next.set(
+        name,
+        tf.tidy(() => tf.maximum(tf.div(tf.sub(t, tf.mul(r0, 0.97)), 0.03), 1e-4)),
+      );
     else if (/^(head\.l\d+\.pred|classify_head\.fc|segment_head\.pred)\.weight$/.test(name)) next.set(name, tf.mul(t, 5));
     else next.set(name, t.clone());
   }
@@ -168,7 +187,10 @@ function assertMatched(want: readonly Detection[], have: readonly Detection[], k
     assert.ok(best, `${what}: detection #${i} (cls ${d.cls}, score ${d.score}) has no same-class counterpart`);
     const db = boxDiff(best.box, d.box);
     const ds = Math.abs(best.score - d.score);
-    assert.ok(db <= BOX_TOL, `${what}: detection #${i} box [${d.box.map((v) => v.toFixed(2))}] vs nearest [${best.box.map((v) => v.toFixed(2))}] (Δ ${db.toFixed(3)} px)`);
+    assert.ok(
+      db <= BOX_TOL,
+      `${what}: detection #${i} box [${d.box.map((v) => v.toFixed(2))}] vs nearest [${best.box.map((v) => v.toFixed(2))}] (Δ ${db.toFixed(3)} px)`,
+    );
     assert.ok(ds <= SCORE_TOL, `${what}: detection #${i} score ${d.score} vs ${best.score}`);
     worstBox = Math.max(worstBox, db);
     worstScore = Math.max(worstScore, ds);
@@ -185,7 +207,10 @@ describe('browser demo (headless Chromium)', { skip: skipReason() }, () => {
   before(async () => {
     await initBackend('wasm');
     const dir = tmp('demo-e2e');
-    const cfg = parseModelConfig({ ...serializeModelConfig(resolveModelConfig('yolor-n')), nc: 3, names: ['circle', 'square', 'triangle'], imgsz: IMGSZ }, 'yolor-n');
+    const cfg = parseModelConfig(
+      { ...serializeModelConfig(resolveModelConfig('yolor-n')), nc: 3, names: ['circle', 'square', 'triangle'], imgsz: IMGSZ },
+      'yolor-n',
+    );
     const model = new Detector(cfg, 7);
     makeInputSensitive(model);
     ckpt = join(dir, 'ckpt');
@@ -220,8 +245,15 @@ describe('browser demo (headless Chromium)', { skip: skipReason() }, () => {
       const loaded = (await page.evaluate(state)) as PageState;
       assert.equal(loaded.error, null, `page error: ${loaded.error}\n${logs.join('\n')}`);
       // Without samples the page says so and waits for an image (no error, no detection pass).
-      await page.waitForFunction(`${state}.samples !== null && /pick, drop or paste/.test(document.getElementById('status').textContent)`, undefined, { timeout: 10_000 });
-      assert.match(await page.textContent('#status') ?? '', /^ready: no sample images \(--samples none\); pick, drop or paste an image, or use the camera$/);
+      await page.waitForFunction(
+        `${state}.samples !== null && /pick, drop or paste/.test(document.getElementById('status').textContent)`,
+        undefined,
+        { timeout: 10_000 },
+      );
+      assert.match(
+        (await page.textContent('#status')) ?? '',
+        /^ready: no sample images \(--samples none\); pick, drop or paste an image, or use the camera$/,
+      );
       assert.equal(((await page.evaluate(state)) as PageState).runs, 0);
       assert.equal(await page.isEnabled('#file'), true);
       await page.setInputFiles('#file', imageFile);
@@ -242,7 +274,9 @@ describe('browser demo (headless Chromium)', { skip: skipReason() }, () => {
       assert.equal(result.segment, null);
       const listed = await page.locator('#detections li').count();
       assert.equal(listed, Math.min(result.detections.length, 100) + (result.detections.length > 100 ? 1 : 0), 'the detections list');
-      t.diagnostic(`${format}/${result.backend} (${result.engine}, ${result.threads ?? '-'} threads): ${result.ms!.total.toFixed(1)} ms total, ${result.ms!.inference.toFixed(1)} ms inference`);
+      t.diagnostic(
+        `${format}/${result.backend} (${result.engine}, ${result.threads ?? '-'} threads): ${result.ms!.total.toFixed(1)} ms total, ${result.ms!.inference.toFixed(1)} ms inference`,
+      );
       return result;
     } finally {
       await page.close();
@@ -260,7 +294,9 @@ describe('browser demo (headless Chromium)', { skip: skipReason() }, () => {
     assert.ok(Math.abs(got.length - expected.length) <= 3, `page: ${got.length} detections, predict: ${expected.length}`);
     const a = assertMatched(got, expected, TOP_K, 'page → predict');
     const b = assertMatched(expected, got, TOP_K, 'predict → page');
-    t.diagnostic(`top-${TOP_K}: max |Δbox| ${Math.max(a.box, b.box).toExponential(2)} px, max |Δscore| ${Math.max(a.score, b.score).toExponential(2)}; best score ${expected[0]!.score.toFixed(4)}`);
+    t.diagnostic(
+      `top-${TOP_K}: max |Δbox| ${Math.max(a.box, b.box).toExponential(2)} px, max |Δscore| ${Math.max(a.score, b.score).toExponential(2)}; best score ${expected[0]!.score.toFixed(4)}`,
+    );
   }
 
   test('without ?backend= the page picks one itself and says why it passed over better ones', async (t) => {
@@ -268,7 +304,11 @@ describe('browser demo (headless Chromium)', { skip: skipReason() }, () => {
     assert.ok(['webgpu', 'webgl', 'wasm'].includes(result.backend ?? ''), `backend ${result.backend}`);
     const order = ['webgpu', 'webgl', 'wasm'];
     const passedOver = order.slice(0, order.indexOf(result.backend!));
-    assert.deepEqual(result.skipped.map((s) => s.split(':')[0]), passedOver, result.skipped.join('\n'));
+    assert.deepEqual(
+      result.skipped.map((s) => s.split(':')[0]),
+      passedOver,
+      result.skipped.join('\n'),
+    );
     t.diagnostic(`auto → ${result.backend}${result.skipped.length ? ` (${result.skipped.join('; ')})` : ''}`);
   });
 
@@ -334,12 +374,30 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
     const dir = tmp('demo-e2e-mt');
     // The "validation data" the checkpoint records: a small generated dataset folder.
     const data = join(dir, 'data');
-    const ds = await ensureShapesDataset(data, { train: 1, val: 3, test: 0, size: 160, seed: 3, minObjects: 2, maxObjects: 4, minSize: 30, maxSize: 70, progress: false });
-    samples = ds.splits['val']!.map((r) => r.file);
-    const cfg = parseModelConfig({
-      ...serializeModelConfig(resolveModelConfig('yolor-n')), nc: 3, names: MT_NAMES, imgsz: IMGSZ, tasks: ['detect', 'classify', 'segment'],
-      num_labels: MT_NAMES.length + MT_ATTRIBUTES.length,
-    }, 'yolor-n');
+    const ds = await ensureShapesDataset(data, {
+      train: 1,
+      val: 3,
+      test: 0,
+      size: 160,
+      seed: 3,
+      minObjects: 2,
+      maxObjects: 4,
+      minSize: 30,
+      maxSize: 70,
+      progress: false,
+    });
+    samples = ds.splits.val!.map((r) => r.file);
+    const cfg = parseModelConfig(
+      {
+        ...serializeModelConfig(resolveModelConfig('yolor-n')),
+        nc: 3,
+        names: MT_NAMES,
+        imgsz: IMGSZ,
+        tasks: ['detect', 'classify', 'segment'],
+        num_labels: MT_NAMES.length + MT_ATTRIBUTES.length,
+      },
+      'yolor-n',
+    );
     const m = new Detector(cfg, 11);
     makeInputSensitive(m);
     ckpt = join(dir, 'ckpt');
@@ -361,7 +419,11 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
   async function reference(file: string): Promise<{ detections: Detection[]; labels: Map<number, number>; semantic: Uint8Array }> {
     const p = await predictImage(model, file, { imgsz: IMGSZ, conf: MT_CONF, iou: IOU, maxDet: 300 });
     const t = predictTasks(model, await decodeImage(file), { imgsz: IMGSZ, labelNames: [...MT_NAMES, ...MT_ATTRIBUTES], labelThreshold: 0 });
-    return { detections: p.detections, labels: new Map((t.classify!.value as PredictedLabel[]).map((l) => [l.index, l.score])), semantic: t.segment!.value as Uint8Array };
+    return {
+      detections: p.detections,
+      labels: new Map((t.classify!.value as PredictedLabel[]).map((l) => [l.index, l.score])),
+      semantic: t.segment!.value as Uint8Array,
+    };
   }
 
   /** The page's labels and class map equal predict's; its detections match predict's best ones. */
@@ -385,7 +447,9 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
     const agree = same / classMap.length;
     assert.ok(agree >= 0.999, `${what}: class maps agree on ${(agree * 100).toFixed(3)} % of pixels`);
     assert.ok(new Set(classMap).size >= 2, `${what}: the class map is a single class (the comparison would be vacuous)`);
-    t.diagnostic(`${what}: ${got.length} detections, labels max |Δ| ${dl.toExponential(2)}, class maps agree on ${(agree * 100).toFixed(3)} % (${new Set(classMap).size} classes)`);
+    t.diagnostic(
+      `${what}: ${got.length} detections, labels max |Δ| ${dl.toExponential(2)}, class maps agree on ${(agree * 100).toFixed(3)} % (${new Set(classMap).size} classes)`,
+    );
   }
 
   /** Opens the page and waits for its first detection pass, which nothing but the page itself starts. */
@@ -395,7 +459,9 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
     page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
     const t0 = Date.now();
     await page.goto(`${server.url}?backend=wasm&conf=${MT_CONF}&iou=${IOU}`);
-    await page.waitForFunction('window.__yolor && (window.__yolor.runs >= 1 && window.__yolor.ready || window.__yolor.error !== null)', undefined, { timeout: 90_000 });
+    await page.waitForFunction('window.__yolor && (window.__yolor.runs >= 1 && window.__yolor.ready || window.__yolor.error !== null)', undefined, {
+      timeout: 90_000,
+    });
     const state = (await page.evaluate('window.__yolor')) as PageState;
     assert.equal(state.error, null, `page error: ${state.error}\n${logs.join('\n')}`);
     return { page, state, ms: Date.now() - t0 };
@@ -419,7 +485,7 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
       const s = state.scale;
       assert.deepEqual([img.width, img.height], [160 * s, 160 * s]);
       const best = state.detections[0]!;
-      const color = parseRgb(await page.evaluate('getComputedStyle(document.querySelector("#detections li")).color') as string);
+      const color = parseRgb((await page.evaluate('getComputedStyle(document.querySelector("#detections li")).color')) as string);
       const [x1, , x2, y2] = best.box.map((v) => Math.round(v * s));
       assert.ok(x2! - x1! >= 8, `box too narrow to check: ${best.box}`);
       const row = Math.min(y2!, img.height) - 1;
@@ -428,10 +494,10 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
       // The same row a little inside the box is mostly not that colour (the edge is a line, not a filled area).
       assert.ok(rowShare(img, Math.max(0, row - 6), x1! + 2, x2! - 2, color) < 0.5, 'the box is filled, not outlined');
       // Labels and the segmentation legend are listed beside the boxes.
-      assert.ok(await page.locator('#labels li').count() >= 1);
+      assert.ok((await page.locator('#labels li').count()) >= 1);
       assert.equal(await page.isVisible('#labels-box'), true);
       assert.equal(await page.locator('#segment li').count(), state.segment!.length);
-      const shot = resolve(process.env['YOLOR_DEMO_SCREENSHOT'] ?? join(tmp('demo-shot'), 'demo.png'));
+      const shot = resolve(process.env.YOLOR_DEMO_SCREENSHOT ?? join(tmp('demo-shot'), 'demo.png'));
       mkdirSync(dirname(shot), { recursive: true });
       await page.screenshot({ path: shot });
       t.diagnostic(`first view after ${ms} ms (${state.ms!.total.toFixed(0)} ms detection); screenshot: ${shot}`);
@@ -441,7 +507,9 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
       const classMap = (await page.evaluate('Array.from(window.__yolorClassMap)')) as number[];
       const legend = new Map<number, [number, number, number]>();
       const items = (await page.evaluate('Array.from(document.querySelectorAll("#segment li"), (li) => getComputedStyle(li).color)')) as string[];
-      state.segment!.forEach((c, i) => legend.set(c.index, parseRgb(items[i]!)));
+      state.segment!.forEach((c, i) => {
+        legend.set(c.index, parseRgb(items[i]!));
+      });
       const setConf = async (v: number, runs: number): Promise<void> => {
         await page.evaluate(`(() => { const c = document.getElementById('conf'); c.value = '${v}'; c.dispatchEvent(new Event('change')); })()`);
         await page.waitForFunction(`window.__yolor.runs > ${runs} && window.__yolor.ready`, undefined, { timeout: 30_000 });
@@ -452,7 +520,10 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
       const withOverlay = await canvasRgba(page);
       await page.uncheck('#overlay');
       const plain = await canvasRgba(page);
-      let bgSame = 0, bg = 0, blended = 0, fg = 0;
+      let bgSame = 0,
+        bg = 0,
+        blended = 0,
+        fg = 0;
       for (let y = 0; y < 160; y++) {
         for (let x = 0; x < 160; x++) {
           const c = classMap[y * 160 + x]!;
@@ -471,7 +542,7 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
       }
       assert.ok(fg > 0 && bg > 0, `segmented ${fg}, background ${bg} pixels`);
       assert.equal(bgSame, bg, 'the overlay changed background pixels');
-      assert.equal(blended, fg, `only ${(blended / fg * 100).toFixed(1)} % of segmented pixels show the blended class colour`);
+      assert.equal(blended, fg, `only ${((blended / fg) * 100).toFixed(1)} % of segmented pixels show the blended class colour`);
       await page.check('#overlay');
       await setConf(MT_CONF, bare.runs);
 
@@ -488,7 +559,9 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
         target.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: dt }));
         target.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
       })()`);
-      await page.waitForFunction(`window.__yolor.runs > ${runs} && window.__yolor.ready || window.__yolor.error !== null`, undefined, { timeout: 30_000 });
+      await page.waitForFunction(`window.__yolor.runs > ${runs} && window.__yolor.ready || window.__yolor.error !== null`, undefined, {
+        timeout: 30_000,
+      });
       const dropped = (await page.evaluate('window.__yolor')) as PageState;
       assert.equal(dropped.error, null, String(dropped.error));
       assert.equal(dropped.source, 'drop:dropped.png');
@@ -504,7 +577,9 @@ describe('browser demo with a multi-task checkpoint and sample images (headless 
         dt.items.add(file);
         document.dispatchEvent(new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: dt }));
       })()`);
-      await page.waitForFunction(`window.__yolor.runs > ${dropped.runs} && window.__yolor.ready || window.__yolor.error !== null`, undefined, { timeout: 30_000 });
+      await page.waitForFunction(`window.__yolor.runs > ${dropped.runs} && window.__yolor.ready || window.__yolor.error !== null`, undefined, {
+        timeout: 30_000,
+      });
       const pasted = (await page.evaluate('window.__yolor')) as PageState;
       assert.equal(pasted.error, null, String(pasted.error));
       assert.equal(pasted.source, 'paste:pasted.png');

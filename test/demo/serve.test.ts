@@ -13,13 +13,13 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ensureShapesDataset } from '../../src/data/datasets/shapes.js';
 import sharp from 'sharp';
+import { ensureShapesDataset } from '../../src/data/datasets/shapes.js';
 import { encodePng } from '../../src/data/image-io.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { checkpointValData, MAX_SAMPLES, writeSamples } from '../../src/export/demo/samples.js';
 import { checkDemoBuilt, DEMO_DIST, serveDemo } from '../../src/export/demo/serve.js';
-import { contentType, resolveStaticPath, staticHandler, type Mount } from '../../src/export/demo/static-server.js';
+import { contentType, type Mount, resolveStaticPath, staticHandler } from '../../src/export/demo/static-server.js';
 import { saveModel } from '../../src/models/checkpoint.js';
 import { parseModelConfig, serializeModelConfig, type TaskName } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
@@ -39,7 +39,10 @@ describe('static file resolution', () => {
   writeFileSync(join(model, 'config.json'), '{}');
   writeFileSync(join(base, 'secret.txt'), 'secret');
   symlinkSync(join(base, 'secret.txt'), join(site, 'link.txt'));
-  const mounts: Mount[] = [{ prefix: '/', dir: site }, { prefix: '/model/', dir: model }];
+  const mounts: Mount[] = [
+    { prefix: '/', dir: site },
+    { prefix: '/model/', dir: model },
+  ];
 
   test('serves files under the mounts, index.html for directories', async () => {
     assert.equal(await resolveStaticPath('/', mounts), join(site, 'index.html'));
@@ -49,8 +52,18 @@ describe('static file resolution', () => {
   });
 
   test('refuses traversal, encoded separators, NUL and symlinks out of the root', async () => {
-    for (const p of ['/../secret.txt', '/%2e%2e/secret.txt', '/model/../../secret.txt', '/model/%2e%2e%2fsecret.txt',
-      '/wasm/..%5c..%5csecret.txt', '/index.html%00.png', '/link.txt', '/%E0%A4%A', 'secret.txt', '/./index.html']) {
+    for (const p of [
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/model/../../secret.txt',
+      '/model/%2e%2e%2fsecret.txt',
+      '/wasm/..%5c..%5csecret.txt',
+      '/index.html%00.png',
+      '/link.txt',
+      '/%E0%A4%A',
+      'secret.txt',
+      '/./index.html',
+    ]) {
       assert.equal(await resolveStaticPath(p, mounts), null, p);
     }
   });
@@ -81,7 +94,14 @@ describe('static file resolution', () => {
           let body = '';
           r.setEncoding('latin1');
           r.on('data', (c: string) => (body += c));
-          r.on('end', () => res({ status: r.statusCode ?? 0, type: r.headers['content-type'], coep: r.headers['cross-origin-embedder-policy'] as string | undefined, body }));
+          r.on('end', () =>
+            res({
+              status: r.statusCode ?? 0,
+              type: r.headers['content-type'],
+              coep: r.headers['cross-origin-embedder-policy'] as string | undefined,
+              body,
+            }),
+          );
         });
         req.on('error', rej);
         req.end();
@@ -115,11 +135,12 @@ test('a missing page build is a one-line error that says how to build it', () =>
 });
 
 test('yolor serve-demo: missing --weights, a bad --port and a missing --samples folder exit 2 with one line', async () => {
-  const run = (...args: string[]) => new Promise<{ code: number; stderr: string }>((res) => {
-    execFile(process.execPath, [MAIN, 'serve-demo', ...args], { timeout: 60_000 }, (err, _out, stderr) => {
-      res({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
+  const run = (...args: string[]) =>
+    new Promise<{ code: number; stderr: string }>((res) => {
+      execFile(process.execPath, [MAIN, 'serve-demo', ...args], { timeout: 60_000 }, (err, _out, stderr) => {
+        res({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
+      });
     });
-  });
   const a = await run();
   assert.equal(a.code, 2);
   assert.match(a.stderr, /^yolor serve-demo: --weights is required \(see 'yolor serve-demo --help'\)\n$/);
@@ -138,7 +159,7 @@ describe('sample images', () => {
     // A small generated dataset folder (the format `yolor train --data DIR` reads), 3 validation images.
     data = join(tmp('demo-data'), 'shapes');
     const ds = await ensureShapesDataset(data, { train: 1, val: 3, test: 0, size: 96, progress: false });
-    valFiles = ds.splits['val']!.map((r) => r.file);
+    valFiles = ds.splits.val!.map((r) => r.file);
   });
 
   test("auto: the checkpoint's recorded validation data, copied as they are, listed in samples.json", async () => {
@@ -168,10 +189,17 @@ describe('sample images', () => {
     const a = await writeSamples(join(tmp('demo-none'), 's'), { weights: '/nowhere', metadata: {} });
     assert.deepEqual(a.images, []);
     assert.match(a.note ?? '', /does not record its validation data \(pass --samples DIR\)/);
-    const b = await writeSamples(join(tmp('demo-bad'), 's'), { weights: '/nowhere', metadata: { data: { source: '/no/such/dataset', split: 'val' } } });
+    const b = await writeSamples(join(tmp('demo-bad'), 's'), {
+      weights: '/nowhere',
+      metadata: { data: { source: '/no/such/dataset', split: 'val' } },
+    });
     assert.deepEqual(b.images, []);
     assert.match(b.note ?? '', /\/no\/such\/dataset \(val split\) cannot be read: dataset not found/);
-    const c = await writeSamples(join(tmp('demo-off'), 's'), { spec: 'none', weights: '/nowhere', metadata: { data: { source: data, split: 'val' } } });
+    const c = await writeSamples(join(tmp('demo-off'), 's'), {
+      spec: 'none',
+      weights: '/nowhere',
+      metadata: { data: { source: data, split: 'val' } },
+    });
     assert.deepEqual(c.images, []);
     assert.match(c.note ?? '', /--samples none/);
   });
@@ -180,16 +208,24 @@ describe('sample images', () => {
     const dir = tmp('demo-dir');
     const img = { data: new Uint8Array(20 * 10 * 3).fill(200), width: 20, height: 10 };
     for (let i = 0; i < 9; i++) writeFileSync(join(dir, `img${i}.png`), await encodePng(img));
-    await sharp(img.data, { raw: { width: 20, height: 10, channels: 3 } }).tiff().toFile(join(dir, 'a.tiff'));
+    await sharp(img.data, { raw: { width: 20, height: 10, channels: 3 } })
+      .tiff()
+      .toFile(join(dir, 'a.tiff'));
     writeFileSync(join(dir, 'notes.txt'), 'x');
     const out = join(tmp('demo-dir-out'), 's');
     const s = await writeSamples(out, { spec: dir, weights: '/nowhere', metadata: {} });
     assert.equal(s.images.length, MAX_SAMPLES);
-    assert.deepEqual(s.images.map((i) => i.name), ['a.tiff', ...Array.from({ length: 7 }, (_, i) => `img${i}.png`)]);
+    assert.deepEqual(
+      s.images.map((i) => i.name),
+      ['a.tiff', ...Array.from({ length: 7 }, (_, i) => `img${i}.png`)],
+    );
     assert.equal(s.images[0]!.file, '00.png');
     assert.deepEqual(readFileSync(join(out, '00.png')).subarray(1, 4).toString(), 'PNG');
     assert.deepEqual(readdirSync(out).sort(), [...s.images.map((i) => i.file), 'samples.json'].sort());
-    await assert.rejects(writeSamples(join(tmp('demo-missing'), 's'), { spec: join(dir, 'nope'), weights: '/x', metadata: {} }), /--samples .*nope: no such file or directory/);
+    await assert.rejects(
+      writeSamples(join(tmp('demo-missing'), 's'), { spec: join(dir, 'nope'), weights: '/x', metadata: {} }),
+      /--samples .*nope: no such file or directory/,
+    );
   });
 });
 
@@ -212,13 +248,17 @@ describe('serveDemo with a multi-task checkpoint', { skip: existsSync(join(DEMO_
   test('config.json lists the labels and segment outputs with their names; samples are served', async () => {
     const data = join(tmp('demo-mt-data'), 'shapes');
     await ensureShapesDataset(data, { train: 1, val: 2, test: 0, size: 64, progress: false });
-    const server = await serveDemo({ weights: await checkpoint(['detect', 'classify', 'segment'], { data: { source: data, split: 'val' } }), port: 0, format: 'onnx' });
+    const server = await serveDemo({
+      weights: await checkpoint(['detect', 'classify', 'segment'], { data: { source: data, split: 'val' } }),
+      port: 0,
+      format: 'onnx',
+    });
     try {
-      const config = await (await fetch(`${server.url}model/config.json`)).json() as Record<string, unknown>;
-      assert.deepEqual(config['outputs'], ['detections', 'labels', 'segment']);
-      assert.deepEqual(config['labels'], [...names, ...attributes]);
-      assert.deepEqual(config['segment'], ['background', ...names]);
-      const samples = await (await fetch(`${server.url}samples/samples.json`)).json() as { images: Array<{ file: string }> };
+      const config = (await (await fetch(`${server.url}model/config.json`)).json()) as Record<string, unknown>;
+      assert.deepEqual(config.outputs, ['detections', 'labels', 'segment']);
+      assert.deepEqual(config.labels, [...names, ...attributes]);
+      assert.deepEqual(config.segment, ['background', ...names]);
+      const samples = (await (await fetch(`${server.url}samples/samples.json`)).json()) as { images: Array<{ file: string }> };
       assert.equal(samples.images.length, 2);
       const png = await fetch(`${server.url}samples/${samples.images[0]!.file}`);
       assert.equal(png.status, 200);
@@ -231,6 +271,9 @@ describe('serveDemo with a multi-task checkpoint', { skip: existsSync(join(DEMO_
   });
 
   test('a checkpoint without the detect head is refused with the reason', async () => {
-    await assert.rejects(serveDemo({ weights: await checkpoint(['classify', 'segment']), port: 0 }), /has no detect head \(tasks: classify, segment\)/);
+    await assert.rejects(
+      serveDemo({ weights: await checkpoint(['classify', 'segment']), port: 0 }),
+      /has no detect head \(tasks: classify, segment\)/,
+    );
   });
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { finiteDifferenceCheck, initBackend, relativeMaxError, Rng, type GradientCase } from '../../src/index.js';
+import { finiteDifferenceCheck, type GradientCase, initBackend, Rng, relativeMaxError } from '../../src/index.js';
 
 before(async () => {
   await initBackend('wasm');

@@ -10,7 +10,16 @@ test('a conv net with stride, depthwise, pooling, upsampling and BN trains on wa
   const x = tf.tensor4d(rng.normalArray(4 * 16 * 16 * 3), [4, 16, 16, 3]);
   // Target: a fixed smooth function of the input, so the net can fit it.
   const target = tf.tidy(() => tf.image.resizeNearestNeighbor(tf.avgPool(tf.mean(x, 3, true) as tf.Tensor4D, 2, 2, 'same'), [16, 16]));
-  const v = (shape: number[], scale: number) => tf.variable(tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1), scale), shape));
+  const v = (shape: number[], scale: number) =>
+    tf.variable(
+      tf.tensor(
+        rng.normalArray(
+          shape.reduce((a, b) => a * b, 1),
+          scale,
+        ),
+        shape,
+      ),
+    );
   const w1 = v([3, 3, 3, 8], 0.3);
   const dw = v([3, 3, 8, 1], 0.3);
   const w2 = v([1, 1, 8, 8], 0.3);

@@ -21,10 +21,16 @@ after(async () => {
 });
 
 test('a whole multi-task training step has the same loss and gradients on wasm as on the cpu reference', async () => {
-  const cfg = parseModelConfig({
-    ...serializeModelConfig(resolveModelConfig('yolor-n')), nc: 3, tasks: ['detect', 'classify', 'segment', 'embed'],
-    num_labels: 5, num_identities: 6,
-  }, 'whole-step');
+  const cfg = parseModelConfig(
+    {
+      ...serializeModelConfig(resolveModelConfig('yolor-n')),
+      nc: 3,
+      tasks: ['detect', 'classify', 'segment', 'embed'],
+      num_labels: 5,
+      num_identities: 6,
+    },
+    'whole-step',
+  );
   const rng = new Rng(21);
   // 64 px and 2 images: batch norm at the coarsest level still normalises 8 values per channel.
   const [b, s] = [2, 64];
@@ -32,7 +38,9 @@ test('a whole multi-task training step has the same loss and gradients on wasm a
   const semantic = new Uint8Array(b * s * s);
   for (let i = 0; i < semantic.length; i++) semantic[i] = (i >> 7) % 4;
   const batch: TaskBatch = {
-    shape: [b, s, s, 3], targets, semantic,
+    shape: [b, s, s, 3],
+    targets,
+    semantic,
     labels: Float32Array.from([1, 0, 1, 0, 1, 0, 1, 1, 1, 0]),
     identity: Int32Array.from([0, 3, 5, 2]),
   };

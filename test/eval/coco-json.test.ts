@@ -3,17 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  CocoFormatError,
-  loadCocoDetections,
-  loadCocoGt,
-  parseCocoDetections,
-  parseCocoGt,
-} from '../../src/eval/coco-json.js';
+import { CocoFormatError, loadCocoDetections, loadCocoGt, parseCocoDetections, parseCocoGt } from '../../src/eval/coco-json.js';
 
 const GT = {
   images: [{ id: 1 }, { id: 2 }],
-  categories: [{ id: 1, name: 'cat' }, { id: 5, name: 'dog' }],
+  categories: [
+    { id: 1, name: 'cat' },
+    { id: 5, name: 'dog' },
+  ],
   annotations: [
     { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 20], area: 150, iscrowd: 0 },
     { id: 2, image_id: 2, category_id: 5, bbox: [5, 5, 4, 3] },
@@ -47,11 +44,17 @@ describe('ground truth', () => {
     assert.equal(gt.annotations[0]!.area, 150);
     assert.equal(gt.annotations[1]!.area, 12);
     assert.equal(gt.annotations[1]!.iscrowd, 0);
-    assert.deepEqual(gt.categories.map((c) => c.name), ['cat', 'dog']);
+    assert.deepEqual(
+      gt.categories.map((c) => c.name),
+      ['cat', 'dog'],
+    );
   });
 
   test('names the missing section, index and field', () => {
-    rejects(() => parseCocoGt(JSON.stringify({ images: [], categories: [] }), 'gt.json'), /^gt\.json: not a COCO instances file: missing 'annotations' array$/);
+    rejects(
+      () => parseCocoGt(JSON.stringify({ images: [], categories: [] }), 'gt.json'),
+      /^gt\.json: not a COCO instances file: missing 'annotations' array$/,
+    );
     const noBbox = { ...GT, annotations: [GT.annotations[0], { id: 3, image_id: 1, category_id: 1 }] };
     rejects(() => parseCocoGt(JSON.stringify(noBbox), 'gt.json'), /^gt\.json: annotations\[1\]: missing field 'bbox'$/);
     const badImg = { ...GT, images: [{ id: 1 }, { file_name: 'x.jpg' }] };
@@ -80,7 +83,10 @@ describe('detections', () => {
 
   test('unknown category_id', () => {
     const dets = [{ image_id: 1, category_id: 2, bbox: [0, 0, 1, 1], score: 0.1 }];
-    rejects(() => parseCocoDetections(JSON.stringify(dets), 'dt.json', gt), /^dt\.json: 1 detection refers to category_id values that are not in the ground truth's categories: 2$/);
+    rejects(
+      () => parseCocoDetections(JSON.stringify(dets), 'dt.json', gt),
+      /^dt\.json: 1 detection refers to category_id values that are not in the ground truth's categories: 2$/,
+    );
   });
 
   test('negative width or height names the index', () => {
@@ -88,13 +94,25 @@ describe('detections', () => {
       { image_id: 1, category_id: 1, bbox: [0, 0, 1, 1], score: 0.1 },
       { image_id: 1, category_id: 1, bbox: [10, 10, -5, 3], score: 0.2 },
     ];
-    rejects(() => parseCocoDetections(JSON.stringify(dets), 'dt.json', gt), /^dt\.json: detection \[1\]: bbox has a negative width or height: \[10,10,-5,3\]/);
+    rejects(
+      () => parseCocoDetections(JSON.stringify(dets), 'dt.json', gt),
+      /^dt\.json: detection \[1\]: bbox has a negative width or height: \[10,10,-5,3\]/,
+    );
   });
 
   test('missing or mistyped fields name the index and the field', () => {
-    rejects(() => parseCocoDetections(JSON.stringify([{ image_id: 1, category_id: 1, bbox: [0, 0, 1, 1] }]), 'dt.json'), /^dt\.json: detection \[0\]: missing field 'score'$/);
-    rejects(() => parseCocoDetections(JSON.stringify([{ image_id: 1, category_id: 1, bbox: [0, 0, 1], score: 1 }]), 'dt.json'), /^dt\.json: detection \[0\]: field 'bbox' must be \[x, y, width, height\]/);
-    rejects(() => parseCocoDetections(JSON.stringify([{ image_id: 1, category_id: 1, bbox: [0, 0, 1, 1], score: '0.5' }]), 'dt.json'), /detection \[0\]: field 'score' must be a finite number, got "0\.5"/);
+    rejects(
+      () => parseCocoDetections(JSON.stringify([{ image_id: 1, category_id: 1, bbox: [0, 0, 1, 1] }]), 'dt.json'),
+      /^dt\.json: detection \[0\]: missing field 'score'$/,
+    );
+    rejects(
+      () => parseCocoDetections(JSON.stringify([{ image_id: 1, category_id: 1, bbox: [0, 0, 1], score: 1 }]), 'dt.json'),
+      /^dt\.json: detection \[0\]: field 'bbox' must be \[x, y, width, height\]/,
+    );
+    rejects(
+      () => parseCocoDetections(JSON.stringify([{ image_id: 1, category_id: 1, bbox: [0, 0, 1, 1], score: '0.5' }]), 'dt.json'),
+      /detection \[0\]: field 'score' must be a finite number, got "0\.5"/,
+    );
     rejects(() => parseCocoDetections(JSON.stringify(GT), 'dt.json'), /^dt\.json: expected a JSON array of detections.*ground-truth file/);
   });
 });
@@ -115,7 +133,10 @@ describe('loading files', () => {
     assert.equal(gt.images.length, 2);
     const bad = join(dir, 'bad.json');
     await writeFile(bad, '[\n  {"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}\n  {"image_id": 2}\n]');
-    await assert.rejects(loadCocoDetections(bad, gt), (e: Error) => e.message === `${bad}:3:3: malformed JSON: expected ',' or ']' after an array element`);
+    await assert.rejects(
+      loadCocoDetections(bad, gt),
+      (e: Error) => e.message === `${bad}:3:3: malformed JSON: expected ',' or ']' after an array element`,
+    );
     await assert.rejects(loadCocoGt(join(dir, 'nope.json')), /nope\.json: no such file$/);
   });
 });

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { evaluateCoco, formatCocoSummary, type CocoAnnotation, type CocoDet, type CocoGt } from '../../src/eval/coco.js';
+import { type CocoAnnotation, type CocoDet, type CocoGt, evaluateCoco, formatCocoSummary } from '../../src/eval/coco.js';
 import { Rng } from '../../src/util/rng.js';
 
 function shuffle<T>(xs: T[], rng: Rng): T[] {
@@ -75,7 +75,8 @@ describe('evaluateCoco properties', () => {
           });
         }
       }
-      for (const im of gt.images) dt.push({ image_id: im.id, category_id: rng.int(1, 3), bbox: [rng.next() * 300, rng.next() * 300, 30, 40], score: rng.next() });
+      for (const im of gt.images)
+        dt.push({ image_id: im.id, category_id: rng.int(1, 3), bbox: [rng.next() * 300, rng.next() * 300, 30, 40], score: rng.next() });
       const base = evaluateCoco(gt, dt);
       const shuffled = evaluateCoco(
         { images: shuffle([...gt.images], rng), annotations: shuffle([...gt.annotations], rng), categories: shuffle([...gt.categories], rng) },
@@ -101,7 +102,11 @@ describe('evaluateCoco properties', () => {
 /** KEEP IN SYNC with the generator that produced REFERENCE_STATS (see the file comment). */
 function refDataset(): { gt: CocoGt; dt: CocoDet[] } {
   const rng = new Rng(2024);
-  const categories = [{ id: 1, name: 'cat' }, { id: 3, name: 'dog' }, { id: 7, name: 'bird' }];
+  const categories = [
+    { id: 1, name: 'cat' },
+    { id: 3, name: 'dog' },
+    { id: 7, name: 'bird' },
+  ];
   const images = Array.from({ length: 14 }, (_, i) => ({ id: (i + 1) * 7 }));
   const annotations: CocoAnnotation[] = [];
   const dt: CocoDet[] = [];
@@ -110,20 +115,42 @@ function refDataset(): { gt: CocoGt; dt: CocoDet[] } {
   for (const im of images) {
     const nGt = rng.int(0, 5);
     for (let g = 0; g < nGt; g++) {
-      const x = 2 * rng.int(0, 150), y = 2 * rng.int(0, 150), w = 2 * rng.int(2, 60), h = 2 * rng.int(2, 60);
+      const x = 2 * rng.int(0, 150),
+        y = 2 * rng.int(0, 150),
+        w = 2 * rng.int(2, 60),
+        h = 2 * rng.int(2, 60);
       const c = cat();
-      annotations.push({ id: annotations.length + 1, image_id: im.id, category_id: c, bbox: [x, y, w, h], area: rng.next() < 0.3 ? w * h * 0.5 : w * h, iscrowd: rng.next() < 0.1 ? 1 : 0 });
+      annotations.push({
+        id: annotations.length + 1,
+        image_id: im.id,
+        category_id: c,
+        bbox: [x, y, w, h],
+        area: rng.next() < 0.3 ? w * h * 0.5 : w * h,
+        iscrowd: rng.next() < 0.1 ? 1 : 0,
+      });
       const k = rng.int(0, 2);
       for (let j = 0; j < k; j++) {
-        dt.push({ image_id: im.id, category_id: rng.next() < 0.85 ? c : cat(), bbox: [x + 2 * rng.int(-4, 4), y + 2 * rng.int(-4, 4), Math.max(2, w + 2 * rng.int(-4, 4)), Math.max(2, h + 2 * rng.int(-4, 4))], score: score() });
+        dt.push({
+          image_id: im.id,
+          category_id: rng.next() < 0.85 ? c : cat(),
+          bbox: [x + 2 * rng.int(-4, 4), y + 2 * rng.int(-4, 4), Math.max(2, w + 2 * rng.int(-4, 4)), Math.max(2, h + 2 * rng.int(-4, 4))],
+          score: score(),
+        });
       }
     }
     const nFp = rng.int(0, 3);
-    for (let j = 0; j < nFp; j++) dt.push({ image_id: im.id, category_id: cat(), bbox: [2 * rng.int(0, 150), 2 * rng.int(0, 150), 2 * rng.int(2, 60), 2 * rng.int(2, 60)], score: score() });
+    for (let j = 0; j < nFp; j++)
+      dt.push({
+        image_id: im.id,
+        category_id: cat(),
+        bbox: [2 * rng.int(0, 150), 2 * rng.int(0, 150), 2 * rng.int(2, 60), 2 * rng.int(2, 60)],
+        score: score(),
+      });
   }
   const busy = images[3]!.id;
   annotations.push({ id: annotations.length + 1, image_id: busy, category_id: 1, bbox: [100, 100, 40, 40], area: 1600, iscrowd: 0 });
-  for (let j = 0; j < 105; j++) dt.push({ image_id: busy, category_id: 1, bbox: [96 + rng.int(0, 8), 96 + rng.int(0, 8), 40, 40], score: rng.int(1, 100) / 100 });
+  for (let j = 0; j < 105; j++)
+    dt.push({ image_id: busy, category_id: 1, bbox: [96 + rng.int(0, 8), 96 + rng.int(0, 8), 40, 40], score: rng.int(1, 100) / 100 });
   for (let i = dt.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
     [dt[i], dt[j]] = [dt[j]!, dt[i]!];
@@ -132,8 +159,8 @@ function refDataset(): { gt: CocoGt; dt: CocoDet[] } {
 }
 
 const REFERENCE_STATS = [
-  0.07735408707362566, 0.13405889614448702, 0.06858653164078016, 0.0341034103410341, 0.0783107370605531, 0.6548184818481847,
-  0.12444444444444444, 0.26166666666666666, 0.2764814814814815, 0.075, 0.23287545787545785, 0.7833333333333333,
+  0.07735408707362566, 0.13405889614448702, 0.06858653164078016, 0.0341034103410341, 0.0783107370605531, 0.6548184818481847, 0.12444444444444444,
+  0.26166666666666666, 0.2764814814814815, 0.075, 0.23287545787545785, 0.7833333333333333,
 ];
 
 const REFERENCE_LINES = `\
@@ -151,7 +178,7 @@ const REFERENCE_LINES = `\
  Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.783`;
 
 describe('evaluateCoco against pycocotools numbers', () => {
-  test('a tricky fixed data set gives pycocotools\' stats to the last bit and its printout', () => {
+  test("a tricky fixed data set gives pycocotools' stats to the last bit and its printout", () => {
     const { gt, dt } = refDataset();
     assert.equal(gt.annotations.length, 44);
     assert.equal(dt.length, 166);

@@ -7,33 +7,46 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  type CocoAnnotation,
+  type CocoDet,
+  type CocoGt,
   evaluateCoco,
   formatCocoSummary,
   formatFixed,
   linspace,
   pairwiseSum,
-  type CocoAnnotation,
-  type CocoDet,
-  type CocoGt,
 } from '../../src/eval/coco.js';
 
 type Box = [number, number, number, number];
 const S = {
-  AP: 0, AP50: 1, AP75: 2, APs: 3, APm: 4, APl: 5, AR1: 6, AR10: 7, AR100: 8, ARs: 9, ARm: 10, ARl: 11,
+  AP: 0,
+  AP50: 1,
+  AP75: 2,
+  APs: 3,
+  APm: 4,
+  APl: 5,
+  AR1: 6,
+  AR10: 7,
+  AR100: 8,
+  ARs: 9,
+  ARm: 10,
+  ARl: 11,
 } as const;
 
 function gtOf(images: number[], anns: Array<{ img: number; cat?: number; box: Box; area?: number; crowd?: boolean }>, cats = [1, 2]): CocoGt {
   return {
     images: images.map((id) => ({ id })),
     categories: cats.map((id) => ({ id, name: `c${id}` })),
-    annotations: anns.map((a, i): CocoAnnotation => ({
-      id: i + 1,
-      image_id: a.img,
-      category_id: a.cat ?? 1,
-      bbox: a.box,
-      area: a.area ?? a.box[2] * a.box[3],
-      iscrowd: a.crowd ? 1 : 0,
-    })),
+    annotations: anns.map(
+      (a, i): CocoAnnotation => ({
+        id: i + 1,
+        image_id: a.img,
+        category_id: a.cat ?? 1,
+        bbox: a.box,
+        area: a.area ?? a.box[2] * a.box[3],
+        iscrowd: a.crowd ? 1 : 0,
+      }),
+    ),
   };
 }
 
@@ -57,7 +70,10 @@ describe('evaluateCoco: hand-computed cases', () => {
     expectStats(r.stats, { AP: 1, AP50: 1, AP75: 1, APm: 1, AR1: 1, AR10: 1, AR100: 1, ARm: 1 });
     for (const k of ['APs', 'APl', 'ARs', 'ARl'] as const) assert.equal(r.stats[S[k]], -1, k);
     // Exact pycocotools value: the mean of 1010 copies of 1 / (1 + eps).
-    assert.equal(r.precision.data.find((v) => v > 0), 1 / (1 + 2 ** -52));
+    assert.equal(
+      r.precision.data.find((v) => v > 0),
+      1 / (1 + 2 ** -52),
+    );
     assert.equal(r.stats[S.AR100], 1);
     // Category 2 has no ground truth: -1 throughout, and it does not lower the means.
     assert.equal(r.perCategory.c2!.ap, -1);
@@ -80,7 +96,13 @@ describe('evaluateCoco: hand-computed cases', () => {
   test('a duplicate detection is a false positive: precision 2/3 beyond recall 0.5', () => {
     const A: Box = [0, 0, 50, 50];
     const B: Box = [100, 100, 50, 50];
-    const gt = gtOf([1], [{ img: 1, box: A }, { img: 1, box: B }]);
+    const gt = gtOf(
+      [1],
+      [
+        { img: 1, box: A },
+        { img: 1, box: B },
+      ],
+    );
     // Sequence TP, FP (duplicate of A), TP: precision 1, 1/2, 2/3 -> envelope 1, 2/3, 2/3;
     // recall thresholds 0..0.50 (51 of them) read 1, 0.51..1 (50) read 2/3.
     const r = evaluateCoco(gt, [det(1, A, 0.9), det(1, A, 0.8), det(1, B, 0.7)]);
@@ -100,7 +122,13 @@ describe('evaluateCoco: hand-computed cases', () => {
   test('detections inside a crowd region are ignored, not false positives', () => {
     const crowd: Box = [0, 0, 200, 200];
     const obj: Box = [300, 300, 50, 50];
-    const gt = gtOf([1], [{ img: 1, box: crowd, crowd: true }, { img: 1, box: obj }]);
+    const gt = gtOf(
+      [1],
+      [
+        { img: 1, box: crowd, crowd: true },
+        { img: 1, box: obj },
+      ],
+    );
     const inCrowd1 = det(1, [10, 10, 40, 40], 0.95); // IoU with the crowd = intersection / own area = 1
     const inCrowd2 = det(1, [60, 60, 40, 40], 0.93); // a crowd may absorb several detections
     const r = evaluateCoco(gt, [inCrowd1, inCrowd2, det(1, obj, 0.9)]);
@@ -121,13 +149,25 @@ describe('evaluateCoco: hand-computed cases', () => {
   });
 
   test('all detections missing the objects give 0', () => {
-    const gt = gtOf([1], [{ img: 1, box: MEDIUM }, { img: 1, box: [200, 200, 20, 20] }]);
+    const gt = gtOf(
+      [1],
+      [
+        { img: 1, box: MEDIUM },
+        { img: 1, box: [200, 200, 20, 20] },
+      ],
+    );
     const r = evaluateCoco(gt, [det(1, [400, 10, 30, 30], 0.9), det(1, [10, 400, 30, 30], 0.5)]);
     expectStats(r.stats, { AP: 0, AP50: 0, AP75: 0, APs: 0, APm: 0, AR1: 0, AR100: 0, ARs: 0, ARm: 0 });
   });
 
   test('images without detections lower recall; no detections at all give 0', () => {
-    const gt = gtOf([1, 2], [{ img: 1, box: MEDIUM }, { img: 2, box: MEDIUM }]);
+    const gt = gtOf(
+      [1, 2],
+      [
+        { img: 1, box: MEDIUM },
+        { img: 2, box: MEDIUM },
+      ],
+    );
     const r = evaluateCoco(gt, [det(1, MEDIUM, 0.9)]);
     // recall 0.5: thresholds 0..0.50 (51 of 101) read precision 1, the rest 0.
     expectStats(r.stats, { AP: 51 / 101, AP50: 51 / 101, AR100: 0.5 });
@@ -154,7 +194,14 @@ describe('evaluateCoco: hand-computed cases', () => {
     const small: Box = [0, 0, 20, 20];
     const medium: Box = [100, 0, 50, 50];
     const large: Box = [0, 200, 200, 200];
-    const gt = gtOf([1], [{ img: 1, box: small }, { img: 1, box: medium }, { img: 1, box: large }]);
+    const gt = gtOf(
+      [1],
+      [
+        { img: 1, box: small },
+        { img: 1, box: medium },
+        { img: 1, box: large },
+      ],
+    );
     const r = evaluateCoco(gt, [det(1, small, 0.9), det(1, medium, 0.8), det(1, large, 0.7)]);
     expectStats(r.stats, { AP: 1, APs: 1, APm: 1, APl: 1, ARs: 1, ARm: 1, ARl: 1 });
 
@@ -171,14 +218,20 @@ describe('evaluateCoco: hand-computed cases', () => {
 
   test('ties in IoU go to the later ground truth, as in pycocotools', () => {
     // Two identical ground truths; the single detection matches the second one, the first is missed either way.
-    const gt = gtOf([1], [{ img: 1, box: MEDIUM }, { img: 1, box: MEDIUM }]);
+    const gt = gtOf(
+      [1],
+      [
+        { img: 1, box: MEDIUM },
+        { img: 1, box: MEDIUM },
+      ],
+    );
     const r = evaluateCoco(gt, [det(1, MEDIUM, 0.9)]);
     expectStats(r.stats, { AR100: 0.5 });
   });
 });
 
 describe('COCO number formatting', () => {
-  test('linspace reproduces numpy\'s IoU and recall thresholds', () => {
+  test("linspace reproduces numpy's IoU and recall thresholds", () => {
     assert.deepEqual(Array.from(linspace(0.5, 0.95, 10)), [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95]);
     const rec = linspace(0, 1, 101);
     assert.equal(rec.length, 101);
@@ -187,11 +240,14 @@ describe('COCO number formatting', () => {
     assert.equal(rec[7], 0.07);
   });
 
-  test('pairwiseSum is numpy\'s summation order', () => {
+  test("pairwiseSum is numpy's summation order", () => {
     // numpy: np.sum(np.array([1e16] + [1.0] * 15 + [-1e16])) == 14.0; naive left-to-right gives 0.
     const a = [1e16, ...Array<number>(15).fill(1), -1e16];
     assert.equal(pairwiseSum(a), 14);
-    assert.equal(a.reduce((s, x) => s + x, 0), 0);
+    assert.equal(
+      a.reduce((s, x) => s + x, 0),
+      0,
+    );
   });
 
   test('formatFixed rounds exact ties half to even like Python', () => {
@@ -204,7 +260,7 @@ describe('COCO number formatting', () => {
     assert.equal(formatFixed(0.125, 2), '0.12');
   });
 
-  test('formatCocoSummary prints pycocotools\' twelve lines', () => {
+  test("formatCocoSummary prints pycocotools' twelve lines", () => {
     const stats = [0.5625, 0.7, 0.6, -1, 0.4, 0.55, 0.3, 0.45, 0.5, -1, 0.2, 0.7];
     const lines = formatCocoSummary(stats).split('\n');
     assert.equal(lines.length, 12);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,9 +8,9 @@ import {
   computeAp,
   confusionMatrix,
   detectionMetrics,
+  type ImageBoxes,
   imagesFromCoco,
   matchDetections,
-  type ImageBoxes,
 } from '../../src/eval/detection-metrics.js';
 import { writeConfusionMatrixPng } from '../../src/plot/confusion-matrix.js';
 import { writePrCurvePng } from '../../src/plot/pr-curve.js';
@@ -31,16 +31,33 @@ function image(gt: Array<[number[], number]>, dt: Array<[number[], number, numbe
 describe('TP flags, AP and best-F1 precision/recall', () => {
   test('greedy matching by score: duplicates and wrong classes are false positives', () => {
     const im = image(
-      [[xyxy(0, 0), 0], [xyxy(100, 0), 1]],
-      [[xyxy(0, 0), 0.9, 0], [xyxy(2, 2), 0.8, 0], [xyxy(100, 0), 0.7, 0], [xyxy(100, 0), 0.6, 1]],
+      [
+        [xyxy(0, 0), 0],
+        [xyxy(100, 0), 1],
+      ],
+      [
+        [xyxy(0, 0), 0.9, 0],
+        [xyxy(2, 2), 0.8, 0],
+        [xyxy(100, 0), 0.7, 0],
+        [xyxy(100, 0), 0.6, 1],
+      ],
     );
     const m = matchDetections([im], 2);
     assert.deepEqual(Array.from(m.tp), [1, 0, 0, 1]);
     assert.deepEqual(Array.from(m.targetCls), [0, 1]);
   });
 
-  test('a perfect detector reaches Ultralytics\' 0.995 AP50 (101-point trapezoid)', () => {
-    const im = image([[xyxy(0, 0), 0], [xyxy(100, 0), 1]], [[xyxy(0, 0), 0.9, 0], [xyxy(100, 0), 0.8, 1]]);
+  test("a perfect detector reaches Ultralytics' 0.995 AP50 (101-point trapezoid)", () => {
+    const im = image(
+      [
+        [xyxy(0, 0), 0],
+        [xyxy(100, 0), 1],
+      ],
+      [
+        [xyxy(0, 0), 0.9, 0],
+        [xyxy(100, 0), 0.8, 1],
+      ],
+    );
     const r = detectionMetrics([im], 3);
     assert.ok(Math.abs(r.mAP50 - 0.995) < 1e-12, String(r.mAP50));
     assert.equal(r.classes[2]!.ap50, -1, 'no ground truth');
@@ -61,8 +78,12 @@ describe('TP flags, AP and best-F1 precision/recall', () => {
     // One class, 4 objects: 3 found with high scores, then 3 false positives with low scores.
     const gt: Array<[number[], number]> = [0, 1, 2, 3].map((i) => [xyxy(i * 100, 0), 0]);
     const dt: Array<[number[], number, number]> = [
-      [xyxy(0, 0), 0.9, 0], [xyxy(100, 0), 0.85, 0], [xyxy(200, 0), 0.8, 0],
-      [xyxy(0, 300), 0.2, 0], [xyxy(100, 300), 0.15, 0], [xyxy(200, 300), 0.1, 0],
+      [xyxy(0, 0), 0.9, 0],
+      [xyxy(100, 0), 0.85, 0],
+      [xyxy(200, 0), 0.8, 0],
+      [xyxy(0, 300), 0.2, 0],
+      [xyxy(100, 300), 0.15, 0],
+      [xyxy(200, 300), 0.1, 0],
     ];
     const r = apPerClass(matchDetections([image(gt, dt)], 1), 1);
     // Between the last true positive (0.8) and the first false positive (0.2) recall is 3/4 and
@@ -78,7 +99,11 @@ describe('TP flags, AP and best-F1 precision/recall', () => {
 describe('confusion matrix', () => {
   test('correct, confused, missed and background detections land in their cells', () => {
     const im = image(
-      [[xyxy(0, 0), 0], [xyxy(100, 0), 1], [xyxy(200, 0), 0]],
+      [
+        [xyxy(0, 0), 0],
+        [xyxy(100, 0), 1],
+        [xyxy(200, 0), 0],
+      ],
       [
         [xyxy(0, 0), 0.9, 0], // correct
         [xyxy(100, 0), 0.8, 0], // true 1 predicted as 0
@@ -94,7 +119,10 @@ describe('confusion matrix', () => {
     assert.equal(at(0, 1), 1);
     assert.equal(at(2, 0), 1, 'missed object: background row');
     assert.equal(at(1, 2), 2, 'unmatched detections: background column');
-    assert.equal(cm.matrix.reduce((s, v) => s + v, 0), 5);
+    assert.equal(
+      cm.matrix.reduce((s, v) => s + v, 0),
+      5,
+    );
   });
 
   test('IoU below 0.45 is no match', () => {
@@ -154,7 +182,10 @@ describe('PNG plots', () => {
     const gt = {
       images: [{ id: 1 }],
       categories: Array.from({ length: 30 }, (_, i) => ({ id: i + 1, name: `c${i + 1}` })),
-      annotations: [{ image_id: 1, category_id: 3, bbox: [10, 10, 20, 20] }, { image_id: 1, category_id: 4, bbox: [0, 0, 500, 500], iscrowd: 1 }],
+      annotations: [
+        { image_id: 1, category_id: 3, bbox: [10, 10, 20, 20] },
+        { image_id: 1, category_id: 4, bbox: [0, 0, 500, 500], iscrowd: 1 },
+      ],
     };
     const { images, classNames } = imagesFromCoco(gt, [{ image_id: 1, category_id: 3, bbox: [10, 10, 20, 20], score: 0.9 }]);
     assert.deepEqual(Array.from(images[0]!.gtBoxes), [10, 10, 30, 30], 'xywh -> xyxy, crowd dropped');

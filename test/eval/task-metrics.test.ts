@@ -13,7 +13,11 @@ function close(a: number, b: number, what = ''): void {
 function table(columns: number[][]): Float32Array {
   const n = columns[0].length;
   const out = new Float32Array(n * columns.length);
-  columns.forEach((col, c) => col.forEach((v, i) => (out[i * columns.length + c] = v)));
+  columns.forEach((col, c) => {
+    col.forEach((v, i) => {
+      out[i * columns.length + c] = v;
+    });
+  });
   return out;
 }
 
@@ -50,7 +54,7 @@ describe('multiLabelAP', () => {
     close(multiLabelAP(table([[0.3, 0.3, 0.3, 0.3]]), table([[1, 0, 0, 0]]), 4, 1).ap[0], 1 / 4);
   });
 
-  test('without ties, AP is the mean precision at the positives\' ranks', () => {
+  test("without ties, AP is the mean precision at the positives' ranks", () => {
     const rng = new Rng(7);
     const n = 50;
     const L = 3;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { evaluateVoc, iouXyxy, vocAllPointAp, type VocDetection, type VocGroundTruth } from '../../src/eval/voc.js';
+import { evaluateVoc, iouXyxy, type VocDetection, type VocGroundTruth, vocAllPointAp } from '../../src/eval/voc.js';
 
 function close(a: number, b: number, what = ''): void {
   assert.ok(Math.abs(a - b) < 1e-12, `${what} expected ${b}, got ${a}`);

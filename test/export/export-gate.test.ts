@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
 import { checkVerdict, compareDecodedRows, compareTaskOutput, describeCheck, EXPORT_CHECK_TOLERANCE } from '../../src/export/check-export.js';
+import { ExportCheckError, exportDetector } from '../../src/export/export-model.js';
+import { ONNX_RULES } from '../../src/export/onnx/index.js';
+import { TFJS_RULES } from '../../src/export/tfjs/index.js';
 import { parseModelConfig, serializeModelConfig } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
 import { perturb } from '../helpers/perturb.js';
-import { ExportCheckError, exportDetector } from '../../src/export/export-model.js';
-import { ONNX_RULES } from '../../src/export/onnx/index.js';
-import { TFJS_RULES } from '../../src/export/tfjs/index.js';
 import { tmp } from '../helpers/tmp.js';
 import { NAMES, smallConfig, testModel } from './onnx-helpers.js';
 
@@ -47,21 +47,27 @@ test('boxes are measured relative to the largest box value, scores absolutely, a
   assert.throws(() => compareDecodedRows(got, ref.subarray(0, 8), no), /gives 16 output values, the tfjs model 8/);
 });
 
-for (const [format, rules] of [['onnx', ONNX_RULES], ['tfjs', TFJS_RULES]] as const) {
+for (const [format, rules] of [
+  ['onnx', ONNX_RULES],
+  ['tfjs', TFJS_RULES],
+] as const) {
   test(`${format}: an export that computes something else fails the check and names the output; check: false skips it`, async () => {
     const model = testModel(smallConfig('yolor-n'));
     const table = rules as Record<string, unknown>;
-    const sigmoid = table['Sigmoid'];
+    const sigmoid = table.Sigmoid;
     try {
       const ok = await exportDetector(model, join(dir, `ok-${format}`), { format, imgsz: 64 });
       assert.equal(ok.check!.passed, true);
       assert.ok(ok.check!.box <= EXPORT_CHECK_TOLERANCE && ok.check!.score <= EXPORT_CHECK_TOLERANCE);
-      table['Sigmoid'] = table['Tanh'];
+      table.Sigmoid = table.Tanh;
       const path = join(dir, `bad-${format}`);
       await assert.rejects(exportDetector(model, path, { format, imgsz: 64 }), (err: unknown) => {
         assert.ok(err instanceof ExportCheckError);
         assert.equal(err.result.check.passed, false);
-        assert.match(err.message, /check FAILED: .* worst at detections row \d+, (box c[xy]|box [wh]|objectness|class \d \(\w+\) score): export -?[0-9.e-]+ vs tfjs/);
+        assert.match(
+          err.message,
+          /check FAILED: .* worst at detections row \d+, (box c[xy]|box [wh]|objectness|class \d \(\w+\) score): export -?[0-9.e-]+ vs tfjs/,
+        );
         assert.match(err.message, /do not deploy it/);
         return true;
       });
@@ -69,7 +75,7 @@ for (const [format, rules] of [['onnx', ONNX_RULES], ['tfjs', TFJS_RULES]] as co
       const skipped = await exportDetector(model, join(dir, `unchecked-${format}`), { format, imgsz: 64, check: false });
       assert.equal(skipped.check, null);
     } finally {
-      table['Sigmoid'] = sigmoid;
+      table.Sigmoid = sigmoid;
       model.dispose();
     }
   });
@@ -83,23 +89,37 @@ test('task outputs: label probabilities compared absolutely, segment logits rela
   assert.ok(Math.abs(segment.difference - 0.001 / 20) < 1e-7 && segment.measure === 'relative');
   const v = checkVerdict(rows, 'e', 1e-4, [labels, segment]);
   assert.equal(v.passed, false);
-  assert.match(describeCheck(v), /^check FAILED: .*labels difference 1\.00e-2 \(absolute\), segment difference 5\.00e-5 \(relative\); tolerance 1e-4; output labels differs most at element 1: export 0\.21 vs tfjs 0\.2$/);
+  assert.match(
+    describeCheck(v),
+    /^check FAILED: .*labels difference 1\.00e-2 \(absolute\), segment difference 5\.00e-5 \(relative\); tolerance 1e-4; output labels differs most at element 1: export 0\.21 vs tfjs 0\.2$/,
+  );
   assert.doesNotMatch(describeCheck(v), /output segment differs/);
   assert.equal(checkVerdict(rows, 'e', 2e-2, [labels, segment]).passed, true);
 });
 
 test('a multi-task export is checked on every output (detections, labels, segment), in both formats', async () => {
-  const cfg = parseModelConfig({
-    ...serializeModelConfig(resolveModelConfig('yolor-n')), nc: NAMES.length, names: NAMES,
-    tasks: ['detect', 'classify', 'segment'], num_labels: NAMES.length + 2, task_implicit: 'add',
-  }, 'multi-task gate');
+  const cfg = parseModelConfig(
+    {
+      ...serializeModelConfig(resolveModelConfig('yolor-n')),
+      nc: NAMES.length,
+      names: NAMES,
+      tasks: ['detect', 'classify', 'segment'],
+      num_labels: NAMES.length + 2,
+      task_implicit: 'add',
+    },
+    'multi-task gate',
+  );
   const model = new Detector(cfg, 5);
   perturb(model, 9);
   model.eval();
   try {
     for (const format of ['onnx', 'tfjs'] as const) {
       const r = await exportDetector(model, join(dir, `mt-${format}${format === 'onnx' ? '.onnx' : ''}`), { format, imgsz: 64, batch: 2 });
-      assert.deepEqual(r.check!.tasks.map((t) => t.output), ['labels', 'segment'], format);
+      assert.deepEqual(
+        r.check!.tasks.map((t) => t.output),
+        ['labels', 'segment'],
+        format,
+      );
       for (const t of r.check!.tasks) assert.ok(t.difference <= EXPORT_CHECK_TOLERANCE, `${format} ${t.output}: ${t.difference}`);
       assert.match(describeCheck(r.check!), /labels difference .* segment difference .*: passed/);
     }

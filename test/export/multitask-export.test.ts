@@ -17,9 +17,9 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { exportOnnx, readOnnxMetadata } from '../../src/export/onnx/index.js';
-import { exportTfjs, loadTfjsDetector, readTfjsMetadata } from '../../src/export/tfjs/index.js';
 import { OnnxDetector } from '../../src/export/onnx-runtime.js';
 import { loadRunner } from '../../src/export/runner-loaders.js';
+import { exportTfjs, loadTfjsDetector, readTfjsMetadata } from '../../src/export/tfjs/index.js';
 import { parseModelConfig, serializeModelConfig, type TaskName } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
@@ -39,10 +39,18 @@ before(async () => {
 });
 
 function config(tasks: TaskName[], taskImplicit = 'add') {
-  return parseModelConfig({
-    ...serializeModelConfig(resolveModelConfig('yolor-n')), nc: NAMES.length, names: NAMES, imgsz: IMGSZ, tasks,
-    num_labels: LABELS.length, task_implicit: taskImplicit,
-  }, 'test multi-task');
+  return parseModelConfig(
+    {
+      ...serializeModelConfig(resolveModelConfig('yolor-n')),
+      nc: NAMES.length,
+      names: NAMES,
+      imgsz: IMGSZ,
+      tasks,
+      num_labels: LABELS.length,
+      task_implicit: taskImplicit,
+    },
+    'test multi-task',
+  );
 }
 
 /** A perturbed model in eval mode whose task codes are far from their near-identity start too. */
@@ -120,12 +128,17 @@ async function runOnnx(file: string, x: Float32Array, batch: number): Promise<Ou
     // NCHW input, as exported by default.
     const hw = IMGSZ * IMGSZ;
     const nchw = new Float32Array(x.length);
-    for (let b = 0; b < batch; b++) for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) nchw[b * 3 * hw + c * hw + p] = x[b * 3 * hw + p * 3 + c]!;
+    for (let b = 0; b < batch; b++)
+      for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) nchw[b * 3 * hw + c * hw + p] = x[b * 3 * hw + p * 3 + c]!;
     const out = await session.run({ images: new ort.Tensor('float32', nchw, [batch, 3, IMGSZ, IMGSZ]) });
     assert.deepEqual(session.outputNames, ['detections', 'labels', 'segment']);
-    assert.deepEqual(out['labels']!.dims, [batch, LABELS.length]);
-    assert.deepEqual(out['segment']!.dims, [batch, IMGSZ, IMGSZ, NAMES.length + 1]);
-    return { detections: out['detections']!.data as Float32Array, labels: out['labels']!.data as Float32Array, segment: out['segment']!.data as Float32Array };
+    assert.deepEqual(out.labels!.dims, [batch, LABELS.length]);
+    assert.deepEqual(out.segment!.dims, [batch, IMGSZ, IMGSZ, NAMES.length + 1]);
+    return {
+      detections: out.detections!.data as Float32Array,
+      labels: out.labels!.data as Float32Array,
+      segment: out.segment!.data as Float32Array,
+    };
   } finally {
     await session.release();
   }
@@ -156,7 +169,10 @@ describe('multi-task export', () => {
         const want = reference(m, x, 1);
         const onnx = await exportOnnx(m, join(dir, 'm.onnx'), { imgsz: IMGSZ, labelNames: LABELS });
         assert.equal(onnx.meta.fused, true);
-        assert.ok(onnx.fuseReport!.folded.some((f) => f.startsWith('classify_head.code →')), onnx.fuseReport!.folded.join('\n'));
+        assert.ok(
+          onnx.fuseReport!.folded.some((f) => f.startsWith('classify_head.code →')),
+          onnx.fuseReport!.folded.join('\n'),
+        );
         assert.deepEqual(onnx.meta.outputs, ['detections', 'labels', 'segment']);
         assert.deepEqual(onnx.meta.tasks, { labels: { names: LABELS }, segment: { names: ['background', ...NAMES] } });
         assert.deepEqual((await readOnnxMetadata(join(dir, 'm.onnx'))).tasks, onnx.meta.tasks);
@@ -167,11 +183,17 @@ describe('multi-task export', () => {
           checkAgainst('onnx/opset 18', await runOnnx(join(dir, 'm18.onnx'), x, 1), want, NAMES.length);
         }
         const web = await exportTfjs(m, join(dir, 'web'), { imgsz: IMGSZ, labelNames: LABELS });
-        assert.deepEqual(Object.keys((JSON.parse(readFileSync(web.files[0]!, 'utf8')) as { signature: { outputs: object } }).signature.outputs), ['detections', 'labels', 'segment']);
+        assert.deepEqual(Object.keys((JSON.parse(readFileSync(web.files[0]!, 'utf8')) as { signature: { outputs: object } }).signature.outputs), [
+          'detections',
+          'labels',
+          'segment',
+        ]);
         assert.deepEqual((await readTfjsMetadata(web.dir)).tasks, onnx.meta.tasks);
         const got = await runTfjs(web.dir, x, 1);
         checkAgainst(`tfjs/${op}`, got, want, NAMES.length);
-        t.diagnostic(`${op}: labels Δ ${maxRel(got.labels, want.labels).toExponential(2)}, segment Δ ${maxRel(got.segment, want.segment).toExponential(2)}`);
+        t.diagnostic(
+          `${op}: labels Δ ${maxRel(got.labels, want.labels).toExponential(2)}, segment Δ ${maxRel(got.segment, want.segment).toExponential(2)}`,
+        );
       } finally {
         m.dispose();
       }
@@ -231,8 +253,14 @@ describe('multi-task export', () => {
     const cls = model(['detect', 'classify']);
     const dir = tmp('mt-dynamic');
     try {
-      await assert.rejects(exportOnnx(seg, join(dir, 's.onnx'), { imgsz: IMGSZ, dynamicBatch: true }), /segment head cannot be exported with a dynamic batch.*--no-tasks/);
-      await assert.rejects(exportTfjs(seg, join(dir, 's-web'), { imgsz: IMGSZ, dynamicBatch: true }), /segment head cannot be exported with a dynamic batch/);
+      await assert.rejects(
+        exportOnnx(seg, join(dir, 's.onnx'), { imgsz: IMGSZ, dynamicBatch: true }),
+        /segment head cannot be exported with a dynamic batch.*--no-tasks/,
+      );
+      await assert.rejects(
+        exportTfjs(seg, join(dir, 's-web'), { imgsz: IMGSZ, dynamicBatch: true }),
+        /segment head cannot be exported with a dynamic batch/,
+      );
       const r = await exportOnnx(cls, join(dir, 'c.onnx'), { imgsz: IMGSZ, dynamicBatch: true, labelNames: LABELS });
       assert.deepEqual(r.meta.outputs, ['detections', 'labels']);
       const x3 = shapesImages(3, IMGSZ);
@@ -241,10 +269,11 @@ describe('multi-task export', () => {
       const session = await ort.InferenceSession.create(readFileSync(join(dir, 'c.onnx')));
       const hw = IMGSZ * IMGSZ;
       const nchw = new Float32Array(x3.length);
-      for (let b = 0; b < 3; b++) for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) nchw[b * 3 * hw + c * hw + p] = x3[b * 3 * hw + p * 3 + c]!;
+      for (let b = 0; b < 3; b++)
+        for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) nchw[b * 3 * hw + c * hw + p] = x3[b * 3 * hw + p * 3 + c]!;
       const out = await session.run({ images: new ort.Tensor('float32', nchw, [3, 3, IMGSZ, IMGSZ]) });
       await session.release();
-      assert.ok(maxRel(out['labels']!.data as Float32Array, want) <= 1e-4);
+      assert.ok(maxRel(out.labels!.data as Float32Array, want) <= 1e-4);
       const web = await exportTfjs(cls, join(dir, 'c-web'), { imgsz: IMGSZ, dynamicBatch: true });
       const det = await loadTfjsDetector(web.dir);
       const y = det.model.execute(tf.tensor4d(x3, [3, IMGSZ, IMGSZ, 3]), 'labels') as tf.Tensor;
@@ -261,7 +290,10 @@ describe('multi-task export', () => {
     const m = model(['classify', 'segment']);
     const dir = tmp('mt-nodetect');
     try {
-      await assert.rejects(exportOnnx(m, join(dir, 'x.onnx'), { imgsz: IMGSZ }), /has no detect head \(tasks: classify, segment\).*train with detect among --tasks/);
+      await assert.rejects(
+        exportOnnx(m, join(dir, 'x.onnx'), { imgsz: IMGSZ }),
+        /has no detect head \(tasks: classify, segment\).*train with detect among --tasks/,
+      );
       await assert.rejects(exportTfjs(m, join(dir, 'web'), { imgsz: IMGSZ }), /has no detect head/);
     } finally {
       m.dispose();

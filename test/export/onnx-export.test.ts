@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import { initBackend } from '../../src/engine/backend.js';
 import { exportOnnx, readOnnxMetadata } from '../../src/export/onnx/index.js';
-import { decodeModel, encodeModel, onnxType, type ModelProto } from '../../src/export/onnx/schema.js';
+import { decodeModel, encodeModel, type ModelProto, onnxType } from '../../src/export/onnx/schema.js';
 import { OnnxDetector } from '../../src/export/onnx-runtime.js';
 import { parseModelConfig } from '../../src/models/config.js';
 import { tmp } from '../helpers/tmp.js';
@@ -88,13 +88,31 @@ test('dynamic batch: one file runs at batch 1 and 3', async () => {
 });
 
 test('dynamic batch with a batch-shaped constant (implicit concat kept by the fold), traced at batch 2', async () => {
-  const cfg = parseModelConfig({ name: 't-concat-bifpn', nc: 3, names: NAMES, neck: 'bifpn', width_multiple: 0.125, bifpn_width: 16,
-    bifpn_repeats: 1, head_depth: 1, implicit: { align: 'concat', refine: true, kind: 'vector' } }, 'test');
+  const cfg = parseModelConfig(
+    {
+      name: 't-concat-bifpn',
+      nc: 3,
+      names: NAMES,
+      neck: 'bifpn',
+      width_multiple: 0.125,
+      bifpn_width: 16,
+      bifpn_repeats: 1,
+      head_depth: 1,
+      implicit: { align: 'concat', refine: true, kind: 'vector' },
+    },
+    'test',
+  );
   const model = testModel(cfg);
   const path = join(dir, 'dynamic-concat.onnx');
   const r = await exportOnnx(model, path, { imgsz: S, batch: 2, dynamicBatch: true });
-  assert.ok(r.fuseReport!.kept.some((k) => k.includes('constant concat')), 'the fold keeps a constant concat');
-  assert.ok(readModel(path).graph!.node!.some((n) => n.op_type === 'Expand'), 'the constant is expanded to the runtime batch');
+  assert.ok(
+    r.fuseReport!.kept.some((k) => k.includes('constant concat')),
+    'the fold keeps a constant concat',
+  );
+  assert.ok(
+    readModel(path).graph!.node!.some((n) => n.op_type === 'Expand'),
+    'the constant is expanded to the runtime batch',
+  );
   const det = await OnnxDetector.load(path, { threads: 1 });
   try {
     for (const b of [1, 3]) {
@@ -115,7 +133,10 @@ test('NHWC layout; a fixed batch-1 file runs 3 images in chunks; opset 13', asyn
   const m = readModel(path);
   assert.equal(m.opset_import![0]!.version, 13);
   assert.equal(m.ir_version, 7);
-  assert.deepEqual(m.graph!.input![0]!.type!.tensor_type!.shape!.dim!.map((d) => d.dim_value), [1, S, S, 3]);
+  assert.deepEqual(
+    m.graph!.input![0]!.type!.tensor_type!.shape!.dim!.map((d) => d.dim_value),
+    [1, S, S, 3],
+  );
   // One Transpose in (to NCHW for the convolutions), one out per decoder level.
   assert.equal(m.graph!.node!.filter((n) => n.op_type === 'Transpose').length, 1 + model.strides.length);
   const det = await OnnxDetector.load(path, { threads: 1 });
@@ -143,11 +164,23 @@ test('the file decodes with the schema: opset ≥ 13, producer, value infos, ini
   assert.equal(m.producer_version, '9.9.9');
   const g = m.graph!;
   assert.equal(g.node!.length, r.nodes);
-  assert.deepEqual(g.input!.map((v) => v.name), ['images']);
-  assert.deepEqual(g.input![0]!.type!.tensor_type!.shape!.dim!.map((d) => d.dim_value), [1, 3, S, S]);
-  assert.deepEqual(g.output!.map((v) => v.name), ['detections']);
+  assert.deepEqual(
+    g.input!.map((v) => v.name),
+    ['images'],
+  );
+  assert.deepEqual(
+    g.input![0]!.type!.tensor_type!.shape!.dim!.map((d) => d.dim_value),
+    [1, 3, S, S],
+  );
+  assert.deepEqual(
+    g.output!.map((v) => v.name),
+    ['detections'],
+  );
   const rows = (S / 8) ** 2 * 3 + (S / 16) ** 2 * 3 + (S / 32) ** 2 * 3;
-  assert.deepEqual(g.output![0]!.type!.tensor_type!.shape!.dim!.map((d) => d.dim_value), [1, rows, NO]);
+  assert.deepEqual(
+    g.output![0]!.type!.tensor_type!.shape!.dim!.map((d) => d.dim_value),
+    [1, rows, NO],
+  );
   assert.ok(g.initializer!.every((t) => t.raw_data && t.raw_data.length > 0));
   assert.ok(g.node!.every((n) => n.name && n.op_type));
 
@@ -161,10 +194,10 @@ test('the file decodes with the schema: opset ≥ 13, producer, value infos, ini
   assert.equal(meta.nms, null);
   assert.deepEqual(meta.strides, model.strides);
   const props = Object.fromEntries(m.metadata_props!.map((p) => [p.key, p.value]));
-  assert.deepEqual(JSON.parse(props['names']!), NAMES);
-  assert.equal(props['imgsz'], String(S));
-  assert.equal(props['stride'], String(Math.max(...model.strides)));
-  assert.deepEqual(JSON.parse(props['letterbox']!), { color: 114, center: true, scaleup: true });
+  assert.deepEqual(JSON.parse(props.names!), NAMES);
+  assert.equal(props.imgsz, String(S));
+  assert.equal(props.stride, String(Math.max(...model.strides)));
+  assert.deepEqual(JSON.parse(props.letterbox!), { color: 114, center: true, scaleup: true });
   const det = await OnnxDetector.load(path, { threads: 1 });
   assert.deepEqual(det.meta, r.meta);
   assert.equal(det.hasNms, false);
@@ -184,8 +217,10 @@ test('field numbers are those of onnx.proto (wire bytes)', () => {
   assert.deepEqual(bytes({ metadata_props: [{ key: 'k' }] }), [0x72, 3, 0x0a, 1, 0x6b]); // field 14
   const tensor = onnxType('TensorProto');
   // dims (1, not packed), data_type (2), name (8), raw_data (9).
-  assert.deepEqual(Array.from(tensor.encode({ dims: [2, 3], data_type: 1, name: 'w', raw_data: new Uint8Array([7]) }).finish()),
-    [0x08, 2, 0x08, 3, 0x10, 1, 0x42, 1, 0x77, 0x4a, 1, 7]);
+  assert.deepEqual(
+    Array.from(tensor.encode({ dims: [2, 3], data_type: 1, name: 'w', raw_data: new Uint8Array([7]) }).finish()),
+    [0x08, 2, 0x08, 3, 0x10, 1, 0x42, 1, 0x77, 0x4a, 1, 7],
+  );
   // float_data (4) is packed.
   assert.deepEqual(Array.from(tensor.encode({ float_data: [0] }).finish()), [0x22, 4, 0, 0, 0, 0]);
   const attr = onnxType('AttributeProto');
@@ -194,7 +229,12 @@ test('field numbers are those of onnx.proto (wire bytes)', () => {
   const dim = onnxType('TensorShapeProto');
   assert.deepEqual(Array.from(dim.encode({ dim: [{ dim_param: 'b' }, { dim_value: 3 }] }).finish()), [0x0a, 3, 0x12, 1, 0x62, 0x0a, 2, 0x08, 3]);
   // A model round-trips.
-  const m: ModelProto = { ir_version: 8, opset_import: [{ domain: 'ai.onnx.ml', version: 3 }], producer_name: 'x', graph: { name: 'g', node: [{ op_type: 'Relu', input: ['a'], output: ['b'], name: 'n' }] } };
+  const m: ModelProto = {
+    ir_version: 8,
+    opset_import: [{ domain: 'ai.onnx.ml', version: 3 }],
+    producer_name: 'x',
+    graph: { name: 'g', node: [{ op_type: 'Relu', input: ['a'], output: ['b'], name: 'n' }] },
+  };
   assert.deepEqual(decodeModel(encodeModel(m)), m);
 });
 

@@ -10,8 +10,8 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import { initBackend } from '../../src/engine/backend.js';
-import { buildOnnxModel, encodeModel } from '../../src/export/onnx/index.js';
 import { foldConvAffine } from '../../src/export/onnx/fold-conv-affine.js';
+import { buildOnnxModel, encodeModel } from '../../src/export/onnx/index.js';
 import { DataType } from '../../src/export/onnx/schema.js';
 import { traceGraph } from '../../src/export/trace.js';
 import type { DetectorExportMeta, TracedDetector } from '../../src/export/trace-detector.js';
@@ -22,8 +22,16 @@ before(async () => {
 });
 
 const meta = (fused: boolean): DetectorExportMeta => ({
-  format: 'yolor-ts', model: 'fold', names: ['a'], nc: 1, imgsz: 8, strides: [1], anchors: [[[1, 1]]],
-  letterbox: { color: 114, center: true, scaleup: true }, output: 'xywh-obj-cls', fused,
+  format: 'yolor-ts',
+  model: 'fold',
+  names: ['a'],
+  nc: 1,
+  imgsz: 8,
+  strides: [1],
+  anchors: [[[1, 1]]],
+  letterbox: { color: 114, center: true, scaleup: true },
+  output: 'xywh-obj-cls',
+  fused,
 });
 
 const S = 8;
@@ -56,7 +64,7 @@ async function runOrt(bytes: Uint8Array, x: Float32Array): Promise<Float32Array>
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
   try {
     const out = await session.run({ images: new ort.Tensor('float32', x, [1, S, S, 3]) });
-    return out['detections']!.data as Float32Array;
+    return out.detections!.data as Float32Array;
   } finally {
     await session.release();
   }
@@ -78,11 +86,11 @@ for (const fused of [true, false]) {
     const { model } = buildOnnxModel(traced, { layout: 'NHWC' });
     const nodes = model.graph!.node!;
     const count = ops(nodes);
-    assert.equal(count['Conv'], 4, 'conv, depthwise, 1×1 and the last conv');
+    assert.equal(count.Conv, 4, 'conv, depthwise, 1×1 and the last conv');
     // Left: Add after the twice-read conv (+b3), Add of the two branches, Add of the spatial constant;
     // Mul: the ×0.5 branch, plus ×z when not folded (then +a stays too, as it follows the Mul, not the Conv).
-    assert.equal(count['Mul'], fused ? 1 : 2, JSON.stringify(count));
-    assert.equal(count['Add'], fused ? 3 : 4, JSON.stringify(count));
+    assert.equal(count.Mul, fused ? 1 : 2, JSON.stringify(count));
+    assert.equal(count.Add, fused ? 3 : 4, JSON.stringify(count));
     const convs = nodes.filter((n) => n.op_type === 'Conv');
     assert.equal(convs.filter((n) => n.input!.length === 3).length, 2, 'two convs carry a bias');
     const want = tf.tidy(() => fn(x).dataSync() as Float32Array);
@@ -99,7 +107,12 @@ for (const fused of [true, false]) {
 }
 
 test('an initializer still read elsewhere is kept; the folded bias is a new one', () => {
-  const f = (name: string, dims: number[], v: number[]) => ({ name, dims, data_type: DataType.FLOAT, raw_data: new Uint8Array(Float32Array.from(v).buffer) });
+  const f = (name: string, dims: number[], v: number[]) => ({
+    name,
+    dims,
+    data_type: DataType.FLOAT,
+    raw_data: new Uint8Array(Float32Array.from(v).buffer),
+  });
   const inits = [f('w', [2, 1, 1, 1], [1, 2]), f('b', [1, 2, 1, 1], [3, 4])];
   const nodes = [
     { op_type: 'Conv', name: 'c', input: ['x', 'w'], output: ['y'] },
@@ -109,12 +122,18 @@ test('an initializer still read elsewhere is kept; the folded bias is a new one'
   ];
   const r = foldConvAffine(nodes, inits, new Set(['out', 'out2']));
   assert.deepEqual(r.folded, { add: 1, mul: 0 });
-  assert.deepEqual(r.nodes.map((n) => n.op_type), ['Conv', 'Add', 'Add']);
+  assert.deepEqual(
+    r.nodes.map((n) => n.op_type),
+    ['Conv', 'Add', 'Add'],
+  );
   const conv = r.nodes[0]!;
   assert.equal(conv.output![0], 'z');
   const bias = r.initializers.find((t) => t.name === conv.input![2])!;
   assert.deepEqual(Array.from(new Float32Array(bias.raw_data!.slice().buffer)), [3, 4]);
-  assert.ok(r.initializers.some((t) => t.name === 'b'), 'b is still read by a3');
+  assert.ok(
+    r.initializers.some((t) => t.name === 'b'),
+    'b is still read by a3',
+  );
   // A Conv output that is a graph output is never renamed away.
   const kept = foldConvAffine(nodes.slice(0, 2), inits, new Set(['y', 'z']));
   assert.deepEqual(kept.folded, { add: 0, mul: 0 });

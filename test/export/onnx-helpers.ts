@@ -1,11 +1,10 @@
 /** Shared by the ONNX export tests: small zoo models, perturbation, real images, the tfjs reference and error measures. */
 import * as tf from '@tensorflow/tfjs-core';
 import { generateShapeImage, resolveShapesOptions, shapeTemplates } from '../../src/data/datasets/shapes.js';
-import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../../src/models/config.js';
+import { type ModelConfig, parseModelConfig, serializeModelConfig } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
 import { decodePredictions } from '../../src/tasks/detect/decode.js';
-import { Rng } from '../../src/util/rng.js';
 
 export const NAMES = ['circle', 'square', 'triangle'];
 
@@ -15,6 +14,7 @@ export function smallConfig(name: string): ModelConfig {
 }
 
 export { perturb } from '../helpers/perturb.js';
+
 import { perturb } from '../helpers/perturb.js';
 
 /** A perturbed detector in eval mode. */
@@ -39,7 +39,9 @@ export function shapesImages(n: number, size: number, first = 0): Float32Array {
 
 /** The tfjs path: decodePredictions(model.forward(x)). */
 export function tfjsRows(model: Detector, x: Float32Array, batch: number, size: number): Float32Array {
-  const t = tf.tidy(() => decodePredictions(model.forward(tf.tensor4d(x, [batch, size, size, 3])), model.config.anchors, model.strides, { rule: 'scaled' }));
+  const t = tf.tidy(() =>
+    decodePredictions(model.forward(tf.tensor4d(x, [batch, size, size, 3])), model.config.anchors, model.strides, { rule: 'scaled' }),
+  );
   const out = t.dataSync() as Float32Array;
   t.dispose();
   return out;
@@ -52,7 +54,9 @@ export function tfjsRows(model: Detector, x: Float32Array, batch: number, size: 
  */
 export function rowDiff(a: Float32Array, b: Float32Array, no: number): { box: number; score: number } {
   if (a.length !== b.length) throw new Error(`output sizes differ: ${a.length} vs ${b.length}`);
-  let db = 0, sb = 0, ds = 0;
+  let db = 0,
+    sb = 0,
+    ds = 0;
   for (let i = 0; i < b.length; i++) {
     const d = Math.abs(a[i]! - b[i]!);
     if (i % no < 4) {

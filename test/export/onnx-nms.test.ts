@@ -50,7 +50,8 @@ async function check(file: string, x: Float32Array, batch: number, o: { conf: nu
       for (const d of dets) want.push([b, ...d.box, d.score, d.cls]);
     });
     // The graph's own order: by image, then descending score.
-    for (let k = 1; k < got.length; k++) assert.ok(got[k - 1]![0] < got[k]![0] || (got[k - 1]![0] === got[k]![0] && got[k - 1]![5] >= got[k]![5]), 'nms rows ordered');
+    for (let k = 1; k < got.length; k++)
+      assert.ok(got[k - 1]![0] < got[k]![0] || (got[k - 1]![0] === got[k]![0] && got[k - 1]![5] >= got[k]![5]), 'nms rows ordered');
     got.sort(order);
     want.sort(order);
     assert.equal(got.length, want.length, `${file}: ${got.length} detections vs ${want.length}`);

@@ -19,7 +19,7 @@ import * as ort from 'onnxruntime-node';
 import { initBackend } from '../../src/engine/backend.js';
 import { UnsupportedExportError } from '../../src/export/errors.js';
 import { graphToOnnx } from '../../src/export/onnx/index.js';
-import { traceGraph, type TraceGraph, type TraceNode } from '../../src/export/trace.js';
+import { type TraceGraph, type TraceNode, traceGraph } from '../../src/export/trace.js';
 import type { DetectorExportMeta, TracedDetector } from '../../src/export/trace-detector.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -28,8 +28,16 @@ before(async () => {
 });
 
 const META: DetectorExportMeta = {
-  format: 'yolor-ts', model: 'rules', names: ['a'], nc: 1, imgsz: 13, strides: [1], anchors: [[[1, 1]]],
-  letterbox: { color: 114, center: true, scaleup: true }, output: 'xywh-obj-cls', fused: false,
+  format: 'yolor-ts',
+  model: 'rules',
+  names: ['a'],
+  nc: 1,
+  imgsz: 13,
+  strides: [1],
+  anchors: [[[1, 1]]],
+  letterbox: { color: 114, center: true, scaleup: true },
+  output: 'xywh-obj-cls',
+  fused: false,
 };
 
 const traced = (graph: TraceGraph): TracedDetector => ({ graph, meta: META, fuseReport: null });
@@ -46,7 +54,16 @@ function kernelsFn(rng: Rng): (x: tf.Tensor) => tf.Tensor {
     y = tf.elu(tf.sub(tf.relu6(tf.mul(tf.leakyRelu(y, 0.1), 0.3)), 1)) as tf.Tensor4D;
     y = tf.add(tf.relu(tf.neg(y)), tf.leakyRelu(y, 0.2));
     y = tf.maxPool(tf.avgPool(y, 3, 1, 'same'), 2, 2, 'valid');
-    y = tf.pad(y, [[0, 0], [1, 0], [0, 2], [0, 0]], 0.5);
+    y = tf.pad(
+      y,
+      [
+        [0, 0],
+        [1, 0],
+        [0, 2],
+        [0, 0],
+      ],
+      0.5,
+    );
     const [a, b] = tf.split(y, [3, 5], 3) as [tf.Tensor4D, tf.Tensor4D];
     y = tf.concat([tf.exp(tf.neg(tf.abs(a))), tf.sqrt(tf.abs(b)), tf.log(tf.add(tf.abs(a), 1))], -1) as tf.Tensor4D;
     y = tf.div(tf.maximum(y, 0.2), tf.add(tf.minimum(y, 3), 1));
@@ -57,8 +74,14 @@ function kernelsFn(rng: Rng): (x: tf.Tensor) => tf.Tensor {
     const r = tf.reshape(t, [x.shape[0]!, 11, -1]);
     // BatchMatMul: the batched rows times a constant, plain and transposed (deterministic values: the function runs twice).
     const k = r.shape[2]!;
-    const mm = tf.tensor2d(Float32Array.from({ length: k * 3 }, (_, i) => Math.sin(i)), [k, 3]);
-    const mmT = tf.tensor2d(Float32Array.from({ length: 2 * k }, (_, i) => Math.cos(i)), [2, k]);
+    const mm = tf.tensor2d(
+      Float32Array.from({ length: k * 3 }, (_, i) => Math.sin(i)),
+      [k, 3],
+    );
+    const mmT = tf.tensor2d(
+      Float32Array.from({ length: 2 * k }, (_, i) => Math.cos(i)),
+      [2, k],
+    );
     return tf.concat([r, tf.matMul(r, mm), tf.matMul(r, mmT, false, true)], 2);
   };
 }
@@ -67,7 +90,7 @@ async function runOrt(bytes: Uint8Array, x: Float32Array, dims: number[]): Promi
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
   try {
     const out = await session.run({ images: new ort.Tensor('float32', x, dims) });
-    return out['detections']!.data as Float32Array;
+    return out.detections!.data as Float32Array;
   } finally {
     await session.release();
   }
@@ -75,7 +98,8 @@ async function runOrt(bytes: Uint8Array, x: Float32Array, dims: number[]): Promi
 
 function nhwcToNchw(x: Float32Array, [b, h, w, c]: number[]): Float32Array {
   const out = new Float32Array(x.length);
-  for (let n = 0; n < b!; n++) for (let i = 0; i < h! * w!; i++) for (let k = 0; k < c!; k++) out[((n * c! + k) * h! * w!) + i] = x[(n * h! * w! + i) * c! + k]!;
+  for (let n = 0; n < b!; n++)
+    for (let i = 0; i < h! * w!; i++) for (let k = 0; k < c!; k++) out[(n * c! + k) * h! * w! + i] = x[(n * h! * w! + i) * c! + k]!;
   return out;
 }
 
@@ -91,7 +115,8 @@ for (const layout of ['NCHW', 'NHWC'] as const) {
     const got = await runOrt(bytes, layout === 'NCHW' ? nhwcToNchw(x, shape) : x, layout === 'NCHW' ? [3, 3, 13, 13] : shape);
     assert.equal(got.length, ref.length);
     assert.ok(new Set(ref).size > ref.length / 4, 'the reference output is not degenerate');
-    let d = 0, s = 0;
+    let d = 0,
+      s = 0;
     for (let i = 0; i < ref.length; i++) {
       d = Math.max(d, Math.abs(got[i]! - ref[i]!));
       s = Math.max(s, Math.abs(ref[i]!));
@@ -103,23 +128,40 @@ for (const layout of ['NCHW', 'NHWC'] as const) {
 }
 
 /** A one-node graph on images [b, 8, 8, 3]. */
-function oneNode(node: Partial<TraceNode> & { kernel: string }, outShape: number[], b = 1, constants: TraceGraph['constants'] = new Map()): TracedDetector {
+function oneNode(
+  node: Partial<TraceNode> & { kernel: string },
+  outShape: number[],
+  b = 1,
+  constants: TraceGraph['constants'] = new Map(),
+): TracedDetector {
   return traced({
     inputs: [{ name: 'images', shape: [b, 8, 8, 3], dtype: 'float32' }],
     outputs: [{ name: 't0', shape: outShape, dtype: 'float32' }],
-    nodes: [{ inputs: { x: 'images' }, attrs: {}, layer: 'backbone.fancy', layerType: 'Fancy', ...node, outputs: [{ name: 't0', shape: outShape, dtype: 'float32' }] }],
+    nodes: [
+      {
+        inputs: { x: 'images' },
+        attrs: {},
+        layer: 'backbone.fancy',
+        layerType: 'Fancy',
+        ...node,
+        outputs: [{ name: 't0', shape: outShape, dtype: 'float32' }],
+      },
+    ],
     constants,
   });
 }
 
 function refused(t: TracedDetector, re: RegExp, opts = {}): void {
-  assert.throws(() => graphToOnnx(t, opts), (e: unknown) => {
-    assert.ok(e instanceof UnsupportedExportError, String(e));
-    assert.equal(e.format, 'ONNX');
-    assert.match(e.message, /layer backbone\.fancy \(Fancy\)/);
-    assert.match(e.message, re);
-    return true;
-  });
+  assert.throws(
+    () => graphToOnnx(t, opts),
+    (e: unknown) => {
+      assert.ok(e instanceof UnsupportedExportError, String(e));
+      assert.equal(e.format, 'ONNX');
+      assert.match(e.message, /layer backbone\.fancy \(Fancy\)/);
+      assert.match(e.message, re);
+      return true;
+    },
+  );
 }
 
 test('an unknown kernel is refused with the layer name', () => {
@@ -127,11 +169,33 @@ test('an unknown kernel is refused with the layer name', () => {
 });
 
 test('attributes and inputs without an exact ONNX equivalent are refused with the layer name', () => {
-  refused(oneNode({ kernel: 'ResizeNearestNeighbor', inputs: { images: 'images' }, attrs: { alignCorners: true, halfPixelCenters: false, size: [16, 16] } }, [1, 16, 16, 3]), /alignCorners/);
-  refused(oneNode({ kernel: 'Conv2D', inputs: { x: 'images', filter: 'images' }, attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 } }, [1, 1, 1, 3]), /constant/);
-  refused(oneNode({ kernel: 'MaxPool', attrs: { filterSize: 3, strides: 2, pad: 1, dimRoundingMode: 'ceil' } }, [1, 5, 5, 3]), /output size 5 where ONNX would give 4/);
-  refused(oneNode({ kernel: 'Conv2D', inputs: { x: 'images', filter: 'c0' }, attrs: { strides: 1, pad: 'same', dataFormat: 'NCHW', dilations: 1 } }, [1, 8, 8, 2], 1,
-    new Map([['c0', { name: 'c0', shape: [1, 1, 3, 2], dtype: 'float32' as const, values: new Float32Array(6) }]])), /dataFormat NCHW/);
+  refused(
+    oneNode(
+      { kernel: 'ResizeNearestNeighbor', inputs: { images: 'images' }, attrs: { alignCorners: true, halfPixelCenters: false, size: [16, 16] } },
+      [1, 16, 16, 3],
+    ),
+    /alignCorners/,
+  );
+  refused(
+    oneNode(
+      { kernel: 'Conv2D', inputs: { x: 'images', filter: 'images' }, attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 } },
+      [1, 1, 1, 3],
+    ),
+    /constant/,
+  );
+  refused(
+    oneNode({ kernel: 'MaxPool', attrs: { filterSize: 3, strides: 2, pad: 1, dimRoundingMode: 'ceil' } }, [1, 5, 5, 3]),
+    /output size 5 where ONNX would give 4/,
+  );
+  refused(
+    oneNode(
+      { kernel: 'Conv2D', inputs: { x: 'images', filter: 'c0' }, attrs: { strides: 1, pad: 'same', dataFormat: 'NCHW', dilations: 1 } },
+      [1, 8, 8, 2],
+      1,
+      new Map([['c0', { name: 'c0', shape: [1, 1, 3, 2], dtype: 'float32' as const, values: new Float32Array(6) }]]),
+    ),
+    /dataFormat NCHW/,
+  );
 });
 
 test('a dynamic batch is refused where an op buries the batch, or a constant differs per traced item', () => {
@@ -140,8 +204,12 @@ test('a dynamic batch is refused where an op buries the batch, or a constant dif
   assert.ok(graphToOnnx(merge).length > 0, 'fine with a fixed batch');
   refused(oneNode({ kernel: 'Transpose', attrs: { perm: [1, 0, 2, 3] } }, [8, 2, 8, 3], 2), /moves the batch axis/, { dynamicBatch: true });
   const values = new Float32Array(2 * 3).map((_, i) => i);
-  const perItem = oneNode({ kernel: 'Add', inputs: { a: 'images', b: 'c0' } }, [2, 8, 8, 3], 2,
-    new Map([['c0', { name: 'c0', shape: [2, 1, 1, 3], dtype: 'float32' as const, values }]]));
+  const perItem = oneNode(
+    { kernel: 'Add', inputs: { a: 'images', b: 'c0' } },
+    [2, 8, 8, 3],
+    2,
+    new Map([['c0', { name: 'c0', shape: [2, 1, 1, 3], dtype: 'float32' as const, values }]]),
+  );
   refused(perItem, /differs between the traced batch items/, { dynamicBatch: true });
   assert.ok(graphToOnnx(perItem).length > 0, 'fine with a fixed batch');
 });

@@ -10,24 +10,31 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfjs from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { generateShapes } from '../../src/data/datasets/shapes.js';
 import { initBackend } from '../../src/engine/backend.js';
+import { UnsupportedExportError } from '../../src/export/errors.js';
+import {
+  exportTfjs,
+  graphToTfjs,
+  loadTfjsDetector,
+  readTfjsMetadata,
+  TFJS_MODEL_JSON,
+  TFJS_RULES,
+  TFJS_SHARD,
+  type TfjsModelJson,
+} from '../../src/export/tfjs/index.js';
+import { traceGraph } from '../../src/export/trace.js';
+import type { DetectorExportMeta } from '../../src/export/trace-detector.js';
+import { type TracedDetector, traceDetector } from '../../src/export/trace-detector.js';
 import { parseModelConfig, serializeModelConfig } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
-import { generateShapes } from '../../src/data/datasets/shapes.js';
 import { decodePredictions } from '../../src/tasks/detect/decode.js';
-import { traceDetector, type TracedDetector } from '../../src/export/trace-detector.js';
-import { traceGraph } from '../../src/export/trace.js';
-import { UnsupportedExportError } from '../../src/export/errors.js';
-import {
-  exportTfjs, graphToTfjs, loadTfjsDetector, readTfjsMetadata, TFJS_MODEL_JSON, TFJS_RULES, TFJS_SHARD, type TfjsModelJson,
-} from '../../src/export/tfjs/index.js';
-import type { DetectorExportMeta } from '../../src/export/trace-detector.js';
 import { Rng } from '../../src/util/rng.js';
-import { tmp } from '../helpers/tmp.js';
 import { perturb } from '../helpers/perturb.js';
+import { tmp } from '../helpers/tmp.js';
 
 before(async () => {
   await initBackend('wasm');
@@ -49,7 +56,11 @@ function buildModel(name: string, seed = 3): Detector {
 function shapesImages(n: number, size: number): tf.Tensor4D {
   const ds = generateShapes({ size, train: n, val: 0, test: 0, seed: 7, minObjects: 2, maxObjects: 4, minSize: 8, maxSize: Math.floor(size / 2) });
   const data = new Float32Array(n * size * size * 3);
-  ds.splits.train.forEach((im, i) => im.image.data.forEach((v, k) => (data[i * size * size * 3 + k] = v / 255)));
+  ds.splits.train.forEach((im, i) => {
+    im.image.data.forEach((v, k) => {
+      data[i * size * size * 3 + k] = v / 255;
+    });
+  });
   return tf.tensor4d(data, [n, size, size, 3]);
 }
 
@@ -70,7 +81,12 @@ for (const name of ZOO) {
       const model = buildModel(name);
       const dir = join(tmp('tfjs'), name);
       const res = await exportTfjs(model, dir, { imgsz: 64, fuse, dynamicBatch: true });
-      assert.deepEqual(res.files.slice().sort(), readdirSync(dir).map((f) => join(dir, f)).sort());
+      assert.deepEqual(
+        res.files.slice().sort(),
+        readdirSync(dir)
+          .map((f) => join(dir, f))
+          .sort(),
+      );
       assert.equal(res.meta.fused, fuse);
       assert.equal(res.fuseReport === null, !fuse);
       const graph = await tfjs.loadGraphModel(fileUrl(dir));
@@ -85,7 +101,9 @@ for (const name of ZOO) {
         const got = graph.execute(input) as tf.Tensor;
         const diff = maxRelativeDifference(got, want);
         const exact = maxRelativeDifference(got, same);
-        t.diagnostic(`batch ${input.shape[0]}: max relative difference ${diff.toExponential(2)} (vs the ${fuse ? 'folded' : 'same'} tfjs model: ${exact.toExponential(2)})`);
+        t.diagnostic(
+          `batch ${input.shape[0]}: max relative difference ${diff.toExponential(2)} (vs the ${fuse ? 'folded' : 'same'} tfjs model: ${exact.toExponential(2)})`,
+        );
         assert.ok(diff <= 1e-4, `${name} batch ${input.shape[0]}: relative difference ${diff}`);
         assert.ok(exact <= 1e-6, `${name} batch ${input.shape[0]}: relative difference to the exported tfjs model ${exact}`);
         tf.dispose([want, same, got]);
@@ -107,7 +125,10 @@ test('a static-batch export takes exactly its batch; loadTfjsDetector runs tenso
   const dir = join(tmp('tfjs'), 'static');
   await exportTfjs(model, dir, { imgsz: 96, batch: 2 });
   const json = JSON.parse(readFileSync(join(dir, TFJS_MODEL_JSON), 'utf8')) as TfjsModelJson;
-  assert.deepEqual(json.signature.inputs.images!.tensorShape.dim.map((d) => d.size), ['2', '96', '96', '3']);
+  assert.deepEqual(
+    json.signature.inputs.images!.tensorShape.dim.map((d) => d.size),
+    ['2', '96', '96', '3'],
+  );
   const det = await loadTfjsDetector(dir);
   assert.equal(det.batch, 2);
   const x = shapesImages(2, 96);
@@ -197,7 +218,10 @@ test('metadata round-trips and the shard holds exactly the manifest', async () =
   }, 0);
   assert.equal(statSync(join(dir, TFJS_SHARD)).size, bytes);
   // Every Const node has its manifest entry, and nothing else does.
-  const consts = json.modelTopology.node.filter((n) => n.op === 'Const').map((n) => n.name).sort();
+  const consts = json.modelTopology.node
+    .filter((n) => n.op === 'Const')
+    .map((n) => n.name)
+    .sort();
   assert.deepEqual(entries.map((w) => w.name).sort(), consts);
   assert.equal(res.nodes, json.modelTopology.node.length);
   model.dispose();
@@ -212,13 +236,16 @@ test('a kernel without a TF.js rule is refused with the layer that ran it', () =
   const { model, traced } = tracedSmall();
   const node = traced.graph.nodes.find((n) => n.kernel === 'Sigmoid' && n.layer !== 'tail')!;
   node.kernel = 'Atan';
-  assert.throws(() => graphToTfjs(traced), (err: unknown) => {
-    assert.ok(err instanceof UnsupportedExportError);
-    assert.equal(err.format, 'TF.js');
-    assert.equal(err.node.layer, node.layer);
-    assert.match(err.message, new RegExp(`op Atan in layer ${node.layer.replace(/\./g, '\\.')} \\(${node.layerType}\\)`));
-    return true;
-  });
+  assert.throws(
+    () => graphToTfjs(traced),
+    (err: unknown) => {
+      assert.ok(err instanceof UnsupportedExportError);
+      assert.equal(err.format, 'TF.js');
+      assert.equal(err.node.layer, node.layer);
+      assert.match(err.message, new RegExp(`op Atan in layer ${node.layer.replace(/\./g, '\\.')} \\(${node.layerType}\\)`));
+      return true;
+    },
+  );
   model.dispose();
 });
 
@@ -226,15 +253,25 @@ test('attributes that cannot be expressed exactly are refused', () => {
   const { model, traced } = tracedSmall();
   const conv = traced.graph.nodes.find((n) => n.kernel === 'Conv2D')!;
   conv.attrs.dataFormat = 'NCHW';
-  assert.throws(() => graphToTfjs(traced), (err: unknown) =>
-    err instanceof UnsupportedExportError && err.node.layer === conv.layer && /dataFormat NCHW/.test(err.message));
+  assert.throws(
+    () => graphToTfjs(traced),
+    (err: unknown) => err instanceof UnsupportedExportError && err.node.layer === conv.layer && /dataFormat NCHW/.test(err.message),
+  );
   conv.attrs.dataFormat = 'NHWC';
   conv.attrs.somethingNew = 2;
   assert.throws(() => graphToTfjs(traced), /attribute somethingNew=2/);
   delete conv.attrs.somethingNew;
   const pool = traced.graph.nodes.find((n) => n.kernel === 'MaxPool')!;
-  pool.attrs.pad = [[0, 0], [2, 2], [2, 2], [0, 0]];
-  assert.throws(() => graphToTfjs(traced), (err: unknown) => err instanceof UnsupportedExportError && err.node.layer === pool.layer);
+  pool.attrs.pad = [
+    [0, 0],
+    [2, 2],
+    [2, 2],
+    [0, 0],
+  ];
+  assert.throws(
+    () => graphToTfjs(traced),
+    (err: unknown) => err instanceof UnsupportedExportError && err.node.layer === pool.layer,
+  );
   model.dispose();
 });
 
@@ -247,39 +284,121 @@ test('ops that mix the batch axis export with a static batch but are refused wit
   const flat: TracedDetector = { ...traced, graph };
   const { modelJson } = graphToTfjs(flat);
   assert.ok(modelJson.modelTopology.node.some((n) => n.op === 'Reshape'));
-  assert.throws(() => graphToTfjs(flat, { dynamicBatch: true }), (err: unknown) =>
-    err instanceof UnsupportedExportError && /across the batch axis/.test(err.message));
+  assert.throws(
+    () => graphToTfjs(flat, { dynamicBatch: true }),
+    (err: unknown) => err instanceof UnsupportedExportError && /across the batch axis/.test(err.message),
+  );
   model.dispose();
 });
 
 /** Small functions of a [B, 8, 8, 4] input that, together, run every kernel with a TF.js rule. */
 function opCases(): Record<string, (x: tf.Tensor4D) => tf.Tensor> {
   const rng = new Rng(21);
-  const w = (shape: number[], scale = 0.5): tf.Tensor => tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1), scale), shape);
+  const w = (shape: number[], scale = 0.5): tf.Tensor =>
+    tf.tensor(
+      rng.normalArray(
+        shape.reduce((a, b) => a * b, 1),
+        scale,
+      ),
+      shape,
+    );
   const filter = w([3, 3, 4, 5]) as tf.Tensor4D;
   const dw = w([3, 3, 4, 2]) as tf.Tensor4D;
   const [mean, variance, offset, scale, alpha] = [w([4]), tf.abs(w([4])), w([4]), w([4]), w([4], 0.2)] as tf.Tensor1D[];
   const [mm, mmT] = [w([16, 3]), w([5, 16])] as tf.Tensor2D[];
   return {
-    activations: (x) => tf.addN([tf.leakyRelu(x, 0.1), tf.mul(x, tf.tanh(tf.softplus(x))), tf.relu(x), tf.relu6(tf.mul(x, 4)),
-      tf.elu(x), tf.selu(x), tf.sigmoid(x), tf.prelu(x as tf.Tensor, alpha), tf.clipByValue(x, -0.3, 0.4)]),
-    math: (x) => tf.addN([tf.div(tf.sqrt(tf.add(tf.abs(x), 1)), tf.exp(tf.neg(x))), tf.log(tf.add(tf.square(x), 1)),
-      tf.rsqrt(tf.add(tf.abs(x), 0.5)), tf.floor(tf.mul(x, 3)), tf.ceil(tf.mul(x, 3)), tf.erf(x), tf.pow(x, 2),
-      tf.squaredDifference(x, 0.5), tf.maximum(x, 0.1), tf.minimum(x, 0.2), tf.floorDiv(x, 0.3), tf.sub(x, 1), tf.clone(x)]),
-    convs: (x) => tf.concat([
-      tf.conv2d(x, filter, 1, 1),
-      tf.conv2d(x, filter, 1, 'same', 'NHWC', 2),
-      tf.slice(tf.conv2d(x, filter, 1, 'valid'), [0, 0, 0, 0], [-1, 6, 6, 5]).pad([[0, 0], [1, 1], [1, 1], [0, 0]]),
-      tf.depthwiseConv2d(x, dw, 1, 'same'),
-      tf.depthwiseConv2d(x, dw, 1, [[0, 0], [2, 0], [0, 2], [0, 0]]),
-    ], 3),
-    strided: (x) => tf.concat([tf.conv2d(x, filter, 2, 'same'), tf.depthwiseConv2d(x, dw, 2, 'same'),
-      tf.avgPool(x, 3, 2, 'same'), tf.maxPool(x, 2, 2, 'valid')], 3),
+    activations: (x) =>
+      tf.addN([
+        tf.leakyRelu(x, 0.1),
+        tf.mul(x, tf.tanh(tf.softplus(x))),
+        tf.relu(x),
+        tf.relu6(tf.mul(x, 4)),
+        tf.elu(x),
+        tf.selu(x),
+        tf.sigmoid(x),
+        tf.prelu(x as tf.Tensor, alpha),
+        tf.clipByValue(x, -0.3, 0.4),
+      ]),
+    math: (x) =>
+      tf.addN([
+        tf.div(tf.sqrt(tf.add(tf.abs(x), 1)), tf.exp(tf.neg(x))),
+        tf.log(tf.add(tf.square(x), 1)),
+        tf.rsqrt(tf.add(tf.abs(x), 0.5)),
+        tf.floor(tf.mul(x, 3)),
+        tf.ceil(tf.mul(x, 3)),
+        tf.erf(x),
+        tf.pow(x, 2),
+        tf.squaredDifference(x, 0.5),
+        tf.maximum(x, 0.1),
+        tf.minimum(x, 0.2),
+        tf.floorDiv(x, 0.3),
+        tf.sub(x, 1),
+        tf.clone(x),
+      ]),
+    convs: (x) =>
+      tf.concat(
+        [
+          tf.conv2d(x, filter, 1, 1),
+          tf.conv2d(x, filter, 1, 'same', 'NHWC', 2),
+          tf.slice(tf.conv2d(x, filter, 1, 'valid'), [0, 0, 0, 0], [-1, 6, 6, 5]).pad([
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ]),
+          tf.depthwiseConv2d(x, dw, 1, 'same'),
+          tf.depthwiseConv2d(x, dw, 1, [
+            [0, 0],
+            [2, 0],
+            [0, 2],
+            [0, 0],
+          ]),
+        ],
+        3,
+      ),
+    strided: (x) =>
+      tf.concat(
+        [tf.conv2d(x, filter, 2, 'same'), tf.depthwiseConv2d(x, dw, 2, 'same'), tf.avgPool(x, 3, 2, 'same'), tf.maxPool(x, 2, 2, 'valid')],
+        3,
+      ),
     norms: (x) => tf.add(tf.batchNorm(x, mean, variance, offset, scale, 1e-3), tf.batchNorm(x, mean, variance, undefined, undefined, 1e-5)),
-    resize: (x) => tf.concat([tf.image.resizeBilinear(x, [12, 12], false, true), tf.image.resizeBilinear(x, [12, 12], true),
-      tf.image.resizeNearestNeighbor(x, [12, 12], false, true), tf.image.resizeNearestNeighbor(x, [12, 12])], 3),
-    layout: (x) => tf.concat([tf.transpose(x, [0, 2, 1, 3]), tf.mirrorPad(tf.slice(x, [0, 1, 1, 0], [-1, 6, 6, 4]), [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'),
-      tf.mirrorPad(tf.slice(x, [0, 1, 1, 0], [-1, 6, 6, 4]), [[0, 0], [1, 1], [1, 1], [0, 0]], 'symmetric')], 3),
+    resize: (x) =>
+      tf.concat(
+        [
+          tf.image.resizeBilinear(x, [12, 12], false, true),
+          tf.image.resizeBilinear(x, [12, 12], true),
+          tf.image.resizeNearestNeighbor(x, [12, 12], false, true),
+          tf.image.resizeNearestNeighbor(x, [12, 12]),
+        ],
+        3,
+      ),
+    layout: (x) =>
+      tf.concat(
+        [
+          tf.transpose(x, [0, 2, 1, 3]),
+          tf.mirrorPad(
+            tf.slice(x, [0, 1, 1, 0], [-1, 6, 6, 4]),
+            [
+              [0, 0],
+              [1, 1],
+              [1, 1],
+              [0, 0],
+            ],
+            'reflect',
+          ),
+          tf.mirrorPad(
+            tf.slice(x, [0, 1, 1, 0], [-1, 6, 6, 4]),
+            [
+              [0, 0],
+              [1, 1],
+              [1, 1],
+              [0, 0],
+            ],
+            'symmetric',
+          ),
+        ],
+        3,
+      ),
     matmul: (x) => {
       const rows = tf.reshape(x, [x.shape[0], 16, 16]);
       return tf.concat([tf.matMul(rows, mm), tf.matMul(rows, mmT, false, true)], 2);
@@ -294,15 +413,28 @@ function opCases(): Record<string, (x: tf.Tensor4D) => tf.Tensor> {
 }
 
 const OPS_META: DetectorExportMeta = {
-  format: 'yolor-ts', model: 'ops', names: [], nc: 0, imgsz: 8, strides: [], anchors: [],
-  letterbox: { color: 114, center: true, scaleup: true }, output: 'xywh-obj-cls', fused: false,
+  format: 'yolor-ts',
+  model: 'ops',
+  names: [],
+  nc: 0,
+  imgsz: 8,
+  strides: [],
+  anchors: [],
+  letterbox: { color: 114, center: true, scaleup: true },
+  output: 'xywh-obj-cls',
+  fused: false,
 };
 
 async function inMemory(modelJson: TfjsModelJson, weightData: ArrayBuffer): Promise<tfjs.GraphModel> {
-  return tfjs.loadGraphModel(tf.io.fromMemory({
-    modelTopology: modelJson.modelTopology, format: modelJson.format, signature: modelJson.signature,
-    weightSpecs: modelJson.weightsManifest[0]!.weights, weightData,
-  }));
+  return tfjs.loadGraphModel(
+    tf.io.fromMemory({
+      modelTopology: modelJson.modelTopology,
+      format: modelJson.format,
+      signature: modelJson.signature,
+      weightSpecs: modelJson.weightsManifest[0]!.weights,
+      weightData,
+    }),
+  );
 }
 
 test('every kernel rule runs the same tfjs op (static and dynamic batch)', async (t) => {
@@ -315,7 +447,9 @@ test('every kernel rule runs the same tfjs op (static and dynamic batch)', async
     const graph = traceGraph((x) => fn(x as tf.Tensor4D), [x2], ['images']);
     const traced: TracedDetector = { graph, meta: OPS_META, fuseReport: null };
     let hasRule = true;
-    for (const n of graph.nodes) if (n.kernel in TFJS_RULES) covered.add(n.kernel); else hasRule = false;
+    for (const n of graph.nodes)
+      if (n.kernel in TFJS_RULES) covered.add(n.kernel);
+      else hasRule = false;
     if (!hasRule) {
       // Tile (in `shapes`) has no rule: the case must be refused, and is re-run without it below.
       assert.throws(() => graphToTfjs(traced), UnsupportedExportError);

@@ -28,7 +28,10 @@ export function bccdWithBadImages(root: string, nTrain = 3, nVal = 2): BadImageD
   const add = (stem: string, image: Buffer, annotationOf: string): string => {
     const file = join(root, 'JPEGImages', `${stem}.jpg`);
     writeFileSync(file, image);
-    const xml = readFileSync(join(BCCD, 'Annotations', `${annotationOf}.xml`), 'utf8').replace(/<filename>[^<]*<\/filename>/, `<filename>${stem}.jpg</filename>`);
+    const xml = readFileSync(join(BCCD, 'Annotations', `${annotationOf}.xml`), 'utf8').replace(
+      /<filename>[^<]*<\/filename>/,
+      `<filename>${stem}.jpg</filename>`,
+    );
     writeFileSync(join(root, 'Annotations', `${stem}.xml`), xml);
     return file;
   };

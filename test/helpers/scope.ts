@@ -1,6 +1,6 @@
 /** Small shared test helpers: tensor scopes and collecting a loader's epoch. */
 import * as tf from '@tensorflow/tfjs-core';
-import { DataLoader, type Batch, type LoaderOptions } from '../../src/data/loader.js';
+import { type Batch, DataLoader, type LoaderOptions } from '../../src/data/loader.js';
 
 /** Runs fn in a tensor scope that disposes everything it made; for results that are plain values. */
 export function scoped<T>(fn: () => T): T {

@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
-import { loadRunner, registerRunnerLoader, runnerLoaders, type RunnerLoader } from '../../src/infer/load-runner.js';
+import { loadRunner, type RunnerLoader, registerRunnerLoader, runnerLoaders } from '../../src/infer/load-runner.js';
 import { tfjsRunner } from '../../src/infer/runner.js';
 import { saveModel } from '../../src/models/checkpoint.js';
 import { rowDiff, shapesImages, smallConfig, testModel } from '../export/onnx-helpers.js';
@@ -23,7 +23,10 @@ before(async () => {
 });
 
 test('infer/ alone: the checkpoint loader, and errors that name the path', async () => {
-  assert.deepEqual(runnerLoaders().map((l) => l.name), ['checkpoint']);
+  assert.deepEqual(
+    runnerLoaders().map((l) => l.name),
+    ['checkpoint'],
+  );
   const dir = tmp('runner-empty');
   await assert.rejects(loadRunner(join(dir, 'nope')), (e: Error) => e.message === `${join(dir, 'nope')}: no such file or directory`);
   await assert.rejects(loadRunner(dir), (e: Error) => e.message === `${dir}: not a checkpoint (no model.json)`);
@@ -33,7 +36,10 @@ test('the export loaders register once, ONNX asked first; a path no loader takes
   const { onnxRunnerLoader, tfjsGraphRunnerLoader } = await import('../../src/export/runner-loaders.js');
   await import('../../src/export/runner-loaders.js');
   registerRunnerLoader(onnxRunnerLoader);
-  assert.deepEqual(runnerLoaders().map((l) => l.name), ['checkpoint', 'TF.js export', '.onnx file']);
+  assert.deepEqual(
+    runnerLoaders().map((l) => l.name),
+    ['checkpoint', 'TF.js export', '.onnx file'],
+  );
   assert.equal(runnerLoaders()[1], tfjsGraphRunnerLoader);
   const dir = tmp('runner-empty');
   await assert.rejects(loadRunner(dir), (e: Error) => e.message === `${dir}: not a checkpoint, TF.js export or .onnx file (no model.json)`);
@@ -59,7 +65,10 @@ test('which paths each export loader takes: ONNX by extension or by content, TF.
   assert.equal(web.matches(join(dir, 'none')), false, 'no model.json');
   mkdirSync(join(dir, 'broken'));
   file('broken/model.json', '{"format": ');
-  assert.throws(() => web.matches(join(dir, 'broken')), (e: Error) => e.message.startsWith(`${join(dir, 'broken', 'model.json')}: malformed JSON (`));
+  assert.throws(
+    () => web.matches(join(dir, 'broken')),
+    (e: Error) => e.message.startsWith(`${join(dir, 'broken', 'model.json')}: malformed JSON (`),
+  );
   await assert.rejects(loadRunner(join(dir, 'broken')), /broken\/model\.json: malformed JSON \(/);
 });
 
@@ -76,19 +85,29 @@ test('a loader registered later is asked first; one of the same name replaces th
       return p.endsWith('.custom');
     },
     load: async () => ({
-      engine, nc: 1, names: ['thing'], imgsz: 32, anySize: false,
+      engine,
+      nc: 1,
+      names: ['thing'],
+      imgsz: 32,
+      anySize: false,
       decode: async (images) => new Float32Array(images.length),
       dispose: async () => {},
     }),
   });
   registerRunnerLoader(custom('first'));
   registerRunnerLoader(custom('second'));
-  assert.deepEqual(runnerLoaders().map((l) => l.name), ['checkpoint', 'TF.js export', '.onnx file', 'custom file']);
+  assert.deepEqual(
+    runnerLoaders().map((l) => l.name),
+    ['checkpoint', 'TF.js export', '.onnx file', 'custom file'],
+  );
   // Without the custom loader, this file (not JSON) would be taken for ONNX.
   const runner = await loadRunner(path);
   assert.equal(runner.engine, 'second');
   assert.deepEqual(asked, [path]);
-  await assert.rejects(loadRunner(dir), (e: Error) => e.message === `${dir}: not a checkpoint, TF.js export, .onnx file or custom file (no model.json)`);
+  await assert.rejects(
+    loadRunner(dir),
+    (e: Error) => e.message === `${dir}: not a checkpoint, TF.js export, .onnx file or custom file (no model.json)`,
+  );
 });
 
 test('a checkpoint, an ONNX file (with and without its extension) and a TF.js export open and decode like the model', async () => {
@@ -105,9 +124,12 @@ test('a checkpoint, an ONNX file (with and without its extension) and a TF.js ex
     copyFileSync(join(dir, 'm.onnx'), join(dir, 'm-no-extension'));
     await exportTfjs(m, join(dir, 'web'), { imgsz: IMGSZ, dynamicBatch: true });
     const cases: Array<[string, RegExp]> = [
-      [join(dir, 'ckpt'), /^tfjs \(wasm\)$/], [join(dir, 'ckpt', 'model.json'), /^tfjs \(wasm\)$/],
-      [join(dir, 'm.onnx'), /^onnxruntime-node$/], [join(dir, 'm-no-extension'), /^onnxruntime-node$/],
-      [join(dir, 'web'), /^tfjs graph model \(wasm\)$/], [join(dir, 'web', 'model.json'), /^tfjs graph model \(wasm\)$/],
+      [join(dir, 'ckpt'), /^tfjs \(wasm\)$/],
+      [join(dir, 'ckpt', 'model.json'), /^tfjs \(wasm\)$/],
+      [join(dir, 'm.onnx'), /^onnxruntime-node$/],
+      [join(dir, 'm-no-extension'), /^onnxruntime-node$/],
+      [join(dir, 'web'), /^tfjs graph model \(wasm\)$/],
+      [join(dir, 'web', 'model.json'), /^tfjs graph model \(wasm\)$/],
     ];
     for (const [path, engine] of cases) {
       const runner = await loadRunner(path);

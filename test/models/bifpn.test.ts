@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
+import { BiFpnLayer, BiFpnNeck, bifpnScaling, FastNormalizedFusion } from '../../src/models/necks/bifpn.js';
 import { withTrace } from '../../src/nn/module.js';
 import { Rng } from '../../src/util/rng.js';
-import { BiFpnLayer, BiFpnNeck, bifpnScaling, FastNormalizedFusion } from '../../src/models/necks/bifpn.js';
 
 before(async () => {
   await initBackend('wasm');
@@ -32,17 +32,25 @@ for (const levels of [3, 5] as const) {
       const neck = makeNeck(levels);
       const strides = levels === 3 ? [8, 16, 32] : [8, 16, 32, 64, 128];
       assert.deepEqual(neck.outStrides, strides);
-      assert.deepEqual(neck.outChannels, strides.map(() => 16));
+      assert.deepEqual(
+        neck.outChannels,
+        strides.map(() => 16),
+      );
       const feats = features(new Rng(2), 2, size);
       const live = tf.memory().numTensors;
       const shapes = tf.tidy(() => neck.forward(feats).map((t) => t.shape));
       assert.equal(tf.memory().numTensors, live, 'forward leaks no tensors');
-      assert.deepEqual(shapes, strides.map((s) => [2, size / s, size / s, 16]));
+      assert.deepEqual(
+        shapes,
+        strides.map((s) => [2, size / s, size / s, 16]),
+      );
       // Eval mode (running statistics) gives the same shapes.
       neck.eval();
       const evalShapes = tf.tidy(() => neck.forward(feats).map((t) => t.shape));
       assert.deepEqual(evalShapes, shapes);
-      feats.forEach((f) => f.dispose());
+      feats.forEach((f) => {
+        f.dispose();
+      });
       neck.dispose();
     });
   }
@@ -57,7 +65,9 @@ test('BiFpnNeck with 5 levels rejects a 64x64 input (not divisible by stride 128
   const f96 = features(new Rng(3), 1, 96);
   assert.doesNotThrow(() => tf.tidy(() => neck3.forward(f96)));
   assert.throws(() => tf.tidy(() => neck.forward(f96)), /stride 128/);
-  [...feats, ...f96].forEach((f) => f.dispose());
+  [...feats, ...f96].forEach((f) => {
+    f.dispose();
+  });
   neck.dispose();
   neck3.dispose();
 });
@@ -66,7 +76,10 @@ test('FastNormalizedFusion: parameter count, group, initial weights', () => {
   for (const n of [2, 3, 5]) {
     const f = new FastNormalizedFusion(n);
     assert.equal(f.numParams(), n);
-    assert.deepEqual(f.parameters().map((p) => p.group), ['bias']);
+    assert.deepEqual(
+      f.parameters().map((p) => p.group),
+      ['bias'],
+    );
     const nw = f.normalizedWeights();
     assert.equal(nw.length, n);
     for (const v of nw) assert.ok(Math.abs(v - 1 / (n + 1e-4)) < 1e-9);
@@ -108,7 +121,9 @@ test('FastNormalizedFusion output equals the hand-computed weighted sum; negativ
   // Mismatched shapes and counts are rejected.
   assert.throws(() => f.forward(inputs.slice(0, 2)), /expected 3 inputs/);
   assert.throws(() => f.forward([inputs[0]!, inputs[1]!, tf.zeros([1, 2, 2, 3]) as tf.Tensor4D]), /input 2 has shape/);
-  inputs.forEach((t) => t.dispose());
+  inputs.forEach((t) => {
+    t.dispose();
+  });
   f.dispose();
 });
 
@@ -141,7 +156,9 @@ test('FastNormalizedFusion weights stay normalised under Adam, even when a weigh
   assert.equal(grads.grads[f.weight.name]!.dataSync()[0], 0);
   tf.dispose([grads.value, ...Object.values(grads.grads)]);
   assert.ok(f.weight.dataSync()[0]! <= before0 + 1e-6);
-  inputs.forEach((t) => t.dispose());
+  inputs.forEach((t) => {
+    t.dispose();
+  });
   opt.dispose();
   f.dispose();
 });
@@ -160,9 +177,7 @@ test('BiFpnLayer wiring: node inputs per level and parameter layout', () => {
   const layer = new BiFpnLayer(8, [3, 4, 5, 6, 7], { act: 'silu', rng: new Rng(5) });
   const names = layer.childModules().map(([n]) => n);
   assert.deepEqual(names, ['p6_td', 'p5_td', 'p4_td', 'p3_td', 'p4_out', 'p5_out', 'p6_out', 'p7_out']);
-  const fusionInputs = Object.fromEntries(
-    layer.childModules().map(([n, m]) => [n, (m.childModules()[0]![1] as FastNormalizedFusion).numInputs]),
-  );
+  const fusionInputs = Object.fromEntries(layer.childModules().map(([n, m]) => [n, (m.childModules()[0]![1] as FastNormalizedFusion).numInputs]));
   assert.deepEqual(fusionInputs, { p6_td: 2, p5_td: 2, p4_td: 2, p3_td: 2, p4_out: 3, p5_out: 3, p6_out: 3, p7_out: 2 });
   // Per node: fusion weights + dw 3x3 (9·w) + 2 BN (2·w each) + pw 1x1 (w·w).
   const w = 8;
@@ -201,7 +216,9 @@ test('withTrace records the separable convs and the fusions with their paths', (
   const order = layers.map((l) => l.name);
   assert.ok(order.indexOf('layers.0.p3_td.fuse') < order.indexOf('layers.0.p4_out.fuse'));
   assert.equal(layers.filter((l) => l.type === 'FastNormalizedFusion').length, 4);
-  feats.forEach((f) => f.dispose());
+  feats.forEach((f) => {
+    f.dispose();
+  });
   neck.dispose();
 });
 
@@ -213,7 +230,10 @@ test('BiFpnNeck trains: the loss falls over 5 Adam steps', () => {
     const h = 128 / s;
     return tf.tensor4d(rng.normalArray(2 * h * h * 16, 0.5), [2, h, h, 16]);
   });
-  const varList = neck.parameters().filter((p) => p.group !== 'buffer').map((p) => p.variable);
+  const varList = neck
+    .parameters()
+    .filter((p) => p.group !== 'buffer')
+    .map((p) => p.variable);
   const lossFn = (): tf.Scalar =>
     tf.tidy(() => {
       const outs = neck.forward(feats);
@@ -232,7 +252,9 @@ test('BiFpnNeck trains: the loss falls over 5 Adam steps', () => {
   const fw = neck.parameters().filter((p) => p.name.endsWith('.fuse.weight'));
   assert.ok(fw.length > 0);
   assert.ok(fw.some((p) => Array.from(p.variable.dataSync()).some((v) => Math.abs(v - 1) > 1e-3)));
-  [...feats, ...targets].forEach((t) => t.dispose());
+  [...feats, ...targets].forEach((t) => {
+    t.dispose();
+  });
   opt.dispose();
   neck.dispose();
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
-import { NO_IMPLICIT, parseModelConfig, type ModelConfig } from '../../src/models/config.js';
+import { type ModelConfig, NO_IMPLICIT, parseModelConfig } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
 import { summarizeModel } from '../../src/models/summary.js';
 import { listZoo } from '../../src/models/zoo.js';
@@ -20,8 +20,9 @@ before(async () => {
 });
 
 function maxRelativeDifference(a: tf.Tensor[], b: tf.Tensor[]): number {
-  return tf.tidy(() => Math.max(...a.map((t, i) =>
-    tf.max(tf.abs(tf.sub(t, b[i]!))).dataSync()[0]! / Math.max(tf.max(tf.abs(t)).dataSync()[0]!, 1e-6))));
+  return tf.tidy(() =>
+    Math.max(...a.map((t, i) => tf.max(tf.abs(tf.sub(t, b[i]!))).dataSync()[0]! / Math.max(tf.max(tf.abs(t)).dataSync()[0]!, 1e-6))),
+  );
 }
 
 function checkFused(cfg: ModelConfig, size: number): void {
@@ -35,7 +36,11 @@ function checkFused(cfg: ModelConfig, size: number): void {
   // Nothing implicit or BN remains except what the report lists as kept.
   const left = deploy.parameters().filter((p) => p.group === 'implicit' || p.group === 'bn' || p.group === 'buffer');
   const keptPaths = report.kept.map((k) => k.split(':')[0]!);
-  for (const p of left) assert.ok(keptPaths.some((k) => p.name.startsWith(k)), `${cfg.name}: ${p.name} left unfolded without a report`);
+  for (const p of left)
+    assert.ok(
+      keptPaths.some((k) => p.name.startsWith(k)),
+      `${cfg.name}: ${p.name} left unfolded without a report`,
+    );
   const plain = new Detector({ ...cfg, implicit: { ...NO_IMPLICIT } });
   // Concatenated channels in front of a separable head widen the head itself: that architecture
   // is not the plain one, and the concat is reported as kept (checked below).
@@ -51,7 +56,9 @@ function checkFused(cfg: ModelConfig, size: number): void {
   }
   assert.throws(() => deploy.train(), /cannot be trained/);
   tf.dispose(x);
-  [model, deploy, plain].forEach((m) => m.dispose());
+  [model, deploy, plain].forEach((m) => {
+    m.dispose();
+  });
 }
 
 for (const cfg of listZoo()) {
@@ -62,16 +69,41 @@ for (const kind of ['vector', 'nn', 'mf'] as const) {
   for (const align of ['add', 'mul', 'concat'] as const) {
     for (const neck of ['pan', 'bifpn'] as const) {
       test(`fold equivalence: ${kind} ${align} alignment + refinement, ${neck}`, () => {
-        checkFused(parseModelConfig({ name: `t-${kind}-${align}-${neck}`, nc: 3, neck, width_multiple: 0.125,
-          bifpn_width: 16, bifpn_repeats: 1, head_depth: 1, implicit: { align, refine: true, kind } }, 'test'), 64);
+        checkFused(
+          parseModelConfig(
+            {
+              name: `t-${kind}-${align}-${neck}`,
+              nc: 3,
+              neck,
+              width_multiple: 0.125,
+              bifpn_width: 16,
+              bifpn_repeats: 1,
+              head_depth: 1,
+              implicit: { align, refine: true, kind },
+            },
+            'test',
+          ),
+          64,
+        );
       });
     }
   }
 }
 
 test('the BiFPN head keeps the alignment add as a constant op and says why', () => {
-  const cfg = parseModelConfig({ name: 'b', nc: 2, neck: 'bifpn', width_multiple: 0.125, bifpn_width: 16, bifpn_repeats: 1,
-    head_depth: 1, implicit: { align: 'add', refine: true } }, 'test');
+  const cfg = parseModelConfig(
+    {
+      name: 'b',
+      nc: 2,
+      neck: 'bifpn',
+      width_multiple: 0.125,
+      bifpn_width: 16,
+      bifpn_repeats: 1,
+      head_depth: 1,
+      implicit: { align: 'add', refine: true },
+    },
+    'test',
+  );
   const m = new Detector(cfg);
   const { model: deploy, report } = m.fuse();
   assert.equal(report.kept.length, 3);

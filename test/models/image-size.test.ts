@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { initBackend } from '../../src/engine/backend.js';
 import { parseModelConfig, serializeModelConfig } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
@@ -17,11 +17,21 @@ before(async () => {
   await initBackend('wasm');
 });
 
-test('maxStrideOf(config) equals the built model\'s largest stride (every zoo model; BiFPN over P3–P7)', () => {
-  const five = parseModelConfig({
-    ...serializeModelConfig(resolveModelConfig('yolor-bifpn-n')), bifpn_levels: 5,
-    anchors: [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326], [400, 400, 500, 500, 600, 600], [700, 700, 800, 800, 900, 900]],
-  }, 'five levels');
+test("maxStrideOf(config) equals the built model's largest stride (every zoo model; BiFPN over P3–P7)", () => {
+  const five = parseModelConfig(
+    {
+      ...serializeModelConfig(resolveModelConfig('yolor-bifpn-n')),
+      bifpn_levels: 5,
+      anchors: [
+        [10, 13, 16, 30, 33, 23],
+        [30, 61, 62, 45, 59, 119],
+        [116, 90, 156, 198, 373, 326],
+        [400, 400, 500, 500, 600, 600],
+        [700, 700, 800, 800, 900, 900],
+      ],
+    },
+    'five levels',
+  );
   for (const cfg of [...listZoo(), five]) {
     const m = new Detector(cfg, 1);
     assert.equal(maxStrideOf(cfg), m.maxStride, cfg.name);

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
-import { parseModelConfig, serializeModelConfig, type AlignOp, type ModelConfig } from '../../src/models/config.js';
+import { type AlignOp, type ModelConfig, parseModelConfig, serializeModelConfig } from '../../src/models/config.js';
 import { Detector, type TaskOutputs } from '../../src/models/detector.js';
-import type { EmbedHead } from '../../src/tasks/embed/head.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
 import type { ImplicitKind } from '../../src/nn/implicit.js';
+import type { EmbedHead } from '../../src/tasks/embed/head.js';
 import { Rng } from '../../src/util/rng.js';
 import { perturb } from '../helpers/perturb.js';
 
@@ -31,12 +31,22 @@ const CONCAT = 4;
 /** The zoo's yolor-n, serialized, shrunk and given every task (plus any overrides). */
 function tinyRaw(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const raw = serializeModelConfig(resolveModelConfig('yolor-n'));
-  delete raw['names'];
-  const implicit = { ...(raw['implicit'] as Record<string, unknown>), concat_channels: CONCAT };
+  delete raw.names;
+  const implicit = { ...(raw.implicit as Record<string, unknown>), concat_channels: CONCAT };
   return {
-    ...raw, name: 'tiny-mt', nc: NC, width_multiple: 0.125, depth_multiple: 0.33, imgsz: IMGSZ,
-    tasks: ['detect', 'classify', 'segment', 'embed'], num_labels: NUM_LABELS, num_identities: NUM_IDS, embed_dim: EMBED,
-    task_implicit: 'add', implicit, ...overrides,
+    ...raw,
+    name: 'tiny-mt',
+    nc: NC,
+    width_multiple: 0.125,
+    depth_multiple: 0.33,
+    imgsz: IMGSZ,
+    tasks: ['detect', 'classify', 'segment', 'embed'],
+    num_labels: NUM_LABELS,
+    num_identities: NUM_IDS,
+    embed_dim: EMBED,
+    task_implicit: 'add',
+    implicit,
+    ...overrides,
   };
 }
 
@@ -51,10 +61,14 @@ function input(b = 2, size = IMGSZ, seed = 5): tf.Tensor4D {
 /** Every output tensor of a TaskOutputs, in a fixed order, with a label. */
 function flatten(out: TaskOutputs): Array<[string, tf.Tensor]> {
   const list: Array<[string, tf.Tensor]> = [];
-  out.detect?.forEach((t, i) => list.push([`detect[${i}]`, t]));
+  out.detect?.forEach((t, i) => {
+    list.push([`detect[${i}]`, t]);
+  });
   if (out.classify) list.push(['classify', out.classify]);
   if (out.segment) list.push(['segment', out.segment]);
-  out.embed?.forEach((t, i) => list.push([`embed[${i}]`, t]));
+  out.embed?.forEach((t, i) => {
+    list.push([`embed[${i}]`, t]);
+  });
   return list;
 }
 
@@ -95,7 +109,9 @@ test('forwardTasks: every head of a 4-task model from one pass, with the documen
     assert.deepEqual(out.classify!.shape, [2, NUM_LABELS]);
     assert.deepEqual(out.segment!.shape, [2, IMGSZ, IMGSZ, NC + 1]);
     assert.equal(out.embed!.length, m.strides.length);
-    out.embed!.forEach((t, i) => assert.deepEqual(t.shape, [2, out.detect![i]!.shape[1], out.detect![i]!.shape[2], EMBED]));
+    out.embed!.forEach((t, i) => {
+      assert.deepEqual(t.shape, [2, out.detect![i]!.shape[1], out.detect![i]!.shape[2], EMBED]);
+    });
     for (const [name, t] of flatten(out)) assert.ok(tf.all(tf.isFinite(t)).dataSync()[0] === 1, `${name} not finite`);
   });
   // A non-square input that is a multiple of the largest stride: segment follows the input size.
@@ -104,9 +120,17 @@ test('forwardTasks: every head of a 4-task model from one pass, with the documen
     const out = m.forwardTasks(r);
     assert.deepEqual(out.segment!.shape, [1, 64, 96, NC + 1]);
     assert.deepEqual(out.classify!.shape, [1, NUM_LABELS]);
-    out.embed!.forEach((t, i) => assert.deepEqual(t.shape, [1, 64 / m.strides[i]!, 96 / m.strides[i]!, EMBED]));
+    out.embed!.forEach((t, i) => {
+      assert.deepEqual(t.shape, [1, 64 / m.strides[i]!, 96 / m.strides[i]!, EMBED]);
+    });
   });
-  assert.throws(() => tf.tidy(() => { m.forwardTasks(tf.zeros([1, 48, 48, 3]) as tf.Tensor4D); }), /not a multiple of the largest stride/);
+  assert.throws(
+    () =>
+      tf.tidy(() => {
+        m.forwardTasks(tf.zeros([1, 48, 48, 3]) as tf.Tensor4D);
+      }),
+    /not a multiple of the largest stride/,
+  );
   tf.dispose([x, r]);
   m.dispose();
   plain.dispose();
@@ -197,7 +221,10 @@ test('config: implicit.refine accepts true/false/none/add/mul/both and rejects a
 // Task codes
 
 function codeParams(m: Detector): string[] {
-  return m.parameters().map((p) => p.name).filter((n) => /\.code\./.test(n));
+  return m
+    .parameters()
+    .map((p) => p.name)
+    .filter((n) => /\.code\./.test(n));
 }
 
 test('task codes: one per non-detection head (per level for embed), sized to its input; none for task_implicit none', () => {
@@ -263,7 +290,12 @@ function perturbTaskCodes(model: Detector, seed: number): void {
 
 /** Values of every task-code parameter (to see how far perturbation moved them). */
 function codeSnapshot(model: Detector): Map<string, Float32Array> {
-  return new Map(model.parameters().filter((p) => /\.code\./.test(p.name)).map((p) => [p.name, Float32Array.from(p.variable.dataSync() as Float32Array)]));
+  return new Map(
+    model
+      .parameters()
+      .filter((p) => /\.code\./.test(p.name))
+      .map((p) => [p.name, Float32Array.from(p.variable.dataSync() as Float32Array)]),
+  );
 }
 
 /** The smallest, over code tensors, of the largest change of one entry. */
@@ -292,7 +324,10 @@ function checkFold(kind: ImplicitKind, op: Exclude<AlignOp, 'none'>, weighting: 
   tf.tidy(() => {
     const a = flatten(model.forwardTasks(x));
     const b = flatten(deploy.forwardTasks(x));
-    assert.deepEqual(a.map(([n]) => n), b.map(([n]) => n));
+    assert.deepEqual(
+      a.map(([n]) => n),
+      b.map(([n]) => n),
+    );
     assert.equal(a.length, 3 + 1 + 1 + 3);
     a.forEach(([name, t], i) => {
       assert.deepEqual(t.shape, b[i]![1].shape, `${tag}: ${name} shape`);
@@ -308,14 +343,30 @@ function checkFold(kind: ImplicitKind, op: Exclude<AlignOp, 'none'>, weighting: 
     ...Array.from({ length: levels }, (_, i) => `embed_head.l${i}.code → embed_head.l${i}.conv`),
   ];
   for (const f of expectFolded) assert.ok(report.folded.includes(f), `${tag}: report lacks '${f}' in\n${report.folded.join('\n')}`);
-  assert.ok(report.folded.some((f) => /^embed_head\.classifier → dropped/.test(f)), `${tag}: classifier drop not reported`);
-  assert.equal(report.folded.some((f) => /^task_balance → dropped/.test(f)), weighting === 'uncertainty');
+  assert.ok(
+    report.folded.some((f) => /^embed_head\.classifier → dropped/.test(f)),
+    `${tag}: classifier drop not reported`,
+  );
+  assert.equal(
+    report.folded.some((f) => /^task_balance → dropped/.test(f)),
+    weighting === 'uncertainty',
+  );
   assert.ok(!report.kept.some((k) => /_head/.test(k)), `${tag}: a task head kept something: ${report.kept.join('; ')}`);
   // Nothing of it remains.
   const names = deploy.parameters().map((p) => p.name);
-  assert.deepEqual(names.filter((n) => /\.code\./.test(n)), [], `${tag}: task-code parameters left`);
-  assert.deepEqual(names.filter((n) => n.startsWith('embed_head.classifier')), []);
-  assert.deepEqual(names.filter((n) => n.startsWith('task_balance')), []);
+  assert.deepEqual(
+    names.filter((n) => /\.code\./.test(n)),
+    [],
+    `${tag}: task-code parameters left`,
+  );
+  assert.deepEqual(
+    names.filter((n) => n.startsWith('embed_head.classifier')),
+    [],
+  );
+  assert.deepEqual(
+    names.filter((n) => n.startsWith('task_balance')),
+    [],
+  );
   assert.ok(!names.some((n) => /_head\..*\.bn\./.test(n)), `${tag}: batch norm left in a task head`);
   assert.equal((deploy.heads.embed as EmbedHead).classifier, null);
   assert.equal(deploy.taskBalance, null);
@@ -323,7 +374,9 @@ function checkFold(kind: ImplicitKind, op: Exclude<AlignOp, 'none'>, weighting: 
   const ch = deploy.neck.outChannels;
   assert.equal(param(deploy, 'classify_head.conv.conv.weight')!.shape[2], ch[ch.length - 1]);
   assert.equal(param(deploy, 'segment_head.reduce.conv.weight')!.shape[2], ch[0]);
-  ch.forEach((c, i) => assert.equal(param(deploy, `embed_head.l${i}.conv.conv.weight`)!.shape[2], c));
+  ch.forEach((c, i) => {
+    assert.equal(param(deploy, `embed_head.l${i}.conv.conv.weight`)!.shape[2], c);
+  });
   assert.ok(deploy.numParams() < model.numParams(), `${tag}: fused ${deploy.numParams()} ≥ unfused ${model.numParams()}`);
   // The training model is untouched: its codes, classifier and balance still exist.
   assert.ok((model.heads.embed as EmbedHead).classifier);
@@ -351,7 +404,9 @@ test('the task-free fold: task_implicit none still folds batch norm and drops th
   tf.tidy(() => {
     const a = flatten(model.forwardTasks(x));
     const b = flatten(deploy.forwardTasks(x));
-    a.forEach(([name, t], i) => assert.ok(relDiff(b[i]![1], t) <= 1e-4, name));
+    a.forEach(([name, t], i) => {
+      assert.ok(relDiff(b[i]![1], t) <= 1e-4, name);
+    });
   });
   x.dispose();
   model.dispose();

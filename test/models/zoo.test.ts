@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
-import { parseModelConfig, readModelConfig } from '../../src/models/config.js';
 import { loadModel, loadWeightsInto, saveModel } from '../../src/models/checkpoint.js';
+import { parseModelConfig, readModelConfig } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
 import { compoundScale } from '../../src/models/scaling.js';
 import { summarizeModel } from '../../src/models/summary.js';
@@ -33,7 +33,10 @@ for (const cfg of zoo) {
     const model = new Detector(cfg);
     try {
       const na = cfg.anchors[0]!.length;
-      for (const [h, w] of [[64, 64], [96, 128]] as const) {
+      for (const [h, w] of [
+        [64, 64],
+        [96, 128],
+      ] as const) {
         const shapes = tf.tidy(() => model.forward(tf.zeros([1, h, w, 3]) as tf.Tensor4D).map((t) => t.shape));
         assert.equal(shapes.length, model.strides.length);
         shapes.forEach((s, i) => {
@@ -58,8 +61,14 @@ test('compound scaling grows parameters and FLOPs with φ', () => {
     assert.ok(sums[0]!.params < sums[1]!.params && sums[1]!.params < sums[2]!.params, `${fam} params grow`);
     assert.ok(sums[0]!.gflops < sums[1]!.gflops && sums[1]!.gflops < sums[2]!.gflops, `${fam} FLOPs grow`);
   }
-  assert.deepEqual([0, 1, 2].map((p) => compoundScale(p).imgsz), [320, 416, 512]);
-  assert.deepEqual([0, 1, 2, 3].map((p) => compoundScale(p).bifpnRepeats), [3, 4, 5, 6]);
+  assert.deepEqual(
+    [0, 1, 2].map((p) => compoundScale(p).imgsz),
+    [320, 416, 512],
+  );
+  assert.deepEqual(
+    [0, 1, 2, 3].map((p) => compoundScale(p).bifpnRepeats),
+    [3, 4, 5, 6],
+  );
 });
 
 test('summary: FLOPs are 2 × the traced MACs and the head has its closed-form parameter count', () => {
@@ -91,7 +100,7 @@ test('save → load gives identical outputs; the checkpoint rebuilds its own arc
   await saveModel(join(dir, 'ckpt'), model, { epoch: 7 });
   const { model: loaded, metadata } = await loadModel(join(dir, 'ckpt'));
   loaded.eval();
-  assert.equal(metadata['epoch'], 7);
+  assert.equal(metadata.epoch, 7);
   assert.equal(loaded.config.name, 'yolor-bifpn-n');
   const after = tf.tidy(() => loaded.forward(x).map((t) => t.arraySync()));
   assert.deepEqual(after, before);
@@ -121,7 +130,10 @@ test('config errors name the file and the field', () => {
   };
   assert.throws(() => readModelConfig(write('a.yaml', 'name: x\nneck: bifpm\n')), /a\.yaml: 'neck' must be one of fpn, pan, bifpn/);
   assert.throws(() => readModelConfig(write('b.yaml', 'name: x\nwidht_multiple: 2\n')), /b\.yaml: 'widht_multiple' is not a model config field/);
-  assert.throws(() => readModelConfig(write('c.yaml', 'name: x\nanchors: [[10,13,16,30]]\n')), /c\.yaml: 'anchors' has 1 levels but the pan neck outputs 3/);
+  assert.throws(
+    () => readModelConfig(write('c.yaml', 'name: x\nanchors: [[10,13,16,30]]\n')),
+    /c\.yaml: 'anchors' has 1 levels but the pan neck outputs 3/,
+  );
   assert.throws(() => readModelConfig(write('d.yaml', 'name: [\n')), /d\.yaml: invalid YAML/);
   assert.throws(() => readModelConfig(join(dir, 'missing.yaml')), /missing\.yaml: cannot read model config \(ENOENT\)/);
   assert.throws(() => resolveModelConfig('yolor-xxl'), /unknown model 'yolor-xxl' \(zoo: /);
@@ -130,20 +142,37 @@ test('config errors name the file and the field', () => {
   assert.equal(own.dims.widthMultiple, 0.125);
   assert.equal(own.dims.depthMultiple, compoundScale(1).depthMultiple);
   const m = new Detector(own);
-  assert.equal(tf.tidy(() => m.forward(tf.zeros([1, 64, 64, 3]) as tf.Tensor4D)[0]!.shape[3]), 3 * 8);
+  assert.equal(
+    tf.tidy(() => m.forward(tf.zeros([1, 64, 64, 3]) as tf.Tensor4D)[0]!.shape[3]),
+    3 * 8,
+  );
   m.dispose();
   assert.throws(() => parseModelConfig({ name: 'x', nc: 2, names: ['a'] }, 'inline'), /inline: 'names' must be a list of 2 strings/);
 });
 
 for (const family of ['yolor-n', 'yolor-fpn-n', 'yolor-bifpn-n']) {
   test(`${family}: a few training steps lower the loss on a fixed batch`, () => {
-    const cfg = parseModelConfig({ name: `${family}-tiny`, nc: 2, neck: resolveModelConfig(family).neck,
-      block: resolveModelConfig(family).block, width_multiple: 0.125, bifpn_width: 16, bifpn_repeats: 1, head_depth: 1 }, 'test');
+    const cfg = parseModelConfig(
+      {
+        name: `${family}-tiny`,
+        nc: 2,
+        neck: resolveModelConfig(family).neck,
+        block: resolveModelConfig(family).block,
+        width_multiple: 0.125,
+        bifpn_width: 16,
+        bifpn_repeats: 1,
+        head_depth: 1,
+      },
+      'test',
+    );
     const model = new Detector(cfg, 1);
     const rng = new Rng(2);
     const x = tf.tensor4d(rng.normalArray(2 * 64 * 64 * 3), [2, 64, 64, 3]);
     const targets = tf.tidy(() => model.forward(x).map((t) => tf.randomNormal(t.shape, 0, 1, 'float32', 5)));
-    const vars = model.parameters().filter((p) => p.group !== 'buffer').map((p) => p.variable);
+    const vars = model
+      .parameters()
+      .filter((p) => p.group !== 'buffer')
+      .map((p) => p.variable);
     const loss = () => tf.tidy(() => tf.addN(model.forward(x).map((y, i) => tf.mean(tf.square(tf.sub(y, targets[i]!))))) as tf.Scalar);
     const opt = tf.train.adam(0.01);
     const first = tf.tidy(() => loss().dataSync()[0]!);

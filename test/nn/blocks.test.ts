@@ -4,11 +4,22 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import {
-  BatchNormAct, Bottleneck, BottleneckCSP, C3, concatChannels, cspBlock, Downsample, DWSeparableConv,
-  PlainConv, SPP, SPPF, upsample, Upsample,
+  BatchNormAct,
+  Bottleneck,
+  BottleneckCSP,
+  C3,
+  concatChannels,
+  cspBlock,
+  Downsample,
+  DWSeparableConv,
+  PlainConv,
+  SPP,
+  SPPF,
+  Upsample,
+  upsample,
 } from '../../src/nn/blocks.js';
 import { ConvBnAct } from '../../src/nn/conv.js';
-import { Module, withTrace } from '../../src/nn/module.js';
+import { type Module, withTrace } from '../../src/nn/module.js';
 import { Rng } from '../../src/util/rng.js';
 
 // Closed-form trainable parameter counts (buffers excluded).
@@ -32,10 +43,20 @@ const spp = (cin: number, cout: number, nk: number): number => {
 };
 const dwsep = (cin: number, cout: number, k: number): number => k * k * cin + 2 * cin + cba(cin, cout, 1);
 
-const bufferCount = (m: Module): number => m.parameters().filter((p) => p.group === 'buffer').reduce((n, p) => n + p.variable.size, 0);
+const bufferCount = (m: Module): number =>
+  m
+    .parameters()
+    .filter((p) => p.group === 'buffer')
+    .reduce((n, p) => n + p.variable.size, 0);
 
 function rand(rng: Rng, shape: [number, number, number, number], scale = 1): tf.Tensor4D {
-  return tf.tensor4d(rng.normalArray(shape.reduce((a, b) => a * b, 1), scale), shape);
+  return tf.tensor4d(
+    rng.normalArray(
+      shape.reduce((a, b) => a * b, 1),
+      scale,
+    ),
+    shape,
+  );
 }
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -70,7 +91,7 @@ test('parameter counts match the closed forms', () => {
   // Hand-computed for the smallest cases, as a check on the helpers themselves.
   assert.equal(bottleneck(4, 4), 4 * 4 + 8 + 9 * 4 * 4 + 8); // 176
   assert.equal(c3(4, 4, 1), 2 * (4 * 2 + 4) + (2 * 2 + 4 + 9 * 2 * 2 + 4) + (4 * 4 + 8)); // 24 + 48 + 24
-  assert.equal(bcsp(4, 4, 1), (4 * 2 + 4) + 8 + 4 + 8 + 48 + (4 * 4 + 8)); // 112
+  assert.equal(bcsp(4, 4, 1), 4 * 2 + 4 + 8 + 4 + 8 + 48 + (4 * 4 + 8)); // 112
 });
 
 test('BN buffers and parameter names', () => {
@@ -79,7 +100,16 @@ test('BN buffers and parameter names', () => {
   // BN layers: cv1, cv4, m.0.cv1, m.0.cv2, m.1.cv1, m.1.cv2 (4·2 + 8 + 4·4 channels) and the shared BN over 2c_ = 8.
   assert.equal(bufferCount(m), 2 * (4 + 8 + 4 * 4 + 8));
   const names = m.parameters().map((p) => p.name);
-  for (const n of ['cv1.conv.weight', 'cv2.weight', 'cv3.weight', 'cv4.bn.gamma', 'bn.gamma', 'bn.running_var', 'm.0.cv1.conv.weight', 'm.1.cv2.bn.running_mean']) {
+  for (const n of [
+    'cv1.conv.weight',
+    'cv2.weight',
+    'cv3.weight',
+    'cv4.bn.gamma',
+    'bn.gamma',
+    'bn.running_var',
+    'm.0.cv1.conv.weight',
+    'm.1.cv2.bn.running_mean',
+  ]) {
     assert.ok(names.includes(n), `${n} in [${names.join(', ')}]`);
   }
   assert.equal(new Set(names).size, names.length, 'unique names');
@@ -157,8 +187,14 @@ test('eval mode uses running statistics; training mode updates them', () => {
   assert.deepEqual(Array.from(m.bn.runningMean.dataSync()), new Array(8).fill(0));
   m.train();
   tf.tidy(() => m.forward(x));
-  assert.ok(m.bn.runningMean.dataSync().some((v) => v !== 0), 'running mean moved');
-  assert.ok(m.cv1.bn!.runningVar.dataSync().some((v) => v !== 1), 'running var moved');
+  assert.ok(
+    m.bn.runningMean.dataSync().some((v) => v !== 0),
+    'running mean moved',
+  );
+  assert.ok(
+    m.cv1.bn!.runningVar.dataSync().some((v) => v !== 1),
+    'running var moved',
+  );
   m.eval();
   const e2 = m.forward(x);
   assert.ok(maxAbsDiff(e0, e2) > 1e-4, 'eval output changed after the stats moved');
@@ -188,7 +224,10 @@ test('every trainable parameter of BottleneckCSP and C3 gets a gradient', () => 
   for (const m of [new BottleneckCSP(4, 8, { n: 2, rng }), new C3(4, 8, { n: 2, rng })]) {
     const params = m.parameters().filter((p) => p.group !== 'buffer');
     const target = rand(rng, [2, 6, 6, 8]);
-    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(m.forward(x), target))) as tf.Scalar, params.map((p) => p.variable));
+    const { value, grads } = tf.variableGrads(
+      () => tf.mean(tf.square(tf.sub(m.forward(x), target))) as tf.Scalar,
+      params.map((p) => p.variable),
+    );
     assert.ok(Number.isFinite(value.dataSync()[0]!));
     for (const p of params) {
       const g = grads[p.variable.name]!;
@@ -207,24 +246,45 @@ test('tracing records each leaf once with the expected MACs', () => {
   const m = new C3(4, 8, { n: 1, rng });
   const { result, layers } = withTrace(() => m.forward(x));
   const P = 64;
-  assert.deepEqual(layers.map((l) => l.name), ['cv1', 'm.0.cv1', 'm.0.cv2', 'cv2', 'cv3']);
+  assert.deepEqual(
+    layers.map((l) => l.name),
+    ['cv1', 'm.0.cv1', 'm.0.cv2', 'cv2', 'cv3'],
+  );
   assert.ok(layers.every((l) => l.type === 'Conv'));
   const macs = layers.reduce((s, l) => s + l.macs, 0);
   assert.equal(macs, P * (4 * 4 + 4 * 4 + 9 * 4 * 4 + 4 * 4 + 8 * 8));
-  assert.equal(layers.reduce((s, l) => s + l.params, 0), m.numParams());
+  assert.equal(
+    layers.reduce((s, l) => s + l.params, 0),
+    m.numParams(),
+  );
   result.dispose();
 
   const csp = new BottleneckCSP(4, 8, { n: 1, rng });
   const t = withTrace(() => csp.forward(x));
-  assert.deepEqual(t.layers.map((l) => `${l.name}:${l.type}`), ['cv1:Conv', 'm.0.cv1:Conv', 'm.0.cv2:Conv', 'cv3:Conv2d', 'cv2:Conv2d', 'bn:BN', 'cv4:Conv']);
-  assert.equal(t.layers.reduce((s, l) => s + l.macs, 0), P * (4 * 4 + 4 * 4 + 9 * 4 * 4 + 4 * 4 + 4 * 4 + 8 * 8));
-  assert.equal(t.layers.reduce((s, l) => s + l.params, 0), csp.numParams());
+  assert.deepEqual(
+    t.layers.map((l) => `${l.name}:${l.type}`),
+    ['cv1:Conv', 'm.0.cv1:Conv', 'm.0.cv2:Conv', 'cv3:Conv2d', 'cv2:Conv2d', 'bn:BN', 'cv4:Conv'],
+  );
+  assert.equal(
+    t.layers.reduce((s, l) => s + l.macs, 0),
+    P * (4 * 4 + 4 * 4 + 9 * 4 * 4 + 4 * 4 + 4 * 4 + 8 * 8),
+  );
+  assert.equal(
+    t.layers.reduce((s, l) => s + l.params, 0),
+    csp.numParams(),
+  );
   t.result.dispose();
 
   const sep = new DWSeparableConv(4, 8, { k: 3, stride: 2, rng });
   const s = withTrace(() => sep.forward(x));
-  assert.deepEqual(s.layers.map((l) => l.name), ['dw', 'pw']);
-  assert.equal(s.layers.reduce((a, l) => a + l.macs, 0), 16 * 9 * 4 + 16 * 4 * 8);
+  assert.deepEqual(
+    s.layers.map((l) => l.name),
+    ['dw', 'pw'],
+  );
+  assert.equal(
+    s.layers.reduce((a, l) => a + l.macs, 0),
+    16 * 9 * 4 + 16 * 4 * 8,
+  );
   s.result.dispose();
   x.dispose();
 });

@@ -11,18 +11,39 @@ import { initBackend } from '../../src/engine/backend.js';
 import { relativeMaxError } from '../../src/engine/check.js';
 import { BN_EPS, ConvBnAct, DepthwiseConvBnAct } from '../../src/nn/conv.js';
 import {
-  foldAddAfterConv, foldAddBeforeConv, foldBatchNorm, foldConcatBeforeConv, foldMulAfterConv, foldMulBeforeConv,
-  FoldRefused, newFuseReport, readsPadding,
+  FoldRefused,
+  foldAddAfterConv,
+  foldAddBeforeConv,
+  foldBatchNorm,
+  foldConcatBeforeConv,
+  foldMulAfterConv,
+  foldMulBeforeConv,
+  newFuseReport,
+  readsPadding,
 } from '../../src/nn/fuse.js';
 import { ImplicitAdd, ImplicitConcat } from '../../src/nn/implicit.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/util/rng.js';
 
 type Pads = [[0, 0], [number, number], [number, number], [0, 0]];
-const pads = (p: number): Pads => [[0, 0], [p, p], [p, p], [0, 0]];
+const pads = (p: number): Pads => [
+  [0, 0],
+  [p, p],
+  [p, p],
+  [0, 0],
+];
 
 function rand(rng: Rng, shape: number[], scale = 1, offset = 0): tf.Tensor {
-  return tf.tensor(Float32Array.from(rng.normalArray(shape.reduce((a, b) => a * b, 1), scale), (v) => v + offset), shape);
+  return tf.tensor(
+    Float32Array.from(
+      rng.normalArray(
+        shape.reduce((a, b) => a * b, 1),
+        scale,
+      ),
+      (v) => v + offset,
+    ),
+    shape,
+  );
 }
 
 function uniform(rng: Rng, shape: number[], lo: number, hi: number): tf.Tensor {
@@ -73,7 +94,11 @@ test('readsPadding: only k > 1 with padding', () => {
 });
 
 test('foldBatchNorm: ConvBnAct in eval mode equals the conv with folded weight and bias', () => {
-  for (const [k, stride] of [[1, 1], [3, 1], [3, 2]] as const) {
+  for (const [k, stride] of [
+    [1, 1],
+    [3, 1],
+    [3, 2],
+  ] as const) {
     const rng = new Rng(1 + k + stride);
     const m = new ConvBnAct(4, 6, { k, stride, act: 'linear', rng });
     randomizeBn(m, rng);
@@ -83,7 +108,11 @@ test('foldBatchNorm: ConvBnAct in eval mode equals the conv with folded weight a
       const want = m.forward(x);
       const bn = m.bn!;
       const f = foldBatchNorm(m.weight as tf.Tensor4D, null, {
-        gamma: bn.gamma, beta: bn.beta, mean: bn.runningMean, variance: bn.runningVar, eps: BN_EPS,
+        gamma: bn.gamma,
+        beta: bn.beta,
+        mean: bn.runningMean,
+        variance: bn.runningVar,
+        eps: BN_EPS,
       });
       assert.deepEqual(f.weight.shape, [k, k, 4, 6]);
       assert.deepEqual(f.bias.shape, [6]);
@@ -103,7 +132,11 @@ test('foldBatchNorm with an existing conv bias', () => {
   const w = rand(rng, [3, 3, 3, 5], 0.3) as tf.Tensor4D;
   const b = rand(rng, [5], 0.5) as tf.Tensor1D;
   const bn = {
-    gamma: uniform(rng, [5], 0.5, 2), beta: rand(rng, [5], 0.5), mean: rand(rng, [5], 0.3), variance: uniform(rng, [5], 0.2, 3), eps: 1e-3,
+    gamma: uniform(rng, [5], 0.5, 2),
+    beta: rand(rng, [5], 0.5),
+    mean: rand(rng, [5], 0.3),
+    variance: uniform(rng, [5], 0.2, 3),
+    eps: 1e-3,
   };
   tf.tidy(() => {
     const y = tf.add(conv(x, w, 1), b);
@@ -124,9 +157,18 @@ test('foldBatchNorm: DepthwiseConvBnAct (depthwise = true)', () => {
     tf.tidy(() => {
       const want = m.forward(x);
       const bn = m.bn!;
-      const f = foldBatchNorm(m.weight as tf.Tensor4D, null, {
-        gamma: bn.gamma, beta: bn.beta, mean: bn.runningMean, variance: bn.runningVar, eps: BN_EPS,
-      }, true);
+      const f = foldBatchNorm(
+        m.weight as tf.Tensor4D,
+        null,
+        {
+          gamma: bn.gamma,
+          beta: bn.beta,
+          mean: bn.runningMean,
+          variance: bn.runningVar,
+          eps: BN_EPS,
+        },
+        true,
+      );
       assert.deepEqual(f.weight.shape, [k, k, 6, 1]);
       assert.deepEqual(f.bias.shape, [6]);
       assertClose(tf.add(conv(x, f.weight, Math.floor(k / 2), true), f.bias), want, `depthwise k=${k}`);
@@ -163,17 +205,24 @@ test('fuseInPlace folds BN into ConvBnAct and DepthwiseConvBnAct: same outputs, 
   net.fuseInPlace(report);
   const after = net.forward(x);
   assertClose(after, before, 'net output');
-  for (const [name, m, cout] of [['stem', net.stem, 6], ['dw', net.dw, 6]] as const) {
+  for (const [name, m, cout] of [
+    ['stem', net.stem, 6],
+    ['dw', net.dw, 6],
+  ] as const) {
     assert.equal(m.bn, null, `${name}.bn removed`);
     assert.ok(m.bias, `${name} has a conv bias`);
     assert.deepEqual(m.bias.shape, [cout]);
     assert.ok(!m.childModules().some(([n]) => n === 'bn'), `${name}: no bn child`);
-    assert.ok(report.folded.some((line) => line.includes(name) && line.includes('bn') && line.includes(`${name}.conv`)), `${name} in ${report.folded.join(' | ')}`);
+    assert.ok(
+      report.folded.some((line) => line.includes(name) && line.includes('bn') && line.includes(`${name}.conv`)),
+      `${name} in ${report.folded.join(' | ')}`,
+    );
   }
   assert.equal(report.folded.length, 2);
   const names = net.parameters().map((p) => p.name);
   assert.ok(!names.some((n) => n.includes('.bn.')), names.join(', '));
-  for (const n of ['stem.conv.weight', 'stem.conv.bias', 'dw.conv.weight', 'dw.conv.bias']) assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+  for (const n of ['stem.conv.weight', 'stem.conv.bias', 'dw.conv.weight', 'dw.conv.bias'])
+    assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
   // Each layer had γ, β (2·C) and now has a bias (C).
   assert.equal(net.numParams(), paramsBefore - 6 - 6);
   // Folding again is a no-op.
@@ -235,12 +284,15 @@ test('foldAddBeforeConv: refused for a padded 3x3 conv, because border outputs w
   const w = tf.tensor4d(wv, [3, 3, cin, cout]);
   const b = rand(rng, [cout], 0.3) as tf.Tensor1D;
   const before = tf.memory().numTensors;
-  assert.throws(() => foldAddBeforeConv(w, b, z, { k: 3, pad: 1 }), (err: unknown) => {
-    assert.ok(err instanceof FoldRefused, String(err));
-    assert.ok(err instanceof Error);
-    assert.match(err.message, /pad/);
-    return true;
-  });
+  assert.throws(
+    () => foldAddBeforeConv(w, b, z, { k: 3, pad: 1 }),
+    (err: unknown) => {
+      assert.ok(err instanceof FoldRefused, String(err));
+      assert.ok(err instanceof Error);
+      assert.match(err.message, /pad/);
+      return true;
+    },
+  );
   assert.throws(() => foldAddBeforeConv(w, b, z, { k: 3, pad: 1, depthwise: false }), FoldRefused);
   assert.equal(tf.memory().numTensors, before, 'a refused fold allocates nothing');
 
@@ -344,7 +396,10 @@ test('foldConcatBeforeConv: 1x1 conv over concat(x, z) becomes a conv over x; re
       assert.equal(rel(f.weight, tf.slice(w, [0, 0, 0, 0], [k, k, cin, cout])), 0);
     });
     if (k === 3) {
-      assert.throws(() => foldConcatBeforeConv(w, b, z, cin, { k: 3, pad: 1 }), (err: unknown) => err instanceof FoldRefused);
+      assert.throws(
+        () => foldConcatBeforeConv(w, b, z, cin, { k: 3, pad: 1 }),
+        (err: unknown) => err instanceof FoldRefused,
+      );
     }
     tf.dispose([w, b]);
   }

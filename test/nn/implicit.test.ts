@@ -10,7 +10,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { finiteDifferenceCheck } from '../../src/engine/check.js';
 import {
-  IMPLICIT_KINDS, ImplicitAdd, ImplicitConcat, ImplicitMul, type ImplicitKind, type ImplicitOp, type ImplicitOptions,
+  IMPLICIT_KINDS,
+  ImplicitAdd,
+  ImplicitConcat,
+  type ImplicitKind,
+  ImplicitMul,
+  type ImplicitOp,
+  type ImplicitOptions,
 } from '../../src/nn/implicit.js';
 import { Module } from '../../src/nn/module.js';
 import { Rng } from '../../src/util/rng.js';
@@ -25,7 +31,13 @@ function make(op: ImplicitOp, channels: number, opts: ImplicitOptions): Layer {
 }
 
 function rand(rng: Rng, shape: number[], scale = 1): tf.Tensor {
-  return tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1), scale), shape);
+  return tf.tensor(
+    rng.normalArray(
+      shape.reduce((a, b) => a * b, 1),
+      scale,
+    ),
+    shape,
+  );
 }
 
 function values(t: tf.Tensor): Float32Array {
@@ -51,7 +63,13 @@ function stats(v: ArrayLike<number>): { mean: number; std: number } {
 
 function paramValue(layer: Layer, suffix: string): Float32Array {
   const p = layer.parameters().find((q) => q.name.endsWith(suffix));
-  assert.ok(p, `parameter *${suffix} in [${layer.parameters().map((q) => q.name).join(', ')}]`);
+  assert.ok(
+    p,
+    `parameter *${suffix} in [${layer
+      .parameters()
+      .map((q) => q.name)
+      .join(', ')}]`,
+  );
   return values(p.variable);
 }
 
@@ -145,7 +163,12 @@ test('parameters: all in group implicit, counts per kind', () => {
           const n = spatial ? spatial[0] * spatial[1] * C : C;
           assert.equal(layer.numParams(), count(kind, n, latent ?? 8), where);
           const names = params.map((p) => p.name).sort();
-          const expected = kind === 'vector' ? ['implicit.z'] : kind === 'nn' ? ['implicit.fc.bias', 'implicit.fc.weight', 'implicit.z0'] : ['implicit.basis', 'implicit.coef'];
+          const expected =
+            kind === 'vector'
+              ? ['implicit.z']
+              : kind === 'nn'
+                ? ['implicit.fc.bias', 'implicit.fc.weight', 'implicit.z0']
+                : ['implicit.basis', 'implicit.coef'];
           assert.deepEqual(names, expected, where);
           assert.deepEqual(layer.z.shape, spatial ? [...spatial, C] : [C], where);
           layer.dispose();
@@ -227,15 +250,23 @@ test('per-position (spatial) z: works for its size, clear error for another', ()
       }
       out.dispose();
       // Another size: the error names both sizes and the layer.
-      const others: Array<[number, number, number, number]> = [[B, H + 1, W, C], [1, H, W - 2, C], [B, W, H, C]];
+      const others: Array<[number, number, number, number]> = [
+        [B, H + 1, W, C],
+        [1, H, W - 2, C],
+        [B, W, H, C],
+      ];
       for (const shape of others) {
         const other = tf.zeros(shape) as tf.Tensor4D;
-        assert.throws(() => layer.forward(other), (err: Error) => {
-          assert.match(err.message, new RegExp(`\\b${H}x${W}\\b`), err.message);
-          assert.match(err.message, new RegExp(`\\b${shape[1]}x${shape[2]}\\b`), err.message);
-          assert.match(err.message, /align/, err.message);
-          return true;
-        }, `${op}/${kind} ${shape}`);
+        assert.throws(
+          () => layer.forward(other),
+          (err: Error) => {
+            assert.match(err.message, new RegExp(`\\b${H}x${W}\\b`), err.message);
+            assert.match(err.message, new RegExp(`\\b${shape[1]}x${shape[2]}\\b`), err.message);
+            assert.match(err.message, /align/, err.message);
+            return true;
+          },
+          `${op}/${kind} ${shape}`,
+        );
         other.dispose();
       }
       holder.dispose();
@@ -315,12 +346,15 @@ test('gradients with respect to the variables and the input match finite differe
         const before = tf.memory().numTensors;
         const errVars = variableGradientError(layer, x, rng);
         assert.ok(errVars <= 1e-2, `${where}: variable gradient error ${errVars}`);
-        const errX = finiteDifferenceCheck({
-          name: `Implicit ${where}`,
-          detail: 'd/dx',
-          shapes: [[B, H, W, C]],
-          fn: (xt) => layer.forward(xt as tf.Tensor4D),
-        }, rng);
+        const errX = finiteDifferenceCheck(
+          {
+            name: `Implicit ${where}`,
+            detail: 'd/dx',
+            shapes: [[B, H, W, C]],
+            fn: (xt) => layer.forward(xt as tf.Tensor4D),
+          },
+          rng,
+        );
         assert.ok(errX <= 1e-2, `${where}: input gradient error ${errX}`);
         assert.equal(tf.memory().numTensors, before, `${where}: no leaked tensors`);
         x.dispose();
@@ -405,7 +439,10 @@ test('constantValue() equals value() and is a copy, unaffected by later paramete
         // Change every parameter (in place), then read again.
         for (const p of layer.parameters()) tf.tidy(() => p.variable.assign(tf.add(p.variable, 0.5)));
         const v1 = read(() => tf.clone(layer.z.value()));
-        assert.ok(v1.some((v, i) => Math.abs(v - v0[i]!) > 0.1), `${where}: value() follows the parameters`);
+        assert.ok(
+          v1.some((v, i) => Math.abs(v - v0[i]!) > 0.1),
+          `${where}: value() follows the parameters`,
+        );
         assert.deepEqual(Array.from(values(c)), Array.from(v0), `${where}: the constant did not change`);
         // A new constant follows the new parameters.
         const c2 = layer.constantValue();

@@ -13,7 +13,11 @@ async function pixels(path: string): Promise<{ width: number; height: number; at
   const ctx = canvas.getContext('2d');
   ctx.drawImage(img, 0, 0);
   const { data } = ctx.getImageData(0, 0, img.width, img.height);
-  return { width: img.width, height: img.height, at: (x, y) => [data[4 * (y * img.width + x)]!, data[4 * (y * img.width + x) + 1]!, data[4 * (y * img.width + x) + 2]!] };
+  return {
+    width: img.width,
+    height: img.height,
+    at: (x, y) => [data[4 * (y * img.width + x)]!, data[4 * (y * img.width + x) + 1]!, data[4 * (y * img.width + x) + 2]!],
+  };
 }
 
 const BLUE: [number, number, number] = [0x1f, 0x77, 0xb4];
@@ -21,7 +25,10 @@ const BLUE: [number, number, number] = [0x1f, 0x77, 0xb4];
 test('panels are laid out five to a row (300 × 230 px each), or as many as asked', async () => {
   const dir = tmp('curves');
   const panel = (i: number) => ({ title: `s${i}`, x: [1, 2, 3], y: [i, i + 1, i + 0.5] });
-  await writeCurvesPng(join(dir, 'seven.png'), Array.from({ length: 7 }, (_, i) => panel(i)));
+  await writeCurvesPng(
+    join(dir, 'seven.png'),
+    Array.from({ length: 7 }, (_, i) => panel(i)),
+  );
   const seven = await pixels(join(dir, 'seven.png'));
   assert.deepEqual([seven.width, seven.height], [1500, 460]);
   await writeCurvesPng(join(dir, 'three.png'), [panel(0), panel(1), panel(2)], 2);
@@ -46,6 +53,8 @@ test('each finite point is marked where the axes put it; a non-finite y is left 
 });
 
 test('x and y of a panel must have the same length', async () => {
-  await assert.rejects(writeCurvesPng(join(tmp('curves'), 'bad.png'), [{ title: 'map', x: [1, 2], y: [0.1] }]),
-    /curve panel 'map': 2 x values for 1 y values/);
+  await assert.rejects(
+    writeCurvesPng(join(tmp('curves'), 'bad.png'), [{ title: 'map', x: [1, 2], y: [0.1] }]),
+    /curve panel 'map': 2 x values for 1 y values/,
+  );
 });

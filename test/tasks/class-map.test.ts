@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
 import { letterboxParams } from '../../src/data/letterbox.js';
+import { initBackend } from '../../src/engine/backend.js';
 import { argmaxClasses, unletterboxClassMap } from '../../src/tasks/segment/class-map.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -23,7 +23,10 @@ test('argmaxClasses equals tf.argMax over the last axis, ties included', () => {
   const ours = argmaxClasses(scores, 7);
   const ref = tf.tidy(() => tf.argMax(tf.tensor2d(scores, [500, 7]), -1).dataSync());
   assert.deepEqual(Array.from(ours), Array.from(ref));
-  assert.ok(Array.from({ length: 500 }, (_, p) => scores.subarray(p * 7, p * 7 + 7)).some((r) => r.filter((v) => v === Math.max(...r)).length > 1), 'the case has ties');
+  assert.ok(
+    Array.from({ length: 500 }, (_, p) => scores.subarray(p * 7, p * 7 + 7)).some((r) => r.filter((v) => v === Math.max(...r)).length > 1),
+    'the case has ties',
+  );
   assert.deepEqual(Array.from(argmaxClasses([0, 0, 1, 1, -2, -2], 2)), [0, 0, 0]);
   assert.throws(() => argmaxClasses(new Float32Array(5), 2), /not N × 2/);
 });

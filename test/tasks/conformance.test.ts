@@ -19,14 +19,14 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
-import { parseModelConfig, serializeModelConfig, type ModelConfig } from '../../src/models/config.js';
+import { type ModelConfig, parseModelConfig, serializeModelConfig } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
-import { multiTaskLoss, taskGlobalCounts, type TaskBatch } from '../../src/tasks/multitask.js';
-import { TASKS, TASK_NAMES } from '../../src/tasks/registry.js';
+import { multiTaskLoss, type TaskBatch, taskGlobalCounts } from '../../src/tasks/multitask.js';
+import { TASK_NAMES, TASKS } from '../../src/tasks/registry.js';
 import type { TaskSpec } from '../../src/tasks/types.js';
-import { detectionEvaluation, type ValidationResult } from '../../src/train/validate.js';
 import { predictTasks } from '../../src/train/predict-tasks.js';
+import { detectionEvaluation, type ValidationResult } from '../../src/train/validate.js';
 import { Rng } from '../../src/util/rng.js';
 import { perturb } from '../helpers/perturb.js';
 import type { TaskFixture } from './fixtures/types.js';
@@ -36,13 +36,17 @@ const B = 4;
 const SPECS: readonly TaskSpec[] = TASKS;
 
 /** Each registered task's fixture, test/tasks/fixtures/<task>.ts (missing: undefined, and the suite fails). */
-const FIXTURES: Record<string, TaskFixture | undefined> = Object.fromEntries(await Promise.all(TASK_NAMES.map(async (name) => {
-  try {
-    return [name, ((await import(`./fixtures/${name}.js`)) as { fixture: TaskFixture }).fixture];
-  } catch {
-    return [name, undefined];
-  }
-})));
+const FIXTURES: Record<string, TaskFixture | undefined> = Object.fromEntries(
+  await Promise.all(
+    TASK_NAMES.map(async (name) => {
+      try {
+        return [name, ((await import(`./fixtures/${name}.js`)) as { fixture: TaskFixture }).fixture];
+      } catch {
+        return [name, undefined];
+      }
+    }),
+  ),
+);
 
 before(async () => {
   await initBackend('wasm');
@@ -50,28 +54,39 @@ before(async () => {
 
 function config(task: string, overrides: Record<string, unknown> = {}): ModelConfig {
   const raw = serializeModelConfig(resolveModelConfig('yolor-n'));
-  delete raw['names'];
-  return parseModelConfig({
-    ...raw, name: `tiny-${task}`, nc: 3, width_multiple: 0.125, depth_multiple: 0.33, imgsz: S,
-    tasks: task === 'detect' ? ['detect'] : ['detect', task], num_labels: 5, num_identities: 7, embed_dim: 4, task_implicit: 'add',
-    ...overrides,
-  }, 'conformance');
+  delete raw.names;
+  return parseModelConfig(
+    {
+      ...raw,
+      name: `tiny-${task}`,
+      nc: 3,
+      width_multiple: 0.125,
+      depth_multiple: 0.33,
+      imgsz: S,
+      tasks: task === 'detect' ? ['detect'] : ['detect', task],
+      num_labels: 5,
+      num_identities: 7,
+      embed_dim: 4,
+      task_implicit: 'add',
+      ...overrides,
+    },
+    'conformance',
+  );
 }
 
 /** A batch of B images with every kind of label: boxes, image labels, class maps, identities. */
 function tinyBatch(): { x: tf.Tensor4D; batch: TaskBatch } {
   const targets = Float32Array.from([
-    0, 0, 20, 20, 16, 24, 0, 2, 44, 40, 30, 20,
-    1, 1, 32, 32, 40, 40, 1, 0, 10, 52, 12, 12,
-    2, 2, 30, 12, 20, 14,
-    3, 0, 40, 44, 24, 30, 3, 0, 12, 16, 10, 12, 3, 1, 50, 50, 12, 10,
+    0, 0, 20, 20, 16, 24, 0, 2, 44, 40, 30, 20, 1, 1, 32, 32, 40, 40, 1, 0, 10, 52, 12, 12, 2, 2, 30, 12, 20, 14, 3, 0, 40, 44, 24, 30, 3, 0, 12, 16,
+    10, 12, 3, 1, 50, 50, 12, 10,
   ]);
   const labels = new Float32Array(B * 5);
   for (let o = 0; o < targets.length; o += 6) labels[targets[o]! * 5 + targets[o + 1]!] = 1;
   labels[3] = 1;
   labels[2 * 5 + 4] = 1;
   const semantic = new Uint8Array(B * S * S);
-  for (let b = 0; b < B; b++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) semantic[(b * S + y) * S + x] = x < 16 ? 0 : 1 + ((x + y + b) % 3);
+  for (let b = 0; b < B; b++)
+    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) semantic[(b * S + y) * S + x] = x < 16 ? 0 : 1 + ((x + y + b) % 3);
   const identity = Int32Array.from([0, 4, -1, 6, 2, 5, 1, 3]);
   const x = tf.tensor4d(new Rng(8).normalArray(B * S * S * 3), [B, S, S, 3]);
   return { x, batch: { shape: [B, S, S, 3], targets, labels, semantic, identity } };
@@ -90,7 +105,9 @@ function shard(batch: TaskBatch, start: number, count: number): TaskBatch {
   const per = (a: { length: number }): number => a.length / batch.shape[0];
   const [, h, w, c] = batch.shape;
   return {
-    shape: [count, h, w, c], targets: Float32Array.from(rows), identity: Int32Array.from(ids),
+    shape: [count, h, w, c],
+    targets: Float32Array.from(rows),
+    identity: Int32Array.from(ids),
     labels: batch.labels!.slice(start * per(batch.labels!), (start + count) * per(batch.labels!)),
     semantic: batch.semantic!.slice(start * per(batch.semantic!), (start + count) * per(batch.semantic!)),
   };
@@ -109,7 +126,11 @@ test('the task table: every task once, with a fixture, consistent columns, items
     assert.ok(FIXTURES[s.name], `${s.name}: no conformance fixture (test/tasks/fixtures/${s.name}.ts)`);
     assert.ok(s.description && s.labels && s.summary({}).length > 0, `${s.name}: description, labels and summary`);
     for (const c of Object.keys(s.trainColumns)) assert.ok(s.columns.includes(c), `${s.name}: train column ${c} is not one of its columns`);
-    assert.equal(Boolean(s.evaluator), Boolean(FIXTURES[s.name]!.evaluatorCase), `${s.name}: an evaluator needs a hand-computed fixture case, and only then`);
+    assert.equal(
+      Boolean(s.evaluator),
+      Boolean(FIXTURES[s.name]!.evaluatorCase),
+      `${s.name}: an evaluator needs a hand-computed fixture case, and only then`,
+    );
   }
 });
 
@@ -121,7 +142,10 @@ for (const spec of SPECS) {
       tf.tidy(() => {
         const out = (model.forwardTasks(x) as Record<string, unknown>)[spec.name];
         const ts = tensorsOf(out);
-        assert.deepEqual(ts.map((t) => t.shape), FIXTURES[spec.name]!.outputShapes(model, B, S));
+        assert.deepEqual(
+          ts.map((t) => t.shape),
+          FIXTURES[spec.name]!.outputShapes(model, B, S),
+        );
         for (const t of ts) assert.ok(tf.all(tf.isFinite(t)).dataSync()[0], `${spec.name}: non-finite output`);
       });
       x.dispose();
@@ -133,7 +157,15 @@ for (const spec of SPECS) {
       const { x, batch } = tinyBatch();
       tf.tidy(() => {
         const out = model.forwardTasks(x) as Record<string, unknown>;
-        const r = spec.loss({ net: model, head: model.heads[spec.name as 'detect']!, out: out[spec.name], batch, options: {}, share: 1, memo: (_k, make) => make() });
+        const r = spec.loss({
+          net: model,
+          head: model.heads[spec.name as 'detect']!,
+          out: out[spec.name],
+          batch,
+          options: {},
+          share: 1,
+          memo: (_k, make) => make(),
+        });
         const v = r.loss.dataSync()[0]!;
         assert.ok(Number.isFinite(v) && v >= 0, `${spec.name}: loss ${v}`);
         for (const key of [...spec.progress.map(([, k]) => k), ...Object.values(spec.trainColumns)]) {
@@ -150,12 +182,22 @@ for (const spec of SPECS) {
       const { x, batch } = tinyBatch();
       const outs = tensorsOf((model.forwardTasks(x) as Record<string, unknown>)[spec.name]).map((t) => tf.keep(t.clone()));
       const isList = Array.isArray((model.forwardTasks(x) as Record<string, unknown>)[spec.name]);
-      const lossOf = (ts: tf.Tensor[]): tf.Scalar => spec.loss({
-        net: model, head: model.heads[spec.name as 'detect']!, out: isList ? ts : ts[0], batch, options: {}, share: 1, memo: (_k, make) => make(),
-      }).loss;
+      const lossOf = (ts: tf.Tensor[]): tf.Scalar =>
+        spec.loss({
+          net: model,
+          head: model.heads[spec.name as 'detect']!,
+          out: isList ? ts : ts[0],
+          batch,
+          options: {},
+          share: 1,
+          memo: (_k, make) => make(),
+        }).loss;
       // (+ 0·Σ outputs keeps maps the loss does not read — a level without picks — in the graph, with gradient 0.)
-      const analytic = tf.tidy(() => tf.grads((...ts: tf.Tensor[]) => tf.add(lossOf(ts), tf.mul(0, tf.addN(ts.map((t) => tf.sum(t))))))(outs)
-        .map((g) => g.dataSync() as Float32Array));
+      const analytic = tf.tidy(() =>
+        tf
+          .grads((...ts: tf.Tensor[]) => tf.add(lossOf(ts), tf.mul(0, tf.addN(ts.map((t) => tf.sum(t))))))(outs)
+          .map((g) => g.dataSync() as Float32Array),
+      );
       const rng = new Rng(4);
       const values = outs.map((t) => Float32Array.from(t.dataSync()));
       let worst = 0;
@@ -163,11 +205,12 @@ for (const spec of SPECS) {
         const li = rng.int(0, outs.length - 1);
         const i = rng.int(0, values[li]!.length - 1);
         const eps = 1e-2;
-        const at = (d: number): number => tf.tidy(() => {
-          const v = values.map((a) => Float32Array.from(a));
-          v[li]![i]! += d;
-          return lossOf(v.map((a, j) => tf.tensor(a, outs[j]!.shape))).dataSync()[0]!;
-        });
+        const at = (d: number): number =>
+          tf.tidy(() => {
+            const v = values.map((a) => Float32Array.from(a));
+            v[li]![i]! += d;
+            return lossOf(v.map((a, j) => tf.tensor(a, outs[j]!.shape))).dataSync()[0]!;
+          });
         const numeric = (at(eps) - at(-eps)) / (2 * eps);
         const a = analytic[li]![i]!;
         worst = Math.max(worst, Math.abs(numeric - a) / Math.max(1e-3, Math.abs(numeric) + Math.abs(a)));
@@ -178,16 +221,22 @@ for (const spec of SPECS) {
       model.dispose();
     });
 
-    test('two data-parallel shards give the whole batch\'s loss and gradients', () => {
+    test("two data-parallel shards give the whole batch's loss and gradients", () => {
       const model = new Detector(config(spec.name), 5);
       model.eval();
       const { x, batch } = tinyBatch();
-      const vars = model.parameters().filter((p) => p.group !== 'buffer').map((p) => p.variable);
-      const step = (xs: tf.Tensor4D, b: TaskBatch, global?: ReturnType<typeof taskGlobalCounts>) => tf.variableGrads(() =>
-        multiTaskLoss(model, model.forwardTasks(xs), b, global ? { global } : {}).total, vars);
+      const vars = model
+        .parameters()
+        .filter((p) => p.group !== 'buffer')
+        .map((p) => p.variable);
+      const step = (xs: tf.Tensor4D, b: TaskBatch, global?: ReturnType<typeof taskGlobalCounts>) =>
+        tf.variableGrads(() => multiTaskLoss(model, model.forwardTasks(xs), b, global ? { global } : {}).total, vars);
       const whole = step(x, batch);
       const global = taskGlobalCounts(model, batch);
-      const parts = [[0, 1], [1, 3]].map(([start, count]) => {
+      const parts = [
+        [0, 1],
+        [1, 3],
+      ].map(([start, count]) => {
         const xs = tf.slice(x, [start!, 0, 0, 0], [count!, S, S, 3]);
         const r = step(xs, shard(batch, start!, count!), global);
         xs.dispose();
@@ -217,10 +266,23 @@ for (const spec of SPECS) {
       const model = new Detector(config(spec.name), 6);
       const fixture = FIXTURES[spec.name]!;
       if (!spec.evaluator) {
-        const fake = { mAP50: 0.5, mAP50_95: 0.25, precision: 0.75, recall: 0.6, stats: [], perClass: {}, loss: { box: 1, obj: 2, cls: 3 }, speedMs: { preprocess: 0, inference: 0, postprocess: 0 } };
+        const fake = {
+          mAP50: 0.5,
+          mAP50_95: 0.25,
+          precision: 0.75,
+          recall: 0.6,
+          stats: [],
+          perClass: {},
+          loss: { box: 1, obj: 2, cls: 3 },
+          speedMs: { preprocess: 0, inference: 0, postprocess: 0 },
+        };
         const cols = detectionEvaluation(fake as unknown as ValidationResult).columns;
         const valColumns = spec.columns.filter((c) => !(c in spec.trainColumns));
-        assert.deepEqual(Object.keys(cols).sort(), [...valColumns].sort(), `${spec.name}: the decoded-row evaluation fills exactly the validation columns`);
+        assert.deepEqual(
+          Object.keys(cols).sort(),
+          [...valColumns].sort(),
+          `${spec.name}: the decoded-row evaluation fills exactly the validation columns`,
+        );
         assert.equal(spec.fitness({ ...cols }), 0.1 * 0.5 + 0.9 * 0.25);
         model.dispose();
         return;
@@ -230,7 +292,8 @@ for (const spec of SPECS) {
       e.reset();
       tf.tidy(() => e.process(c.batch, c.out));
       const r = e.evaluate();
-      for (const [k, v] of Object.entries(c.expected)) assert.ok(Math.abs(r.columns[k]! - v) < 1e-6, `${spec.name}: ${k} = ${r.columns[k]}, expected ${v}`);
+      for (const [k, v] of Object.entries(c.expected))
+        assert.ok(Math.abs(r.columns[k]! - v) < 1e-6, `${spec.name}: ${k} = ${r.columns[k]}, expected ${v}`);
       const valColumns = spec.columns.filter((col) => !(col in spec.trainColumns));
       assert.deepEqual(Object.keys(r.columns).sort(), [...valColumns].sort(), `${spec.name}: evaluation columns`);
       for (const v of Object.values(r.columns)) assert.ok(Number.isFinite(v), `${spec.name}: a non-finite column`);
@@ -265,7 +328,7 @@ for (const spec of SPECS) {
       });
     }
 
-    test('predict: writes the task\'s part of an image\'s prediction', () => {
+    test("predict: writes the task's part of an image's prediction", () => {
       const model = new Detector(config(spec.name), 8);
       if (!spec.predict) {
         // Detection's predictions are boxes, written by predictImages (test/train/train-e2e.test.ts).
@@ -275,10 +338,15 @@ for (const spec of SPECS) {
       }
       const rng = new Rng(9);
       const image = { width: 80, height: 60, data: Uint8Array.from({ length: 80 * 60 * 3 }, () => Math.floor(rng.next() * 256)) };
-      const parts = predictTasks(model, image, { imgsz: S, stem: 'img', labelNames: ['a', 'b', 'c', 'd', 'e'], labelThreshold: 0,
-        detections: [{ box: [10, 10, 40, 30], cls: 1, score: 0.9 }] });
+      const parts = predictTasks(model, image, {
+        imgsz: S,
+        stem: 'img',
+        labelNames: ['a', 'b', 'c', 'd', 'e'],
+        labelThreshold: 0,
+        detections: [{ box: [10, 10, 40, 30], cls: 1, score: 0.9 }],
+      });
       const part = parts[spec.name as 'classify']!;
-      assert.ok(part && part.json && Object.keys(part.json).length > 0, `${spec.name}: no tasks.json fields`);
+      assert.ok(part?.json && Object.keys(part.json).length > 0, `${spec.name}: no tasks.json fields`);
       for (const [name, bytes] of Object.entries(part.files ?? {})) {
         assert.ok(name.startsWith('img'), `${spec.name}: file ${name} is not named after the image`);
         assert.ok(bytes.length > 0, `${spec.name}: empty file ${name}`);

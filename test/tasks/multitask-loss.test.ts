@@ -8,22 +8,29 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { resizeBilinearHalfPixel } from '../../src/nn/resize.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { finiteDifferenceCheck } from '../../src/engine/check.js';
-import { DEFAULT_ANCHORS, parseModelConfig, serializeModelConfig, type ModelConfig, type TaskName } from '../../src/models/config.js';
+import { DEFAULT_ANCHORS, type ModelConfig, parseModelConfig, serializeModelConfig, type TaskName } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
-import { IdentityClassifier } from '../../src/tasks/embed/head.js';
-import { TaskBalance } from '../../src/tasks/task-balance.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
 import { newFuseReport } from '../../src/nn/fuse.js';
+import { resizeBilinearHalfPixel } from '../../src/nn/resize.js';
 import { classifyLoss } from '../../src/tasks/classify/loss.js';
-import { buildTargets, gridsFor, type Assignment, type LevelTargets } from '../../src/tasks/detect/assign.js';
-import { embedLoss, gatherEmbeddings, gtEmbeddingCells, positiveEmbeddingCells, type EmbeddingPicks } from '../../src/tasks/embed/loss.js';
+import { type Assignment, buildTargets, gridsFor, type LevelTargets } from '../../src/tasks/detect/assign.js';
+import { IdentityClassifier } from '../../src/tasks/embed/head.js';
+import { type EmbeddingPicks, embedLoss, gatherEmbeddings, gtEmbeddingCells, positiveEmbeddingCells } from '../../src/tasks/embed/loss.js';
 import {
-  checkTaskLabels, datasetLabelInfo, DEFAULT_TASK_WEIGHTS, isMultiTask, multiTaskLoss, parseTaskList, parseTaskWeights, type TaskBatch,
+  checkTaskLabels,
+  DEFAULT_TASK_WEIGHTS,
+  datasetLabelInfo,
+  isMultiTask,
+  multiTaskLoss,
+  parseTaskList,
+  parseTaskWeights,
+  type TaskBatch,
 } from '../../src/tasks/multitask.js';
 import { segmentArgmax, segmentLoss } from '../../src/tasks/segment/loss.js';
+import { TaskBalance } from '../../src/tasks/task-balance.js';
 import { Rng } from '../../src/util/rng.js';
 import { scoped } from '../helpers/scope.js';
 
@@ -31,14 +38,12 @@ before(async () => {
   await initBackend('wasm');
 });
 
-const close = (a: number, b: number, tol = 1e-5, what = '') =>
-  assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what} ${a} vs ${b}`);
+const close = (a: number, b: number, tol = 1e-5, what = '') => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what} ${a} vs ${b}`);
 
 /** A scalar computed in a scope that disposes every tensor it made. */
 function value(fn: () => tf.Tensor): number {
   return tf.tidy(() => fn().dataSync()[0]!);
 }
-
 
 /** Runs fn on the cpu backend (the reference, for gradient checks), then returns to wasm. */
 async function onCpu(fn: () => void): Promise<void> {
@@ -59,12 +64,24 @@ test('classifyLoss: the mean binary cross-entropy over images × labels', () => 
   const logits = [0, 2, -1, 3.5, -2, 0.5, 1, -0.25];
   const targets = Float32Array.from([1, 0, 1, 0, 0, 1, 1, 0]);
   let want = 0;
-  logits.forEach((x, i) => (want += softplus(x) - x * targets[i]!));
+  logits.forEach((x, i) => {
+    want += softplus(x) - x * targets[i]!;
+  });
   want /= logits.length;
-  close(value(() => classifyLoss(tf.tensor2d(logits, [2, 4]), targets)), want);
+  close(
+    value(() => classifyLoss(tf.tensor2d(logits, [2, 4]), targets)),
+    want,
+  );
   // A confident correct prediction costs ≈ 0; the prior 0.25 on an empty image costs −ln 0.75.
-  close(value(() => classifyLoss(tf.tensor2d([30, -30, -30, 30], [2, 2]), Float32Array.from([1, 0, 0, 1]))), 0, 1e-6);
-  close(value(() => classifyLoss(tf.fill([1, 3], Math.log(1 / 3)) as tf.Tensor2D, new Float32Array(3))), -Math.log(0.75));
+  close(
+    value(() => classifyLoss(tf.tensor2d([30, -30, -30, 30], [2, 2]), Float32Array.from([1, 0, 0, 1]))),
+    0,
+    1e-6,
+  );
+  close(
+    value(() => classifyLoss(tf.fill([1, 3], Math.log(1 / 3)) as tf.Tensor2D, new Float32Array(3))),
+    -Math.log(0.75),
+  );
 });
 
 test('classifyLoss: target count must match the logits', () => {
@@ -109,9 +126,19 @@ function segmentReference(logits: number[][], classes: number[], dice: number): 
 }
 
 test('segmentLoss: uniform logits cost ln K, whatever their value', () => {
-  for (const [k, c] of [[2, 0], [5, 0], [5, 3.7], [7, -2]] as const) {
+  for (const [k, c] of [
+    [2, 0],
+    [5, 0],
+    [5, 3.7],
+    [7, -2],
+  ] as const) {
     const semantic = Uint8Array.from({ length: 2 * 4 * 4 }, (_, i) => i % k);
-    close(value(() => segmentLoss(tf.fill([2, 4, 4, k], c) as tf.Tensor4D, semantic)), Math.log(k), 1e-5, `K=${k}`);
+    close(
+      value(() => segmentLoss(tf.fill([2, 4, 4, k], c) as tf.Tensor4D, semantic)),
+      Math.log(k),
+      1e-5,
+      `K=${k}`,
+    );
   }
 });
 
@@ -120,9 +147,14 @@ test('segmentLoss: a perfect confident prediction costs ≈ 0 (with and without 
   const b = 2;
   const hw = 3;
   // Every class present somewhere, and a batch where classes 2 and 3 are absent.
-  for (const semantic of [Uint8Array.from({ length: b * hw * hw }, (_, i) => (i * 7) % k), Uint8Array.from({ length: b * hw * hw }, (_, i) => i % 2)]) {
+  for (const semantic of [
+    Uint8Array.from({ length: b * hw * hw }, (_, i) => (i * 7) % k),
+    Uint8Array.from({ length: b * hw * hw }, (_, i) => i % 2),
+  ]) {
     const logits = new Float32Array(semantic.length * k);
-    semantic.forEach((c, i) => (logits[i * k + c] = 40));
+    semantic.forEach((c, i) => {
+      logits[i * k + c] = 40;
+    });
     const t = () => tf.tensor4d(logits, [b, hw, hw, k]);
     const ce = value(() => segmentLoss(t(), semantic));
     assert.ok(ce >= 0 && ce < 1e-6, `CE ${ce}`);
@@ -135,14 +167,29 @@ test('segmentLoss: a perfect confident prediction costs ≈ 0 (with and without 
 test('segmentLoss: Dice term on tiny hand cases', () => {
   // 1×1×2, K = 2, uniform: p = ½ everywhere; each class has inter ½, Σp + Σy = 2 → Dice ½ each.
   const uniform = tf.zeros([1, 1, 2, 2]) as tf.Tensor4D;
-  close(value(() => segmentLoss(uniform, Uint8Array.from([0, 1]), { dice: 0.4 })), Math.LN2 + 0.4 * 0.5);
+  close(
+    value(() => segmentLoss(uniform, Uint8Array.from([0, 1]), { dice: 0.4 })),
+    Math.LN2 + 0.4 * 0.5,
+  );
   // Both pixels class 1: class 1 has inter 1, Σp + Σy = 3 → 1/3; class 0 is absent but the argmax of a tie (class 0)
   // predicts it everywhere → Dice 1. Mean 2/3.
-  close(value(() => segmentLoss(uniform, Uint8Array.from([1, 1]), { dice: 1 })), Math.LN2 + 2 / 3);
+  close(
+    value(() => segmentLoss(uniform, Uint8Array.from([1, 1]), { dice: 1 })),
+    Math.LN2 + 2 / 3,
+  );
   uniform.dispose();
   // Non-uniform, 3 pixels, K = 3, against the float64 reference of the documented definition.
-  const rows = [[2, 0.5, -1], [0.3, 1.2, 0.1], [-0.5, 0.2, 0.9]];
-  for (const [classes, dice] of [[[0, 1, 2], 0.7], [[0, 0, 1], 1], [[0, 1, 1], 0.25], [[0, 1, 2], 0]] as Array<[number[], number]>) {
+  const rows = [
+    [2, 0.5, -1],
+    [0.3, 1.2, 0.1],
+    [-0.5, 0.2, 0.9],
+  ];
+  for (const [classes, dice] of [
+    [[0, 1, 2], 0.7],
+    [[0, 0, 1], 1],
+    [[0, 1, 1], 0.25],
+    [[0, 1, 2], 0],
+  ] as Array<[number[], number]>) {
     const got = value(() => segmentLoss(tf.tensor4d(rows.flat(), [1, 1, 3, 3]), Uint8Array.from(classes), { dice }));
     close(got, segmentReference(rows, classes, dice), 1e-5, `classes ${classes} dice ${dice}`);
   }
@@ -156,7 +203,10 @@ test('segmentLoss: Dice term on tiny hand cases', () => {
 
 test('segmentLoss: class map size and class range are checked', () => {
   const logits = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
-  assert.throws(() => segmentLoss(logits, Uint8Array.from([0, 1, 3, 0])), /segment loss: pixel class 3 but the head predicts 3 classes \(background \+ 2\)/);
+  assert.throws(
+    () => segmentLoss(logits, Uint8Array.from([0, 1, 3, 0])),
+    /segment loss: pixel class 3 but the head predicts 3 classes \(background \+ 2\)/,
+  );
   assert.throws(() => segmentLoss(logits, Uint8Array.from([0, 1, 2])), /segment loss: class map has 3 pixels, logits 1×2×2/);
   logits.dispose();
 });
@@ -190,8 +240,14 @@ test('positiveEmbeddingCells: one pick per distinct (cell, object) per level, un
     [1, 1, 0, 3, 3],
     [1, 2, 0, 3, 3], // duplicate again
   ]);
-  const l1 = level([[1, 0, 1, 1, 0], [1, 2, 1, 1, 0]]); // the same object on another level counts there once
-  const grids: Array<[number, number]> = [[4, 4], [2, 2]];
+  const l1 = level([
+    [1, 0, 1, 1, 0],
+    [1, 2, 1, 1, 0],
+  ]); // the same object on another level counts there once
+  const grids: Array<[number, number]> = [
+    [4, 4],
+    [2, 2],
+  ];
   const assignment = { levels: [l0, l1] } as unknown as Assignment;
   const picks = positiveEmbeddingCells(assignment, grids, Int32Array.from([5, 6, -1, 2]));
   assert.deepEqual([...picks.index[0]!], [(0 * 4 + 1) * 4 + 2, (0 * 4 + 1) * 4 + 1, (0 * 4 + 1) * 4 + 2, (1 * 4 + 0) * 4 + 3]);
@@ -223,17 +279,38 @@ test('positiveEmbeddingCells on a real assignment: fewer picks than positives, e
   assert.equal(first.length, 3);
   const [gx, gy] = [Math.floor(21 / 8), Math.floor(27 / 8)];
   const firstIdx = [...picks.index[0]!].filter((_, i) => picks.gt[i] === 0).sort((p, q) => p - q);
-  assert.deepEqual(firstIdx, [(gy - 1) * 8 + gx, gy * 8 + gx, gy * 8 + gx + 1].sort((p, q) => p - q)); // up, own, right
-  assert.ok([...picks.identity].every((id, i) => id === picks.gt[i]), 'identity of each pick is its box\'s');
+  assert.deepEqual(
+    firstIdx,
+    [(gy - 1) * 8 + gx, gy * 8 + gx, gy * 8 + gx + 1].sort((p, q) => p - q),
+  ); // up, own, right
+  assert.ok(
+    [...picks.identity].every((id, i) => id === picks.gt[i]),
+    "identity of each pick is its box's",
+  );
 });
 
 test('gtEmbeddingCells: the level whose anchors fit the box best, the cell holding its centre', () => {
   const strides = [8, 16, 32];
   const grids = gridsFor(64, 64, strides);
   const targets = Float32Array.from([
-    1, 0, 64, 0.5, 120, 100, // large → level 2 ([116, 90]); cx on the right edge → last column
-    0, 0, 13, 30, 12, 14, //     small → level 0 ([10, 13]); cell (3, 1)
-    1, 0, 40, 20, 60, 50, //     medium → level 1 ([62, 45]); cell (1, 2)
+    1,
+    0,
+    64,
+    0.5,
+    120,
+    100, // large → level 2 ([116, 90]); cx on the right edge → last column
+    0,
+    0,
+    13,
+    30,
+    12,
+    14, //     small → level 0 ([10, 13]); cell (3, 1)
+    1,
+    0,
+    40,
+    20,
+    60,
+    50, //     medium → level 1 ([62, 45]); cell (1, 2)
   ]);
   const picks = gtEmbeddingCells(targets, DEFAULT_ANCHORS, strides, grids, Int32Array.from([-1, 3, 4]));
   assert.deepEqual([...picks.index[0]!], [(0 * 8 + 3) * 8 + 1]);
@@ -247,7 +324,10 @@ test('gtEmbeddingCells: the level whose anchors fit the box best, the cell holdi
 // Embeddings: loss
 
 function embedMaps(rng: Rng, b = 2, e = 8): tf.Tensor4D[] {
-  return [[4, 4], [2, 2]].map(([h, w]) => tf.tensor4d(rng.normalArray(b * h! * w! * e), [b, h!, w!, e]));
+  return [
+    [4, 4],
+    [2, 2],
+  ].map(([h, w]) => tf.tensor4d(rng.normalArray(b * h! * w! * e), [b, h!, w!, e]));
 }
 
 const PICKS: EmbeddingPicks = {
@@ -262,13 +342,19 @@ test('embedLoss: a zero classifier gives ln(nID); gather picks the right rows', 
   const clf = new IdentityClassifier(8, 7, rng);
   assert.ok(Math.abs(clf.scale - Math.SQRT2 * Math.log(6)) < 1e-12);
   clf.weight.assign(tf.zeros([8, 7]));
-  close(value(() => embedLoss(maps, PICKS, clf)), Math.log(7));
+  close(
+    value(() => embedLoss(maps, PICKS, clf)),
+    Math.log(7),
+  );
   // The bias alone: logits = b for every pick → CE = logsumexp(b) − mean b[id].
   const bias = [0.5, -1, 0, 2, 0.1, 0.3, -0.7];
   clf.bias.assign(tf.tensor1d(bias));
   const lse = Math.log(bias.reduce((s, v) => s + Math.exp(v), 0));
   const want = PICKS.identity.reduce((s, id) => s + lse - bias[id]!, 0) / PICKS.identity.length;
-  close(value(() => embedLoss(maps, PICKS, clf)), want);
+  close(
+    value(() => embedLoss(maps, PICKS, clf)),
+    want,
+  );
   tf.tidy(() => {
     const g = gatherEmbeddings(maps, PICKS);
     assert.deepEqual(g.shape, [6, 8]);
@@ -280,7 +366,11 @@ test('embedLoss: a zero classifier gives ln(nID); gather picks the right rows', 
   });
   // No picks: 0, still connected to the maps.
   const none: EmbeddingPicks = { index: [new Int32Array(0), new Int32Array(0)], identity: new Int32Array(0), gt: new Int32Array(0) };
-  close(value(() => embedLoss(maps, none, clf)), 0, 0);
+  close(
+    value(() => embedLoss(maps, none, clf)),
+    0,
+    0,
+  );
   const g = tf.tidy(() => tf.grad((m: tf.Tensor) => embedLoss([m as tf.Tensor4D, maps[1]!], none, clf))(maps[0]!));
   assert.deepEqual(g.shape, maps[0]!.shape);
   g.dispose();
@@ -336,23 +426,39 @@ test('gradients: classifyLoss and segmentLoss (with and without Dice) match fini
   await onCpu(() => {
     const rng = new Rng(21);
     const targets = Float32Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? 1 : 0));
-    const e1 = finiteDifferenceCheck({ name: 'classify', detail: '', shapes: [[3, 4]], fn: (x) => classifyLoss(x as tf.Tensor2D, targets), samples: 8 }, rng);
+    const e1 = finiteDifferenceCheck(
+      { name: 'classify', detail: '', shapes: [[3, 4]], fn: (x) => classifyLoss(x as tf.Tensor2D, targets), samples: 8 },
+      rng,
+    );
     assert.ok(e1 < GRAD_TOL, `classifyLoss gradient error ${e1}`);
     const k = 4;
     // Every class present, so the set of classes Dice averages over is fixed under the finite steps.
     const semantic = Uint8Array.from({ length: 2 * 5 * 5 }, (_, i) => (i * 5 + (i >> 3)) % k);
     for (const dice of [0, 0.5]) {
-      const e2 = finiteDifferenceCheck({
-        name: 'segment', detail: '', shapes: [[2, 5, 5, k]], samples: 12, fn: (x) => segmentLoss(x as tf.Tensor4D, semantic, { dice }),
-      }, rng);
+      const e2 = finiteDifferenceCheck(
+        {
+          name: 'segment',
+          detail: '',
+          shapes: [[2, 5, 5, k]],
+          samples: 12,
+          fn: (x) => segmentLoss(x as tf.Tensor4D, semantic, { dice }),
+        },
+        rng,
+      );
       assert.ok(e2 < GRAD_TOL, `segmentLoss (dice ${dice}) gradient error ${e2}`);
     }
     // Through bilinear upsampling without half-pixel centres (tfjs's gradient is right for this mode).
     const up = Uint8Array.from({ length: 2 * 6 * 6 }, (_, i) => (i * 7 + (i >> 2)) % k);
-    const e3 = finiteDifferenceCheck({
-      name: 'segment-up', detail: '', shapes: [[2, 3, 3, k]], samples: 10,
-      fn: (x) => segmentLoss(tf.image.resizeBilinear(x as tf.Tensor4D, [6, 6], false, false), up, { dice: 0.5 }),
-    }, rng);
+    const e3 = finiteDifferenceCheck(
+      {
+        name: 'segment-up',
+        detail: '',
+        shapes: [[2, 3, 3, k]],
+        samples: 10,
+        fn: (x) => segmentLoss(tf.image.resizeBilinear(x as tf.Tensor4D, [6, 6], false, false), up, { dice: 0.5 }),
+      },
+      rng,
+    );
     assert.ok(e3 < GRAD_TOL, `segmentLoss through resizeBilinear gradient error ${e3}`);
   });
 });
@@ -366,7 +472,7 @@ test('the Dice term differentiates on wasm too (argmax mask carries no gradient)
   tf.dispose([g, logits]);
 });
 
-test('the segment head\'s upsampling (half-pixel centres) equals resizeBilinear and backpropagates the true gradient', async () => {
+test("the segment head's upsampling (half-pixel centres) equals resizeBilinear and backpropagates the true gradient", async () => {
   await onCpu(() => {
     const semantic = Uint8Array.from({ length: 2 * 6 * 6 }, (_, i) => (i * 7 + (i >> 2)) % 4);
     const x = tf.randomNormal([2, 3, 3, 4], 0, 1, 'float32', 5) as tf.Tensor4D;
@@ -375,13 +481,21 @@ test('the segment head\'s upsampling (half-pixel centres) equals resizeBilinear 
     assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(ours, ref))).dataSync()[0]!) < 1e-5, 'forward values equal tf.image.resizeBilinear');
     // Non-integer factors too (7 → 16, 5 → 3).
     const y = tf.randomNormal([1, 7, 5, 2], 0, 1, 'float32', 6) as tf.Tensor4D;
-    const d = tf.tidy(() => tf.max(tf.abs(tf.sub(resizeBilinearHalfPixel(y, [16, 3]), tf.image.resizeBilinear(y, [16, 3], false, true)))).dataSync()[0]!);
+    const d = tf.tidy(
+      () => tf.max(tf.abs(tf.sub(resizeBilinearHalfPixel(y, [16, 3]), tf.image.resizeBilinear(y, [16, 3], false, true)))).dataSync()[0]!,
+    );
     assert.ok(d < 1e-5, `non-integer factors: ${d}`);
     tf.dispose([x, ours, ref, y]);
-    const err = finiteDifferenceCheck({
-      name: 'segment-head-up', detail: '', shapes: [[2, 3, 3, 4]], samples: 10,
-      fn: (v) => segmentLoss(resizeBilinearHalfPixel(v as tf.Tensor4D, [6, 6]), semantic),
-    }, new Rng(23));
+    const err = finiteDifferenceCheck(
+      {
+        name: 'segment-head-up',
+        detail: '',
+        shapes: [[2, 3, 3, 4]],
+        samples: 10,
+        fn: (v) => segmentLoss(resizeBilinearHalfPixel(v as tf.Tensor4D, [6, 6]), semantic),
+      },
+      new Rng(23),
+    );
     assert.ok(err < GRAD_TOL, `gradient error ${err} through the half-pixel bilinear upsampling`);
   });
 });
@@ -400,7 +514,11 @@ test('gradients: embedLoss with respect to the embedding maps and the classifier
     const g0 = grads[maps[0]!.name]!.reshape([32, 8]).arraySync() as number[][];
     g0.forEach((row, r) => {
       const picked = PICKS.index[0]!.includes(r);
-      assert.equal(row.some((x) => x !== 0), picked, `row ${r}`);
+      assert.equal(
+        row.some((x) => x !== 0),
+        picked,
+        `row ${r}`,
+      );
     });
     tf.dispose([v, ...Object.values(grads)]);
     tf.dispose(maps);
@@ -422,15 +540,27 @@ test('TaskBalance: ½·exp(−s)·L + ½·s, its gradients, weights and fold', (
   assert.deepEqual(tb.weights(), { detect: 0.5, segment: 0.5 });
   const s = logVar(tb, 'segment');
   assert.equal(s.trainable, true);
-  for (const [sv, L] of [[0, 2], [0.7, 3], [-1.2, 0.4]] as const) {
+  for (const [sv, L] of [
+    [0, 2],
+    [0.7, 3],
+    [-1.2, 0.4],
+  ] as const) {
     s.assign(tf.scalar(sv));
-    close(value(() => tb.weigh('segment', tf.scalar(L))), 0.5 * Math.exp(-sv) * L + 0.5 * sv);
+    close(
+      value(() => tb.weigh('segment', tf.scalar(L))),
+      0.5 * Math.exp(-sv) * L + 0.5 * sv,
+    );
     const { grads, value: v } = tf.variableGrads(() => tb.weigh('segment', tf.scalar(L)), [s]);
     close(grads[s.name]!.dataSync()[0]!, 0.5 * (1 - Math.exp(-sv) * L), 1e-5, `∂/∂s at s=${sv}, L=${L}`);
     tf.dispose([v, ...Object.values(grads)]);
-    const gL = tf.tidy(() => tf.grad((l: tf.Tensor) => tb.weigh('segment', l as tf.Scalar))(tf.scalar(L)).dataSync()[0]!);
+    const gL = tf.tidy(
+      () =>
+        tf
+          .grad((l: tf.Tensor) => tb.weigh('segment', l as tf.Scalar))(tf.scalar(L))
+          .dataSync()[0]!,
+    );
     close(gL, 0.5 * Math.exp(-sv));
-    close(tb.weights()['segment']!, 0.5 * Math.exp(-sv));
+    close(tb.weights().segment!, 0.5 * Math.exp(-sv));
   }
   // The optimum of ½e^{−s}L + ½s is s = ln L.
   s.assign(tf.scalar(Math.log(3)));
@@ -452,22 +582,29 @@ const IMGSZ = 64;
 
 function tinyConfig(overrides: Record<string, unknown> = {}): ModelConfig {
   const raw = serializeModelConfig(resolveModelConfig('yolor-n'));
-  delete raw['names'];
-  return parseModelConfig({
-    ...raw, name: 'tiny-mt', nc: 3, width_multiple: 0.125, depth_multiple: 0.33, imgsz: IMGSZ,
-    tasks: ['detect', 'classify', 'segment', 'embed'], num_labels: 5, num_identities: 7, embed_dim: 8, task_implicit: 'add',
-    ...overrides,
-  }, 'test');
+  delete raw.names;
+  return parseModelConfig(
+    {
+      ...raw,
+      name: 'tiny-mt',
+      nc: 3,
+      width_multiple: 0.125,
+      depth_multiple: 0.33,
+      imgsz: IMGSZ,
+      tasks: ['detect', 'classify', 'segment', 'embed'],
+      num_labels: 5,
+      num_identities: 7,
+      embed_dim: 8,
+      task_implicit: 'add',
+      ...overrides,
+    },
+    'test',
+  );
 }
 
 function tinyBatch(): { x: tf.Tensor4D; batch: TaskBatch } {
   const B = 2;
-  const targets = Float32Array.from([
-    0, 0, 20, 20, 16, 24,
-    0, 2, 44, 40, 30, 20,
-    1, 1, 32, 32, 40, 40,
-    1, 0, 10, 52, 12, 12,
-  ]);
+  const targets = Float32Array.from([0, 0, 20, 20, 16, 24, 0, 2, 44, 40, 30, 20, 1, 1, 32, 32, 40, 40, 1, 0, 10, 52, 12, 12]);
   const labels = Float32Array.from([1, 0, 1, 0, 1, 0, 1, 0, 1, 0]);
   const semantic = new Uint8Array(B * IMGSZ * IMGSZ);
   for (let b = 0; b < B; b++) {
@@ -488,7 +625,8 @@ test('multiTaskLoss: every task reported, total = B·Σ w_T·L_T with the defaul
     assert.ok(Number.isFinite(items[k]) && items[k]! > 0, `${k} = ${items[k]}`);
   }
   const w = DEFAULT_TASK_WEIGHTS;
-  const want = 2 * (w.detect * (items.box + items.obj + items.cls) + w.classify * items.classify! + w.segment * items.segment! + w.embed * items.embed!);
+  const want =
+    2 * (w.detect * (items.box + items.obj + items.cls) + w.classify * items.classify! + w.segment * items.segment! + w.embed * items.embed!);
   close(items.total, want, 1e-5, 'total');
   // Custom weights (a zero weight removes the task from the total but not from the report), and Dice.
   const custom = scoped(() => multiTaskLoss(model, model.forwardTasks(x), batch, { weights: { segment: 0, embed: 2 }, dice: 0.5 }).items);
@@ -514,18 +652,25 @@ test('multiTaskLoss: uncertainty weighting uses the learned log-variances', () =
     items = l.items;
     return l.total;
   }, vars);
-  const L: Partial<Record<TaskName, number>> = { detect: items['box']! + items['obj']! + items['cls']!, classify: items['classify']!, segment: items['segment']!, embed: items['embed']! };
+  const L: Partial<Record<TaskName, number>> = {
+    detect: items.box! + items.obj! + items.cls!,
+    classify: items.classify!,
+    segment: items.segment!,
+    embed: items.embed!,
+  };
   const want = 2 * model.tasks.reduce((sum, t) => sum + 0.5 * Math.exp(-s[t]!) * L[t]! + 0.5 * s[t]!, 0);
   close(items.total, want, 1e-5, 'uncertainty total');
   close(v.dataSync()[0]!, want, 1e-5, 'returned scalar');
   // ∂total/∂s_T = B·½(1 − e^{−s_T}·L_T).
-  model.tasks.forEach((t, i) => close(grads[vars[i]!.name]!.dataSync()[0]!, 2 * 0.5 * (1 - Math.exp(-s[t]!) * L[t]!), 1e-4, `∂/∂s_${t}`));
+  model.tasks.forEach((t, i) => {
+    close(grads[vars[i]!.name]!.dataSync()[0]!, 2 * 0.5 * (1 - Math.exp(-s[t]!) * L[t]!), 1e-4, `∂/∂s_${t}`);
+  });
   tf.dispose([v, ...Object.values(grads)]);
   x.dispose();
   model.dispose();
 });
 
-test('multiTaskLoss: a batch without a task\'s labels is a clear error naming the task', () => {
+test("multiTaskLoss: a batch without a task's labels is a clear error naming the task", () => {
   const model = new Detector(tinyConfig(), 6);
   const { x, batch } = tinyBatch();
   scoped(() => {
@@ -550,15 +695,26 @@ test('multiTaskLoss: a batch without a task\'s labels is a clear error naming th
 test('checkTaskLabels: segment needs masks, embed needs identities; errors name the task and the source', () => {
   const bare = { attributes: [], masks: false, numIdentities: 0 };
   assert.doesNotThrow(() => checkTaskLabels(['detect', 'classify'], bare, 'data/voc.yaml'));
-  assert.throws(() => checkTaskLabels(['detect', 'segment'], bare, 'data/voc.yaml'), /^Error: data\/voc\.yaml: the segment task needs per-instance masks, and this dataset has none/);
-  assert.throws(() => checkTaskLabels(['detect', 'embed'], { ...bare, masks: true }, 'coco'), /^Error: coco: the embed task needs per-object identity ids, and this dataset has none/);
+  assert.throws(
+    () => checkTaskLabels(['detect', 'segment'], bare, 'data/voc.yaml'),
+    /^Error: data\/voc\.yaml: the segment task needs per-instance masks, and this dataset has none/,
+  );
+  assert.throws(
+    () => checkTaskLabels(['detect', 'embed'], { ...bare, masks: true }, 'coco'),
+    /^Error: coco: the embed task needs per-object identity ids, and this dataset has none/,
+  );
   assert.throws(() => checkTaskLabels(['embed'], { ...bare, numIdentities: 1 }, 'x'), /x: the embed task needs .* has only one identity/);
-  assert.doesNotThrow(() => checkTaskLabels(['detect', 'classify', 'segment', 'embed'], { attributes: ['red'], masks: true, numIdentities: 2 }, 'shapes'));
+  assert.doesNotThrow(() =>
+    checkTaskLabels(['detect', 'classify', 'segment', 'embed'], { attributes: ['red'], masks: true, numIdentities: 2 }, 'shapes'),
+  );
 });
 
 test('datasetLabelInfo: masks from the records, identities and attributes from the dataset', () => {
-  assert.deepEqual(datasetLabelInfo({ splits: { train: [], val: [{ rle: [] }] }, attributes: ['red'], numIdentities: 3 }),
-    { attributes: ['red'], masks: true, numIdentities: 3 });
+  assert.deepEqual(datasetLabelInfo({ splits: { train: [], val: [{ rle: [] }] }, attributes: ['red'], numIdentities: 3 }), {
+    attributes: ['red'],
+    masks: true,
+    numIdentities: 3,
+  });
   assert.deepEqual(datasetLabelInfo({ splits: { train: [{ boxes: [] }] } }), { attributes: [], masks: false, numIdentities: 0 });
   assert.deepEqual(datasetLabelInfo({ splits: {} }), { attributes: [], masks: false, numIdentities: 0 });
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
-import { ConvBnAct, Conv2d } from '../../src/nn/conv.js';
+import { Conv2d, ConvBnAct } from '../../src/nn/conv.js';
 import { ImplicitAdd } from '../../src/nn/implicit.js';
 import { Module } from '../../src/nn/module.js';
 import { ModelEma } from '../../src/train/ema.js';
@@ -38,8 +38,7 @@ class Tiny extends Module {
   }
 }
 
-const values = (m: Module): Map<string, Float32Array> =>
-  new Map(m.parameters().map((p) => [p.name, p.variable.dataSync().slice() as Float32Array]));
+const values = (m: Module): Map<string, Float32Array> => new Map(m.parameters().map((p) => [p.name, p.variable.dataSync().slice() as Float32Array]));
 
 describe('schedule', () => {
   const o = { lr0: 0.01, lrf: 0.01, epochs: 10, kind: 'cosine' as const, warmupSteps: 20, warmupBiasLr: 0.1, warmupMomentum: 0.8, momentum: 0.937 };
@@ -100,7 +99,9 @@ describe('GroupedOptimizer', () => {
         if (g === 'weight') {
           // SGD: w − lr·(λw + μ·λw) ; AdamW: w − lr·λw (the Adam part of a zero gradient is 0).
           const factor = name === 'sgd' ? 1 - 0.1 * 0.05 * (1 + 0.9) : 1 - 0.1 * 0.05;
-          v0.forEach((x, i) => assert.ok(Math.abs(v1[i]! - x * factor) < 1e-6, `${k}[${i}]`));
+          v0.forEach((x, i) => {
+            assert.ok(Math.abs(v1[i]! - x * factor) < 1e-6, `${k}[${i}]`);
+          });
         } else {
           assert.deepEqual(v1, v0, `${k} (${g}) changed`);
         }
@@ -124,7 +125,9 @@ describe('GroupedOptimizer', () => {
     const groups = groupOf(m);
     for (const [k, v0] of before) {
       const expected = groups.get(k) === 'bias' ? -0.5 : 0;
-      v0.forEach((x, i) => assert.ok(Math.abs(after.get(k)![i]! - x - expected) < 1e-6, `${k}: moved by ${after.get(k)![i]! - x}`));
+      v0.forEach((x, i) => {
+        assert.ok(Math.abs(after.get(k)![i]! - x - expected) < 1e-6, `${k}: moved by ${after.get(k)![i]! - x}`);
+      });
     }
     opt.dispose();
     m.dispose();
@@ -152,7 +155,9 @@ describe('ModelEma', () => {
     const d = 0.9999 * (1 - Math.exp(-1 / 2000));
     assert.ok(Math.abs(ema.decay() - d) < 1e-15);
     const s = ema.state().get(p.name)!.dataSync();
-    start.forEach((x, i) => assert.ok(Math.abs(s[i]! - (d * x + (1 - d) * (x + 1))) < 1e-5));
+    start.forEach((x, i) => {
+      assert.ok(Math.abs(s[i]! - (d * x + (1 - d) * (x + 1))) < 1e-5);
+    });
     // Many updates with constant weights converge to them.
     for (let k = 0; k < 200; k++) ema.update();
     const s2 = ema.state().get(p.name)!.dataSync();
@@ -162,12 +167,20 @@ describe('ModelEma', () => {
     // copyTo writes the averages into another model; loadState restores them exactly.
     const other = new Tiny();
     ema.copyTo(other);
-    assert.deepEqual(other.parameters().find((q) => q.name === p.name)!.variable.dataSync(), s2);
+    assert.deepEqual(
+      other
+        .parameters()
+        .find((q) => q.name === p.name)!
+        .variable.dataSync(),
+      s2,
+    );
     const ema2 = new ModelEma(other);
     ema2.loadState(ema.state(), ema.updates);
     assert.equal(ema2.updates, 201);
     assert.deepEqual(ema2.state().get(p.name)!.dataSync(), s2);
-    [ema, ema2].forEach((e) => e.dispose());
+    [ema, ema2].forEach((e) => {
+      e.dispose();
+    });
     m.dispose();
     other.dispose();
   });

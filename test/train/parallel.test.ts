@@ -12,24 +12,23 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
 import { stringify } from 'yaml';
-import { initBackend } from '../../src/engine/backend.js';
 import { shapesDataset } from '../../src/data/datasets/shapes.js';
 import { writeDataset } from '../../src/data/formats/registry.js';
-import { loadModel } from '../../src/models/checkpoint.js';
-import { serializeModelConfig } from '../../src/models/config.js';
-import { resolveModelConfig } from '../../src/models/zoo.js';
-import { ReplicaPool, shardBatch } from '../../src/train/parallel/replica-pool.js';
-import * as tf from '@tensorflow/tfjs-core';
-import { DataLoader, type Batch } from '../../src/data/loader.js';
+import { type Batch, DataLoader } from '../../src/data/loader.js';
 import { datasetSplit, loadDetectionDatasetAsync } from '../../src/data/resolve.js';
+import { initBackend } from '../../src/engine/backend.js';
+import { loadModel } from '../../src/models/checkpoint.js';
+import { parseModelConfig, serializeModelConfig } from '../../src/models/config.js';
+import { configForDataset } from '../../src/models/dataset-config.js';
 import { Detector } from '../../src/models/detector.js';
-import { parseModelConfig } from '../../src/models/config.js';
+import { resolveModelConfig } from '../../src/models/zoo.js';
 import { buildTargets, gridsOfMaps } from '../../src/tasks/detect/assign.js';
 import { detectionLoss } from '../../src/tasks/detect/loss.js';
-import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { datasetLabelInfo, multiTaskLoss, type TaskLossItems } from '../../src/tasks/multitask.js';
-import { configForDataset } from '../../src/models/dataset-config.js';
+import { ReplicaPool, shardBatch } from '../../src/train/parallel/replica-pool.js';
+import { type TrainOptions, train } from '../../src/train/trainer.js';
 import { tmp } from '../helpers/tmp.js';
 
 let data = '';
@@ -47,8 +46,22 @@ before(async () => {
 
 function options(name: string, model: string, extra: Partial<TrainOptions> = {}): TrainOptions {
   return {
-    data, model, epochs: 1, batch: 4, imgsz: 64, project: join(work, 'runs'), name, seed: 2, workers: 0, nbs: 4,
-    optimizer: 'sgd', patience: 10, cache: true, valSplit: 'val', quiet: true, ...extra,
+    data,
+    model,
+    epochs: 1,
+    batch: 4,
+    imgsz: 64,
+    project: join(work, 'runs'),
+    name,
+    seed: 2,
+    workers: 0,
+    nbs: 4,
+    optimizer: 'sgd',
+    patience: 10,
+    cache: true,
+    valSplit: 'val',
+    quiet: true,
+    ...extra,
   };
 }
 
@@ -94,8 +107,15 @@ function gradientDifference(a: Record<string, tf.Tensor>, b: Record<string, tf.T
 
 describe('shardBatch', () => {
   it('cuts a batch into contiguous shards differing by at most one image', () => {
-    assert.deepEqual(shardBatch(8, 2), [{ start: 0, count: 4 }, { start: 4, count: 4 }]);
-    assert.deepEqual(shardBatch(7, 3), [{ start: 0, count: 3 }, { start: 3, count: 2 }, { start: 5, count: 2 }]);
+    assert.deepEqual(shardBatch(8, 2), [
+      { start: 0, count: 4 },
+      { start: 4, count: 4 },
+    ]);
+    assert.deepEqual(shardBatch(7, 3), [
+      { start: 0, count: 3 },
+      { start: 3, count: 2 },
+      { start: 5, count: 2 },
+    ]);
     assert.deepEqual(shardBatch(1, 2), [{ start: 0, count: 1 }]);
   });
 });
@@ -114,7 +134,9 @@ describe('norm: none', () => {
     assert.ok(m.parameters().some((p) => p.name.endsWith('conv.bias')));
     const { model: fused } = m.fuse();
     assert.ok(fused.deployed);
-    [m, fused].forEach((x) => x.dispose());
+    [m, fused].forEach((x) => {
+      x.dispose();
+    });
     assert.throws(() => parseModelConfig({ ...serializeModelConfig(cfg), norm: 'ln' }, 'bad.yaml'), /bad\.yaml.*norm/);
   });
 });
@@ -149,7 +171,7 @@ describe('data-parallel training', () => {
     console.log(`synchronised batch norm: ${d.toExponential(2)}; per-replica: ${dl.toExponential(2)}`);
   });
 
-  it('synchronised batch norm is exact where the shard sums are: a batch of two identical halves gives one model\'s gradient', async () => {
+  it("synchronised batch norm is exact where the shard sums are: a batch of two identical halves gives one model's gradient", async () => {
     // With identical halves the replicas see the same data, so this isolates the all-reduce and the loss
     // normalisers: the summed shard gradients must equal one model's to float noise.
     const cfg = parseModelConfig({ ...serializeModelConfig(resolveModelConfig('yolor-n')), nc: 6 }, 'sync-bn');
@@ -191,13 +213,26 @@ describe('data-parallel training', () => {
     }
   });
 
-  it('multi-task (all four tasks, learned task weights): the replicas\' summed gradients are one model\'s', async () => {
+  it("multi-task (all four tasks, learned task weights): the replicas' summed gradients are one model's", async () => {
     const ds = await loadDetectionDatasetAsync(shapesDir);
-    const cfg = configForDataset(resolveModelConfig('yolor-n'), { names: ds.names, info: datasetLabelInfo(ds) }, { tasks: ['detect', 'classify', 'segment', 'embed'], uncertainty: true });
+    const cfg = configForDataset(
+      resolveModelConfig('yolor-n'),
+      { names: ds.names, info: datasetLabelInfo(ds) },
+      { tasks: ['detect', 'classify', 'segment', 'embed'], uncertainty: true },
+    );
     const model = new Detector(cfg, 3);
     // Move the learned task weights off zero so that the shards' shares of ½·s_T are tested.
     for (const p of model.parameters().filter((q) => q.name.includes('log_var'))) p.variable.assign(tf.scalar(0.3));
-    const loader = new DataLoader({ records: datasetSplit(ds, 'train'), imgsz: 64, batchSize: 4, train: true, seed: 2, workers: 0, extras: true, numClasses: cfg.nc });
+    const loader = new DataLoader({
+      records: datasetSplit(ds, 'train'),
+      imgsz: 64,
+      batchSize: 4,
+      train: true,
+      seed: 2,
+      workers: 0,
+      extras: true,
+      numClasses: cfg.nc,
+    });
     let batch: Batch | undefined;
     for await (const b of loader.epoch(0)) {
       batch = b;
@@ -234,7 +269,13 @@ describe('data-parallel training', () => {
   });
 
   it('multi-task training with 2 synchronised replicas is the one-worker run', async () => {
-    const mt: Partial<TrainOptions> = { data: shapesDir, tasks: ['detect', 'classify', 'segment', 'embed'], uncertainty: true, optimizer: 'adamw', lr0: 0.002 };
+    const mt: Partial<TrainOptions> = {
+      data: shapesDir,
+      tasks: ['detect', 'classify', 'segment', 'embed'],
+      uncertainty: true,
+      optimizer: 'adamw',
+      lr0: 0.002,
+    };
     const one = await train(options('mt-1', 'yolor-n', mt));
     const two = await train(options('mt-2', 'yolor-n', { ...mt, workers: 2, syncBn: true }));
     const d = await weightDifference(join(one.runDir, 'weights', 'last'), join(two.runDir, 'weights', 'last'));
@@ -249,7 +290,9 @@ describe('data-parallel training', () => {
 
   it('a replica that fails stops the run with its message', async () => {
     // Loss hyper-parameters the replicas reject (they build the loss; the main thread does not).
-    await assert.rejects(train(options('bad', 'yolor-n', { workers: 2, lossHyp: { boxLoss: 'nope' as never } })),
-      /data-parallel replica \d failed: .*unknown box loss 'nope'/);
+    await assert.rejects(
+      train(options('bad', 'yolor-n', { workers: 2, lossHyp: { boxLoss: 'nope' as never } })),
+      /data-parallel replica \d failed: .*unknown box loss 'nope'/,
+    );
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadTrainState } from '../../src/train/checkpoint.js';
-import { train, type TrainOptions } from '../../src/train/trainer.js';
+import { type TrainOptions, train } from '../../src/train/trainer.js';
 import { tmp } from '../helpers/tmp.js';
 
 let dir = '';
@@ -19,8 +19,21 @@ before(async () => {
 });
 
 const opts = (resume: string | true, project = join(dir, 'runs')): TrainOptions => ({
-  data: 'shapes-small', model: 'yolor-n', epochs: 1, batch: 2, imgsz: 64, project, name: 'x', seed: 0, workers: 0,
-  optimizer: 'sgd', patience: 1, cache: false, valSplit: 'val', quiet: true, resume,
+  data: 'shapes-small',
+  model: 'yolor-n',
+  epochs: 1,
+  batch: 2,
+  imgsz: 64,
+  project,
+  name: 'x',
+  seed: 0,
+  workers: 0,
+  optimizer: 'sgd',
+  patience: 1,
+  cache: false,
+  valSplit: 'val',
+  quiet: true,
+  resume,
 });
 
 test('a wrong --resume path names what is missing', async () => {

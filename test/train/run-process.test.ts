@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { shapesDataset } from '../../src/data/datasets/shapes.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { TRAIN_DEFAULTS } from '../../src/train/defaults.js';
 import { trainInProcess } from '../../src/train/run-process.js';
-import { train, type TrainOptions } from '../../src/train/trainer.js';
+import { type TrainOptions, train } from '../../src/train/trainer.js';
 import { tmp } from '../helpers/tmp.js';
 
 const ENTRY = fileURLToPath(new URL('../../src/train/run-process.js', import.meta.url));
@@ -23,19 +23,45 @@ const data = join(work, 'shapes');
 
 before(async () => {
   await initBackend('wasm');
-  await shapesDataset(data, { train: 8, val: 4, test: 2, size: 64, minObjects: 1, maxObjects: 2, minSize: 16, maxSize: 32, variants: 1, seed: 7, progress: false });
+  await shapesDataset(data, {
+    train: 8,
+    val: 4,
+    test: 2,
+    size: 64,
+    minObjects: 1,
+    maxObjects: 2,
+    minSize: 16,
+    maxSize: 32,
+    variants: 1,
+    seed: 7,
+    progress: false,
+  });
 });
 
 function options(project: string): TrainOptions {
   return {
-    data, model: 'yolor-n', epochs: 2, batch: 4, imgsz: 64, project: join(work, project), name: 'run', seed: 3, workers: 0,
-    ...TRAIN_DEFAULTS, cache: true, valSplit: 'val', tasks: ['detect'],
+    data,
+    model: 'yolor-n',
+    epochs: 2,
+    batch: 4,
+    imgsz: 64,
+    project: join(work, project),
+    name: 'run',
+    seed: 3,
+    workers: 0,
+    ...TRAIN_DEFAULTS,
+    cache: true,
+    valSplit: 'val',
+    tasks: ['detect'],
   };
 }
 
 /** results.csv without its time column. */
 function resultsWithoutTime(runDir: string): string[][] {
-  const rows = readFileSync(join(runDir, 'results.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const rows = readFileSync(join(runDir, 'results.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
   const t = rows[0]!.indexOf('time');
   assert.ok(t >= 0);
   return rows.map((r) => r.filter((_, i) => i !== t));
@@ -47,8 +73,10 @@ test('a run in its own process equals the same run in this one; the log reads li
   await trainInProcess(options('there'), log, 'wasm');
   const there = join(work, 'there', 'run');
   assert.deepEqual(resultsWithoutTime(there), resultsWithoutTime(here.runDir));
-  assert.equal(readFileSync(join(there, 'args.yaml'), 'utf8').replaceAll(join(work, 'there'), 'PROJECT'),
-    readFileSync(join(here.runDir, 'args.yaml'), 'utf8').replaceAll(join(work, 'here'), 'PROJECT'));
+  assert.equal(
+    readFileSync(join(there, 'args.yaml'), 'utf8').replaceAll(join(work, 'there'), 'PROJECT'),
+    readFileSync(join(here.runDir, 'args.yaml'), 'utf8').replaceAll(join(work, 'here'), 'PROJECT'),
+  );
   const text = readFileSync(log, 'utf8');
   assert.match(text, /^backend: wasm \(/);
   assert.match(text, /epoch 2\/2: box /);
@@ -58,8 +86,10 @@ test('a run in its own process equals the same run in this one; the log reads li
 
 test('a failing run rejects with the end of its log', async () => {
   const log = join(work, 'fail.log');
-  await assert.rejects(trainInProcess({ ...options('fail'), data: join(work, 'no-such-data') }, log), (e: Error) =>
-    e.message.startsWith(`training run failed (exit 1); log ${log}:`) && /\n {2}train: .*no-such-data/.test(e.message));
+  await assert.rejects(
+    trainInProcess({ ...options('fail'), data: join(work, 'no-such-data') }, log),
+    (e: Error) => e.message.startsWith(`training run failed (exit 1); log ${log}:`) && /\n {2}train: .*no-such-data/.test(e.message),
+  );
 });
 
 test('the entry takes the options from a file or stdin; anything but a JSON object is one line and exit 1', () => {

@@ -1,14 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import {
-  ProgressBar,
-  formatDuration,
-  formatPostfix,
-  formatProgressLine,
-  formatRate,
-  renderBar,
-} from '../../src/util/progress.js';
+import { formatDuration, formatPostfix, formatProgressLine, formatRate, ProgressBar, renderBar } from '../../src/util/progress.js';
 
 class Collector extends Writable {
   chunks: string[] = [];
@@ -39,7 +32,7 @@ describe('formatting', () => {
 
   it('formatRate', () => {
     assert.equal(formatRate(36.24), '36.2 it/s');
-    assert.equal(formatRate(3.14159, 'img'), '3.14 img/s');
+    assert.equal(formatRate(3.14321, 'img'), '3.14 img/s');
     assert.equal(formatRate(1234.6), '1235 it/s');
     assert.equal(formatRate(0.4), '2.50 s/it');
     assert.equal(formatRate(0), '? it/s');
@@ -63,13 +56,15 @@ describe('formatting', () => {
 
   it('formatProgressLine', () => {
     const line = formatProgressLine({
-      label: 'train', done: 450, total: 1000, elapsedSeconds: 12.4, width: 14, postfix: { loss: 1.234 },
+      label: 'train',
+      done: 450,
+      total: 1000,
+      elapsedSeconds: 12.4,
+      width: 14,
+      postfix: { loss: 1.234 },
     });
     assert.equal(line, 'train  45%|██████▎       | 450/1000 [00:12<00:15, 36.3 it/s] loss=1.234');
-    assert.equal(
-      formatProgressLine({ done: 0, total: 10, elapsedSeconds: 0, width: 2, unit: 'img' }),
-      '  0%|  | 0/10 [00:00<?, ? img/s]',
-    );
+    assert.equal(formatProgressLine({ done: 0, total: 10, elapsedSeconds: 0, width: 2, unit: 'img' }), '  0%|  | 0/10 [00:00<?, ? img/s]');
   });
 });
 
@@ -87,7 +82,7 @@ describe('ProgressBar', () => {
     const lines = stream.text.split('\n').filter(Boolean);
     assert.equal(lines.length, 10);
     assert.ok(!stream.text.includes('\r'));
-    assert.match(lines[0]!, /^eval  10%\|█ {9}\| 100\/1000 /);
+    assert.match(lines[0]!, /^eval {2}10%\|█ {9}\| 100\/1000 /);
     assert.equal(lines.at(-1), 'eval 100%|██████████| 1000/1000 [00:10<00:00, 100 img/s] loss=0.5');
   });
 

@@ -7,7 +7,7 @@ export const cocoevalCommand: Command = {
   usage: 'yolor cocoeval --gt <FILE> --dt <FILE> [--json]',
   description:
     'Computes the twelve standard COCO bbox metrics (AP@[.50:.95], AP50, AP75, AP small/medium/large,\n' +
-    'AR@1/10/100, AR small/medium/large) with the same algorithm and numbers as pycocotools\' COCOeval,\n' +
+    "AR@1/10/100, AR small/medium/large) with the same algorithm and numbers as pycocotools' COCOeval,\n" +
     'and prints them in its summarize() layout. --json prints {"stats": [12 numbers in that order],\n' +
     '"per_category": {name: {ap, ap50, ap75, apS, apM, apL, ar1, ar10, ar100, arS, arM, arL, ...}}};\n' +
     '-1 marks a number that is undefined (no ground truth in that area range).',

@@ -1,9 +1,10 @@
-import { FORMAT_REQUESTS, WRITABLE_FORMATS, type DatasetFormatRequest, type WritableFormat } from '../../data/formats/names.js';
+import { type DatasetFormatRequest, FORMAT_REQUESTS, WRITABLE_FORMATS, type WritableFormat } from '../../data/formats/names.js';
 import { UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { formatTable } from '../table.js';
 
-const DATA_HELP = 'a dataset: Pascal VOC root folder, COCO instances .json (or a folder of instances_<split>.json), ' +
+const DATA_HELP =
+  'a dataset: Pascal VOC root folder, COCO instances .json (or a folder of instances_<split>.json), ' +
   'Ultralytics dataset .yaml, or a built-in name (shapes, fashion)';
 
 type Args = Parameters<Command['run']>[0];
@@ -29,24 +30,44 @@ async function anchorsAction(args: Args): Promise<number> {
   const images = datasetSplit(ds, args.string('split') ?? 'train');
   const wh = boxSizesAtImageSize(images, imgsz);
   const result = autoAnchor(wh, cfg.anchors, {
-    rng: new Rng(args.number('seed') ?? 0), thr: args.number('thr') ?? 4, minBpr: args.boolean('force') ? 1.01 : 0.98,
+    rng: new Rng(args.number('seed') ?? 0),
+    thr: args.number('thr') ?? 4,
+    minBpr: args.boolean('force') ? 1.01 : 0.98,
     progress: !args.boolean('json'),
   });
   if (args.boolean('json')) {
-    process.stdout.write(`${JSON.stringify({ data: ds.source, split: args.string('split'), images: images.length, boxes: wh.length / 2,
-      imgsz, model: cfg.name, ...result, dropped: ds.bad })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        data: ds.source,
+        split: args.string('split'),
+        images: images.length,
+        boxes: wh.length / 2,
+        imgsz,
+        model: cfg.name,
+        ...result,
+        dropped: ds.bad,
+      })}\n`,
+    );
     return 0;
   }
   const fmt = (m: { bpr: number; aat: number; fitness: number }) => [m.bpr.toFixed(4), m.aat.toFixed(3), m.fitness.toFixed(4)];
   process.stdout.write(`${ds.source} (${images.length} images, ${wh.length / 2} boxes at ${imgsz} px) vs ${cfg.name}'s anchors\n\n`);
-  process.stdout.write(`${formatTable([['before', ...fmt(result.before)], ['after', ...fmt(result.after)]],
-    { header: ['anchors', 'best possible recall', 'anchors above thr', 'fitness'], align: ['left', 'right', 'right', 'right'] })}\n\n`);
+  process.stdout.write(
+    `${formatTable(
+      [
+        ['before', ...fmt(result.before)],
+        ['after', ...fmt(result.after)],
+      ],
+      { header: ['anchors', 'best possible recall', 'anchors above thr', 'fitness'], align: ['left', 'right', 'right', 'right'] },
+    )}\n\n`,
+  );
   if (result.changed) {
     process.stdout.write('new anchors (paste into the model config):\nanchors:\n');
     for (const level of result.anchors) process.stdout.write(`  - [${level.map(([w, h]) => `${Math.round(w)},${Math.round(h)}`).join(', ')}]\n`);
   } else {
-    process.stdout.write(result.recomputed ? 'current anchors kept: re-estimated ones were not better\n'
-      : 'current anchors fit (best possible recall ≥ 0.98): kept\n');
+    process.stdout.write(
+      result.recomputed ? 'current anchors kept: re-estimated ones were not better\n' : 'current anchors fit (best possible recall ≥ 0.98): kept\n',
+    );
   }
   if (ds.bad.length > 0) process.stdout.write(`\n${ds.bad.length} bad annotations were not used (see 'yolor data stats')\n`);
   return 0;
@@ -67,7 +88,9 @@ async function statsAction(args: Args): Promise<number> {
   const images = datasetSplit(ds, split);
   // Every image of the split decoded (verdicts cached): unreadable or mis-sized ones join the bad-input report.
   const check = await verifyImages(images, {
-    workers: args.number('workers') ?? availableParallelism(), progress: !args.boolean('json'), label: `check ${split}`,
+    workers: args.number('workers') ?? availableParallelism(),
+    progress: !args.boolean('json'),
+    label: `check ${split}`,
     log: (line) => void process.stderr.write(`${line}\n`),
   });
   const stats = computeDatasetStats({ ...ds, bad: [...ds.bad, ...check.bad] }, images, split);
@@ -115,10 +138,13 @@ async function convertAction(args: Args): Promise<number> {
     process.stdout.write(`${JSON.stringify({ from: ds.source, fromFormat: ds.format, ...r, bad: ds.bad })}\n`);
     return 0;
   }
-  const splits = Object.entries(r.splits).map(([k, n]) => `${k} ${n}`).join(', ');
+  const splits = Object.entries(r.splits)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
   const lines = [`${ds.source} (${ds.format}) → ${r.dir} (${r.format}): ${r.images} images, ${r.annotations} boxes; splits: ${splits}`];
   for (const n of r.notes) lines.push(`note: ${n}`);
-  if (ds.bad.length > 0) lines.push(`${ds.bad.length} bad input entries in the source were not converted (see 'yolor data stats --data ${args.string('data')}')`);
+  if (ds.bad.length > 0)
+    lines.push(`${ds.bad.length} bad input entries in the source were not converted (see 'yolor data stats --data ${args.string('data')}')`);
   lines.push(`read it with: --data ${r.entry}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
@@ -144,7 +170,9 @@ async function previewAction(args: Parameters<Command['run']>[0]): Promise<numbe
       const items = Array.from({ length: b }, (_, i) => batchItem(batch, i));
       const out = args.string('output') ?? join('runs', 'data', `${ds.name}-preview.png`);
       await writeFileAtomic(out, drawSamplesGrid(items, ds.names, 4));
-      process.stdout.write(`${out}: ${b} augmented ${args.string('split') ?? 'train'} samples at ${imgsz} px (${batch.dropped} boxes cropped away by mosaic/affine)\n`);
+      process.stdout.write(
+        `${out}: ${b} augmented ${args.string('split') ?? 'train'} samples at ${imgsz} px (${batch.dropped} boxes cropped away by mosaic/affine)\n`,
+      );
       break;
     }
   } finally {
@@ -166,34 +194,48 @@ export const dataCommand: Command = {
     `convert: writes --data as --to ${WRITABLE_FORMATS.join('|')} into --output, a self-contained folder that can be moved or\n` +
     'shared: images are hard-linked from the source (copied across file systems, or with --copy-images) and\n' +
     'every path in it is relative. COCO: images/<split>/ and annotations/instances_<split>.json, keeping a\n' +
-    'COCO source\'s image and category ids (else 1..n and 1..nc); YOLO: data.yaml, images/, labels/, <split>.txt;\n' +
+    "COCO source's image and category ids (else 1..n and 1..nc); YOLO: data.yaml, images/, labels/, <split>.txt;\n" +
     'VOC: JPEGImages/, Annotations/, ImageSets/Main/, classes.txt. VOC boxes are rounded to\n' +
     'integer pixels (at most 0.5 px off); difficult/iscrowd are kept (COCO "difficult": 1 and YOLO\n' +
     'flags.json are extensions; VOC writes crowd regions as difficult).\n' +
-    'anchors: best possible recall and anchors-above-threshold of a model\'s anchors on the dataset\'s\n' +
+    "anchors: best possible recall and anchors-above-threshold of a model's anchors on the dataset's\n" +
     'boxes (scaled to --imgsz), re-estimated by k-means (1 - IoU) and a genetic refinement when recall\n' +
     'is below 0.98 (--force: always). preview: a PNG grid of augmented training samples with boxes.\n' +
     '--data: a Pascal VOC root, a COCO instances .json (or folder of instances_<split>.json), an\n' +
     'Ultralytics dataset .yaml, or a built-in name (shapes, fashion); the format is detected (--from forces it).',
-  positionals: [
-    { name: 'action', description: 'what to do', required: true, choices: ['stats', 'convert', 'preview', 'anchors'] },
-  ],
+  positionals: [{ name: 'action', description: 'what to do', required: true, choices: ['stats', 'convert', 'preview', 'anchors'] }],
   options: [
     { name: 'data', type: 'string', valueName: 'PATH', description: 'dataset (VOC root, COCO .json, dataset .yaml or built-in name)' },
     { name: 'from', type: 'enum', choices: FORMAT_REQUESTS, default: 'auto', description: 'format of --data (auto: detect)' },
-    { name: 'image-dir', type: 'string', valueName: 'DIR', description: 'COCO: folder the images\' file_name entries are relative to' },
-    { name: 'split', type: 'string', valueName: 'NAME', default: 'train', description: 'dataset split (train, val, test, all, or another split of the dataset)' },
+    { name: 'image-dir', type: 'string', valueName: 'DIR', description: "COCO: folder the images' file_name entries are relative to" },
+    {
+      name: 'split',
+      type: 'string',
+      valueName: 'NAME',
+      default: 'train',
+      description: 'dataset split (train, val, test, all, or another split of the dataset)',
+    },
     { name: 'to', type: 'enum', choices: WRITABLE_FORMATS, description: 'convert: output format' },
     { name: 'output', type: 'string', valueName: 'DIR', description: 'convert: output folder' },
     { name: 'copy-images', type: 'boolean', default: false, description: 'convert: copy images instead of hard-linking them' },
     { name: 'plot', type: 'string', valueName: 'PNG', description: 'stats: where to write the plot (none: no plot)' },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', description: 'model whose anchors to check (default yolor-n)' },
-    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'training image size (default: the model\'s)' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', description: "training image size (default: the model's)" },
     { name: 'thr', type: 'number', valueName: 'X', default: 4, description: 'anchor-box width/height ratio threshold' },
-    { name: 'force', type: 'boolean', default: false, description: 'anchors: re-estimate even when recall ≥ 0.98; convert: replace a non-empty --output' },
+    {
+      name: 'force',
+      type: 'boolean',
+      default: false,
+      description: 'anchors: re-estimate even when recall ≥ 0.98; convert: replace a non-empty --output',
+    },
     { name: 'seed', type: 'int', valueName: 'N', default: 0, description: 'seed for k-means, evolution and preview augmentation' },
     { name: 'n', type: 'int', valueName: 'N', default: 16, description: 'preview: number of samples' },
-    { name: 'workers', type: 'int', valueName: 'N', description: 'stats: threads decoding the images (default: the number of cores; 0: main thread)' },
+    {
+      name: 'workers',
+      type: 'int',
+      valueName: 'N',
+      description: 'stats: threads decoding the images (default: the number of cores; 0: main thread)',
+    },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
   async run(args) {

@@ -12,18 +12,23 @@ export const infoCommand: Command = {
   usage: 'yolor info --list | --list-tasks | --model <NAME|FILE> [--imgsz PX] [--tasks LIST] [--json]',
   description:
     'Lists the model zoo (--list) or the task table (--list-tasks: every task a network can train, what it\n' +
-    'trains on, its default loss weight and results columns), or prints a model\'s per-layer table (name, type, output shape, params,\n' +
+    "trains on, its default loss weight and results columns), or prints a model's per-layer table (name, type, output shape, params,\n" +
     'FLOPs) and totals at an image size, with the totals of its deploy form (batch norm and implicit\n' +
     'knowledge folded) and of the same architecture without implicit knowledge. GFLOPs = 2 x\n' +
-    'multiply-adds for one image; --imgsz defaults to the model\'s own resolution. --tasks adds the\n' +
+    "multiply-adds for one image; --imgsz defaults to the model's own resolution. --tasks adds the\n" +
     'heads of a multi-task network (with their task codes when the config sets task_implicit).',
   options: [
     { name: 'list', type: 'boolean', default: false, description: 'list the built-in model configurations' },
     { name: 'list-tasks', type: 'boolean', default: false, description: 'list the tasks (--tasks of train and info take any of them)' },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', description: 'built-in model name or model config file' },
-    { name: 'imgsz', type: 'int', valueName: 'PX', description: 'image size for shapes and FLOPs (default: the model\'s)' },
-    { name: 'tasks', type: 'string', valueName: 'LIST', description: 'task heads, comma-separated (see --list-tasks; default: the config\'s)' },
-    { name: 'task-implicit', type: 'enum', choices: ['none', 'add', 'mul', 'concat'], description: 'task-specific implicit codes of the non-detection heads' },
+    { name: 'imgsz', type: 'int', valueName: 'PX', description: "image size for shapes and FLOPs (default: the model's)" },
+    { name: 'tasks', type: 'string', valueName: 'LIST', description: "task heads, comma-separated (see --list-tasks; default: the config's)" },
+    {
+      name: 'task-implicit',
+      type: 'enum',
+      choices: ['none', 'add', 'mul', 'concat'],
+      description: 'task-specific implicit codes of the non-detection heads',
+    },
     { name: 'json', type: 'boolean', default: false, description: 'print the result as one JSON object' },
   ],
   async run(args) {
@@ -32,17 +37,36 @@ export const infoCommand: Command = {
     if (args.boolean('list')) {
       const zoo = listZoo();
       if (json) {
-        process.stdout.write(`${JSON.stringify(zoo.map((c) => ({ name: c.name, description: c.description, phi: c.phi, neck: c.neck, imgsz: c.dims.imgsz })))}\n`);
+        process.stdout.write(
+          `${JSON.stringify(zoo.map((c) => ({ name: c.name, description: c.description, phi: c.phi, neck: c.neck, imgsz: c.dims.imgsz })))}\n`,
+        );
       } else {
-        process.stdout.write(`${formatTable(zoo.map((c) => [c.name, c.description]), { header: ['model', 'description'] })}\n`);
+        process.stdout.write(
+          `${formatTable(
+            zoo.map((c) => [c.name, c.description]),
+            { header: ['model', 'description'] },
+          )}\n`,
+        );
       }
       return 0;
     }
     if (args.boolean('list-tasks')) {
       const { TASKS } = await import('../../tasks/registry.js');
-      const rows = TASKS.map((t) => ({ name: t.name, description: t.description, labels: t.labels, default_weight: t.defaultWeight, columns: [...t.columns] }));
+      const rows = TASKS.map((t) => ({
+        name: t.name,
+        description: t.description,
+        labels: t.labels,
+        default_weight: t.defaultWeight,
+        columns: [...t.columns],
+      }));
       if (json) process.stdout.write(`${JSON.stringify(rows)}\n`);
-      else process.stdout.write(`${formatTable(rows.map((r) => [r.name, String(r.default_weight), r.description]), { header: ['task', 'weight', 'description'] })}\n`);
+      else
+        process.stdout.write(
+          `${formatTable(
+            rows.map((r) => [r.name, String(r.default_weight), r.description]),
+            { header: ['task', 'weight', 'description'] },
+          )}\n`,
+        );
       return 0;
     }
     const name = args.string('model');
@@ -54,11 +78,16 @@ export const infoCommand: Command = {
       const tasks = args.string('tasks') ? parseTaskList(args.string('tasks')!) : cfg.tasks;
       // Label spaces as the config sets them (classify: num_labels, default nc); the embed head's identity
       // classifier is training-only, so it is absent from the deploy numbers whatever its size.
-      cfg = parseModelConfig({
-        ...serializeModelConfig(cfg), tasks, ...(args.string('task-implicit') ? { task_implicit: args.string('task-implicit') } : {}),
-        // A label space to size the heads by (the identity classifier is training-only: absent from the deploy numbers).
-        num_identities: Math.max(cfg.numIdentities, 2),
-      }, name);
+      cfg = parseModelConfig(
+        {
+          ...serializeModelConfig(cfg),
+          tasks,
+          ...(args.string('task-implicit') ? { task_implicit: args.string('task-implicit') } : {}),
+          // A label space to size the heads by (the identity classifier is training-only: absent from the deploy numbers).
+          num_identities: Math.max(cfg.numIdentities, 2),
+        },
+        name,
+      );
     }
     const { fitImageSize, maxStrideOf } = await import('../../models/image-size.js');
     const fitted = fitImageSize(args.number('imgsz') ?? cfg.dims.imgsz, maxStrideOf(cfg), cfg.name);
@@ -79,12 +108,18 @@ export const infoCommand: Command = {
       const deployTotals = { params: d.params, gflops: d.gflops, kept: report.kept };
       const plainTotals = { params: p.params, gflops: p.gflops };
       if (json) {
-        process.stdout.write(`${JSON.stringify({ model: s.name, imgsz: s.imgsz, params: s.params, gflops: s.gflops, layers: s.layers, deploy: deployTotals, plain: plainTotals })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ model: s.name, imgsz: s.imgsz, params: s.params, gflops: s.gflops, layers: s.layers, deploy: deployTotals, plain: plainTotals })}\n`,
+        );
         return 0;
       }
       const rows = s.layers.map((l) => [l.name, l.type, `[${l.outputShape.join(',')}]`, fmtInt(l.params), fmtInt(l.flops)]);
-      process.stdout.write(`${formatTable(rows, { header: ['layer', 'type', 'output', 'params', 'FLOPs'], align: ['left', 'left', 'left', 'right', 'right'] })}\n\n`);
-      process.stdout.write(`${s.name}: ${s.layers.length} layers, ${fmtInt(s.params)} parameters, ${s.gflops.toFixed(3)} GFLOPs at ${imgsz}x${imgsz}\n`);
+      process.stdout.write(
+        `${formatTable(rows, { header: ['layer', 'type', 'output', 'params', 'FLOPs'], align: ['left', 'left', 'left', 'right', 'right'] })}\n\n`,
+      );
+      process.stdout.write(
+        `${s.name}: ${s.layers.length} layers, ${fmtInt(s.params)} parameters, ${s.gflops.toFixed(3)} GFLOPs at ${imgsz}x${imgsz}\n`,
+      );
       process.stdout.write(`  deploy (batch norm and implicit knowledge folded): ${fmtInt(d.params)} parameters, ${d.gflops.toFixed(3)} GFLOPs\n`);
       process.stdout.write(`  same architecture without implicit knowledge:     ${fmtInt(p.params)} parameters, ${p.gflops.toFixed(3)} GFLOPs\n`);
       for (const k of report.kept) process.stdout.write(`  not folded: ${k}\n`);

@@ -13,7 +13,7 @@ function progressLine(r: SelftestResult, index: number): string {
 
 export const selftestCommand: Command = {
   name: 'selftest',
-  summary: 'verify the backend\'s training kernels and gradients numerically',
+  summary: "verify the backend's training kernels and gradients numerically",
   usage: 'yolor selftest [--backend B] [--json] [--seed N] [--quick]',
   description:
     'Proves the selected backend can train: every custom training kernel is compared with the\n' +
@@ -43,9 +43,7 @@ export const selftestCommand: Command = {
     if (json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     } else {
-      const rows = report.results.map((r) => [
-        r.group, r.name, r.detail, formatSignificant(r.error), String(r.tolerance), verdict(r),
-      ]);
+      const rows = report.results.map((r) => [r.group, r.name, r.detail, formatSignificant(r.error), String(r.tolerance), verdict(r)]);
       const failed = report.results.filter((r) => !r.passed).length;
       process.stdout.write(
         `${formatTable(rows, {

@@ -16,7 +16,13 @@ export const serveDemoCommand: Command = {
     { name: 'format', type: 'enum', choices: ['tfjs', 'onnx'], default: 'tfjs', description: 'model format the page runs' },
     { name: 'port', type: 'int', valueName: 'N', default: 8080, description: 'TCP port (0: any free port)' },
     { name: 'imgsz', type: 'int', valueName: 'PX', description: 'inference size (default: the training size recorded in the checkpoint)' },
-    { name: 'samples', type: 'string', valueName: 'auto|DIR|none', default: 'auto', description: "sample images: the checkpoint's validation data (auto), a folder's images, or none" },
+    {
+      name: 'samples',
+      type: 'string',
+      valueName: 'auto|DIR|none',
+      default: 'auto',
+      description: "sample images: the checkpoint's validation data (auto), a folder's images, or none",
+    },
     { name: 'host', type: 'string', valueName: 'HOST', default: '127.0.0.1', description: 'interface to listen on (0.0.0.0: all)' },
   ],
   async run(args) {
@@ -29,20 +35,27 @@ export const serveDemoCommand: Command = {
     if (imgsz !== undefined && imgsz <= 0) throw new UsageError(`--imgsz must be positive; got ${imgsz}`, true);
     const samples = args.string('samples')!;
     const { existsSync } = await import('node:fs');
-    if (samples !== 'auto' && samples !== 'none' && !existsSync(samples)) throw new UsageError(`--samples ${samples}: no such file or directory (or use auto or none)`, true);
+    if (samples !== 'auto' && samples !== 'none' && !existsSync(samples))
+      throw new UsageError(`--samples ${samples}: no such file or directory (or use auto or none)`, true);
     const { checkDemoBuilt, serveDemo } = await import('../../export/demo/serve.js');
     checkDemoBuilt(); // before the (slow) model export
     const { initBackend } = await import('../../engine/backend.js');
     await initBackend(args.string('backend') as 'auto');
     const server = await serveDemo({
-      weights, format: args.string('format') as 'tfjs' | 'onnx', port, host: args.string('host')!, samples,
+      weights,
+      format: args.string('format') as 'tfjs' | 'onnx',
+      port,
+      host: args.string('host')!,
+      samples,
       ...(imgsz !== undefined ? { imgsz } : {}),
     });
     const c = server.config;
     const s = server.samples;
     const tasks = [c.labels ? 'labels' : '', c.segment ? 'segmentation' : ''].filter(Boolean);
     process.stdout.write(`serving ${c.model} (${c.format}, ${c.imgsz} px${tasks.length ? `, with ${tasks.join(' and ')}` : ''}) at ${server.url}\n`);
-    process.stderr.write(s.images.length ? `${s.images.length} sample image${s.images.length === 1 ? '' : 's'} from ${s.source}\n` : `no sample images: ${s.note}\n`);
+    process.stderr.write(
+      s.images.length ? `${s.images.length} sample image${s.images.length === 1 ? '' : 's'} from ${s.source}\n` : `no sample images: ${s.note}\n`,
+    );
     process.stderr.write('press Ctrl-C to stop\n');
     await new Promise<void>((res) => {
       const stop = (): void => {

@@ -93,9 +93,15 @@ export function invert3(m: Mat3): Mat3 {
   if (!(Math.abs(det) > 1e-12)) throw new Error('invert3: matrix is singular');
   const k = 1 / det;
   return mat3([
-    A * k, -(b * i - c * h) * k, (b * f - c * e) * k,
-    B * k, (a * i - c * g) * k, -(a * f - c * d) * k,
-    C * k, -(a * h - b * g) * k, (a * e - b * d) * k,
+    A * k,
+    -(b * i - c * h) * k,
+    (b * f - c * e) * k,
+    B * k,
+    (a * i - c * g) * k,
+    -(a * f - c * d) * k,
+    C * k,
+    -(a * h - b * g) * k,
+    (a * e - b * d) * k,
   ]);
 }
 
@@ -117,7 +123,12 @@ function outputSize(inW: number, inH: number, opts: AffineOptions): [number, num
  * the scale gain `s` used to judge how much of each box survived.
  */
 export function randomAffineMatrix(
-  rng: Rng, inW: number, inH: number, outW: number, outH: number, opts: AffineOptions = {},
+  rng: Rng,
+  inW: number,
+  inH: number,
+  outW: number,
+  outH: number,
+  opts: AffineOptions = {},
 ): { M: Mat3; scale: number } {
   const degrees = opts.degrees ?? 0;
   const translate = opts.translate ?? 0.1;
@@ -297,11 +308,14 @@ export function clippedPolygonBox(poly: ArrayLike<number>, W: number, H: number)
     const out: number[] = [];
     const m = pts.length / 2;
     for (let k = 0; k < m; k++) {
-      const ax = pts[k * 2]!, ay = pts[k * 2 + 1]!;
-      const bx = pts[((k + 1) % m) * 2]!, by = pts[((k + 1) % m) * 2 + 1]!;
-      const da = dist(ax, ay), db = dist(bx, by);
+      const ax = pts[k * 2]!,
+        ay = pts[k * 2 + 1]!;
+      const bx = pts[((k + 1) % m) * 2]!,
+        by = pts[((k + 1) % m) * 2 + 1]!;
+      const da = dist(ax, ay),
+        db = dist(bx, by);
       if (da >= 0) out.push(ax, ay);
-      if ((da >= 0) !== (db >= 0)) {
+      if (da >= 0 !== db >= 0) {
         const t = da / (da - db);
         out.push(ax + t * (bx - ax), ay + t * (by - ay));
       }
@@ -314,7 +328,10 @@ export function clippedPolygonBox(poly: ArrayLike<number>, W: number, H: number)
     const cy = Math.min(H, Math.max(0, poly[1]!));
     return [cx, cy, cx, cy];
   }
-  let xmin = Infinity, ymin = Infinity, xmax = -Infinity, ymax = -Infinity;
+  let xmin = Infinity,
+    ymin = Infinity,
+    xmax = -Infinity,
+    ymax = -Infinity;
   for (let k = 0; k < pts.length; k += 2) {
     const x = Math.min(W, Math.max(0, pts[k]!));
     const y = Math.min(H, Math.max(0, pts[k + 1]!));

@@ -36,8 +36,8 @@ function applyHsvLuts(src: Uint8Array, out: Uint8Array, lutH: Uint8Array, lutS: 
     const g = src[p + 1]!;
     const b = src[p + 2]!;
     // RGB → HSV (OpenCV RGB2HSV_b, hrange 180).
-    const v = r > g ? (r > b ? r : b) : g > b ? g : b;
-    const vmin = r < g ? (r < b ? r : b) : g < b ? g : b;
+    const v = r > g ? Math.max(r, b) : Math.max(g, b);
+    const vmin = r < g ? Math.min(r, b) : Math.min(g, b);
     const diff = v - vmin;
     const s = (diff * SDIV[v]! + HALF) >> SHIFT;
     let h: number;
@@ -65,12 +65,36 @@ function applyHsvLuts(src: Uint8Array, out: Uint8Array, lutH: Uint8Array, lutS: 
       const t2 = V * (1 - S * f);
       const t3 = V * (1 - S * (1 - f));
       switch (sector) {
-        case 0: R = t0; G = t3; B = t1; break;
-        case 1: R = t2; G = t0; B = t1; break;
-        case 2: R = t1; G = t0; B = t3; break;
-        case 3: R = t1; G = t2; B = t0; break;
-        case 4: R = t3; G = t1; B = t0; break;
-        default: R = t0; G = t1; B = t2; break;
+        case 0:
+          R = t0;
+          G = t3;
+          B = t1;
+          break;
+        case 1:
+          R = t2;
+          G = t0;
+          B = t1;
+          break;
+        case 2:
+          R = t1;
+          G = t0;
+          B = t3;
+          break;
+        case 3:
+          R = t1;
+          G = t2;
+          B = t0;
+          break;
+        case 4:
+          R = t3;
+          G = t1;
+          B = t0;
+          break;
+        default:
+          R = t0;
+          G = t1;
+          B = t2;
+          break;
       }
     }
     out[p] = Math.round(R * 255);
@@ -106,11 +130,7 @@ export function hsvJitter(sample: Sample, rng: Rng, opts: HsvOptions = {}): Samp
   const hg = opts.h ?? 0.015;
   const sg = opts.s ?? 0.7;
   const vg = opts.v ?? 0.4;
-  const gains: [number, number, number] = [
-    (rng.next() * 2 - 1) * hg + 1,
-    (rng.next() * 2 - 1) * sg + 1,
-    (rng.next() * 2 - 1) * vg + 1,
-  ];
+  const gains: [number, number, number] = [(rng.next() * 2 - 1) * hg + 1, (rng.next() * 2 - 1) * sg + 1, (rng.next() * 2 - 1) * vg + 1];
   if (!hg && !sg && !vg) return { ...sample, image: { ...sample.image, data: sample.image.data.slice() } };
   return applyHsvGains(sample, gains);
 }

@@ -12,7 +12,7 @@
  * The geometry itself (scale, padding) comes from ../letterbox.ts,
  * which evaluation also uses to map predictions back.
  */
-import { letterboxBoxes, letterboxParams, type LetterboxParams } from '../letterbox.js';
+import { type LetterboxParams, letterboxBoxes, letterboxParams } from '../letterbox.js';
 import type { RgbImage, Sample } from '../types.js';
 
 /** Grey used by YOLO letterbox/mosaic padding. */
@@ -84,9 +84,7 @@ function boxDownsample(src: Uint8Array, w: number, h: number, kx: number, ky: nu
  * ≥ 2×) and writes it into `dst` (an image `dstW` pixels wide, RGB) with its
  * top-left corner at (offX, offY). The target rectangle must lie inside dst.
  */
-export function resizeRgbInto(
-  src: RgbImage, dst: Uint8Array, dstW: number, offX: number, offY: number, newW: number, newH: number,
-): void {
+export function resizeRgbInto(src: RgbImage, dst: Uint8Array, dstW: number, offX: number, offY: number, newW: number, newH: number): void {
   if (!(newW > 0 && newH > 0)) throw new Error(`resize: target size must be positive; got ${newW}×${newH}`);
   // Source pixels per output pixel, in the original source frame.
   const rx = src.width / newW;
@@ -156,7 +154,15 @@ export function resizeRgb(src: RgbImage, newW: number, newH: number): RgbImage {
  * written into `dst` (dstW wide) at (offX, offY).
  */
 export function resizeMaskInto(
-  src: Uint8Array, srcW: number, srcH: number, dst: Uint8Array, dstW: number, offX: number, offY: number, newW: number, newH: number,
+  src: Uint8Array,
+  srcW: number,
+  srcH: number,
+  dst: Uint8Array,
+  dstW: number,
+  offX: number,
+  offY: number,
+  newW: number,
+  newH: number,
 ): void {
   const xs = new Int32Array(newW);
   for (let x = 0; x < newW; x++) xs[x] = Math.min(srcW - 1, Math.floor(((x + 0.5) * srcW) / newW));
@@ -181,7 +187,9 @@ export interface LetterboxOptions {
 
 /** Letterboxes an image: resize keeping the aspect ratio, pad with `padValue`. */
 export function letterboxImage(
-  img: RgbImage, size: number | readonly [number, number], opts: LetterboxOptions = {},
+  img: RgbImage,
+  size: number | readonly [number, number],
+  opts: LetterboxOptions = {},
 ): { image: RgbImage; params: LetterboxParams } {
   const params = letterboxParams(img.width, img.height, size, opts.stride ?? 32, opts.auto ?? false, opts.scaleUp ?? true);
   const { dstW, dstH, newW, newH, padX, padY } = params;

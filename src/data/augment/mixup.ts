@@ -15,7 +15,7 @@ export function sampleGamma(rng: Rng, shape: number): number {
   if (!(shape > 0)) throw new Error(`sampleGamma: shape must be positive; got ${shape}`);
   if (shape < 1) {
     const u = Math.max(rng.next(), 1e-300);
-    return sampleGamma(rng, shape + 1) * Math.pow(u, 1 / shape);
+    return sampleGamma(rng, shape + 1) * u ** (1 / shape);
   }
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);

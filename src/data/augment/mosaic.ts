@@ -17,7 +17,7 @@
  */
 import type { Rng } from '../../util/rng.js';
 import type { Sample } from '../types.js';
-import { type AugmentResult } from './affine.js';
+import type { AugmentResult } from './affine.js';
 import { assertSample, PAD_VALUE, resizeLongSide } from './letterbox-image.js';
 
 export interface MosaicOptions {
@@ -73,7 +73,7 @@ export function mosaic4(samples: readonly Sample[], rng: Rng, size: number, opts
     }
     const padw = x1a - x1b;
     const padh = y1a - y1b;
-    const clip = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
+    const clip = (v: number, lo: number, hi: number): number => (v < lo ? lo : Math.min(v, hi));
     for (let k = 0; k < smp.cls.length; k++) {
       const bx1 = clip(smp.boxes[k * 4]! + padw, x1a, x2a);
       const by1 = clip(smp.boxes[k * 4 + 1]! + padh, y1a, y2a);

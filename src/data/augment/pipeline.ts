@@ -15,7 +15,7 @@
  */
 import type { Rng } from '../../util/rng.js';
 import type { Sample } from '../types.js';
-import { randomAffine, type AugmentResult } from './affine.js';
+import { type AugmentResult, randomAffine } from './affine.js';
 import { hsvJitter } from './color.js';
 import { randomFlip } from './flip.js';
 import { letterboxSample } from './letterbox-image.js';
@@ -71,7 +71,8 @@ export function resolveHyp(hyp: Partial<AugmentHyp> = {}): AugmentHyp {
   for (const [k, v] of Object.entries(hyp)) {
     if (v === undefined) continue;
     if (!(k in DEFAULT_HYP)) throw new Error(`unknown augmentation hyper-parameter '${k}' (known: ${Object.keys(DEFAULT_HYP).join(', ')})`);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`augmentation hyper-parameter ${k} must be a finite number ≥ 0; got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new Error(`augmentation hyper-parameter ${k} must be a finite number ≥ 0; got ${String(v)}`);
     if (['flipud', 'fliplr', 'mosaic', 'mixup'].includes(k) && v > 1) throw new Error(`augmentation probability ${k} must be in [0, 1]; got ${v}`);
     (out as unknown as Record<string, number>)[k] = v;
   }
@@ -89,10 +90,20 @@ export interface TrainTransformOptions extends Partial<AugmentHyp> {
 
 /** Mosaic (or letterbox) + random affine for one index: YOLOv5's load_mosaic / non-mosaic branch. */
 async function mosaicOrLetterbox(
-  getSample: GetSample, index: number, rng: Rng, hyp: AugmentHyp, imgsz: number, count: number, useMosaic: boolean,
+  getSample: GetSample,
+  index: number,
+  rng: Rng,
+  hyp: AugmentHyp,
+  imgsz: number,
+  count: number,
+  useMosaic: boolean,
 ): Promise<AugmentResult> {
   const affine = {
-    degrees: hyp.degrees, translate: hyp.translate, scale: hyp.scale, shear: hyp.shear, perspective: hyp.perspective,
+    degrees: hyp.degrees,
+    translate: hyp.translate,
+    scale: hyp.scale,
+    shear: hyp.shear,
+    perspective: hyp.perspective,
   };
   if (useMosaic) {
     const indices = [index];

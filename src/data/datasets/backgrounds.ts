@@ -5,9 +5,8 @@
  * colours of the objects stand out; textured, so that a detector cannot find
  * objects by colour contrast with a flat background alone.
  */
-import { Rng } from '../../util/rng.js';
+import type { Rng } from '../../util/rng.js';
 import type { RgbImage } from '../types.js';
-
 
 export type BackgroundKind = 'noise' | 'gradient' | 'stripes' | 'checker';
 export const BACKGROUND_KINDS: readonly BackgroundKind[] = ['noise', 'gradient', 'stripes', 'checker'];

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readIdxPair, type IdxImages, type IdxLabels } from '../formats/idx.js';
+import { type IdxImages, type IdxLabels, readIdxPair } from '../formats/idx.js';
 import { cacheRoot } from './instance-cache.js';
 
 export const FASHION_NAMES: readonly string[] = [
@@ -110,13 +110,15 @@ export function fashionMissingMessage(looked: readonly string[]): string {
  * when none has them.
  */
 export function findFashionFiles(fashionDir?: string): FashionFiles {
-  const explicit = fashionDir ?? process.env['YOLOR_FASHION_DIR'];
+  const explicit = fashionDir ?? process.env.YOLOR_FASHION_DIR;
   if (explicit) {
     const dir = resolve(explicit);
     const files = fashionFilesIn(dir);
     if (files) return files;
     const via = fashionDir ? '--fashion-dir' : 'YOLOR_FASHION_DIR';
-    throw new Error(`${fashionMissingMessage([dir])}\n(${via} names ${dir}, which has no train-images-idx3-ubyte[.gz] / train-labels-idx1-ubyte[.gz].)`);
+    throw new Error(
+      `${fashionMissingMessage([dir])}\n(${via} names ${dir}, which has no train-images-idx3-ubyte[.gz] / train-labels-idx1-ubyte[.gz].)`,
+    );
   }
   const looked: string[] = [];
   for (const dir of [...dpkgFashionDirs(), ...FASHION_SYSTEM_DIRS, join(cacheRoot(), 'fashion-mnist')]) {
@@ -149,7 +151,8 @@ export function loadFashionSource(files: FashionFiles): FashionSource {
     }
     for (let i = 0; i < labels.count; i++) {
       const l = labels.data[i]!;
-      if (l >= FASHION_NAMES.length) throw new Error(`${labels.file}: label ${l} of item ${i} is out of range (Fashion-MNIST has ${FASHION_NAMES.length} classes)`);
+      if (l >= FASHION_NAMES.length)
+        throw new Error(`${labels.file}: label ${l} of item ${i} is out of range (Fashion-MNIST has ${FASHION_NAMES.length} classes)`);
     }
     h.update(`${images.count}x${images.rows}x${images.cols};`).update(labels.data);
     // A sample of pixels too, so different images with the same labels differ.

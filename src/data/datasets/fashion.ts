@@ -28,14 +28,26 @@ import { Rng } from '../../util/rng.js';
 import type { IdxImages, IdxLabels } from '../formats/idx.js';
 import type { RgbImage } from '../types.js';
 import { paintBackground } from './backgrounds.js';
-import { imageSeed, optionsHash } from './hashing.js';
 import {
-  FASHION_NAMES, fashionMissingMessage, findFashionFiles, loadFashionSource, type FashionFiles, type FashionSource,
+  FASHION_NAMES,
+  type FashionFiles,
+  type FashionSource,
+  fashionMissingMessage,
+  findFashionFiles,
+  loadFashionSource,
 } from './fashion-source.js';
+import { imageSeed, optionsHash } from './hashing.js';
 import { cacheRoot, ensureInstanceCache, type InstanceDataset } from './instance-cache.js';
 import {
-  COLOR_NAMES, PALETTE, checkInt, labelObjects, loadInstanceSample, standardSplits, withDefaults,
-  type InstanceImage, type PaintedObject,
+  COLOR_NAMES,
+  checkInt,
+  type InstanceImage,
+  labelObjects,
+  loadInstanceSample,
+  PALETTE,
+  type PaintedObject,
+  standardSplits,
+  withDefaults,
 } from './instances.js';
 
 /** Same loader as shapes: decodes the PNG and returns masks, identities and multi-hot labels. */
@@ -167,7 +179,9 @@ export function fashionPools(src: FashionSource, o: ResolvedFashionOptions): Fas
   } else {
     const used = new Set(trainIdx);
     const valIdx = sampleIndices(rng, nTrain, o.evalItems, used);
-    valIdx.forEach((i) => used.add(i));
+    valIdx.forEach((i) => {
+      used.add(i);
+    });
     const testIdx = sampleIndices(rng, nTrain, o.evalItems, used);
     // Tiny sources may have nothing left: fall back to the train pool rather than fail.
     val = (valIdx.length ? valIdx : trainIdx).map((i) => item(src.train, i, 0));
@@ -344,7 +358,7 @@ export async function ensureFashionDataset(dir: string, opts: FashionCacheOption
   try {
     located = findFashionFiles(opts.fashionDir);
   } catch (err) {
-    if (opts.fashionDir ?? process.env['YOLOR_FASHION_DIR']) throw err;
+    if (opts.fashionDir ?? process.env.YOLOR_FASHION_DIR) throw err;
     missing = err as Error;
   }
   let src: FashionSource | null = null;
@@ -368,9 +382,12 @@ export async function ensureFashionDataset(dir: string, opts: FashionCacheOption
       return { options: o, version: FASHION_VERSION, source: source().fingerprint, files: located };
     },
     splits: standardSplits(o),
-    generate: (split, i) => generateFashionImage(o, (pools ??= fashionPools(source(), o)), split, i),
+    generate: (split, i) => {
+      pools ??= fashionPools(source(), o);
+      return generateFashionImage(o, pools, split, i);
+    },
     progress: opts.progress,
-    acceptCached: (meta) => !located || meta['source'] === source().fingerprint,
+    acceptCached: (meta) => !located || meta.source === source().fingerprint,
   });
   return { ...ds, options: o };
 }

@@ -17,11 +17,11 @@ import { recoverAtomicDir, writeFilesAtomic } from '../../io/atomic-write.js';
 import { ProgressBar } from '../../util/progress.js';
 import { encodePng } from '../image-io.js';
 import type { DetectionDataset, Sample } from '../types.js';
-import { loadInstanceSample, recordLabels, recordMasks, type InstanceImage, type InstanceImageRecord, type InstanceObject } from './instances.js';
+import { type InstanceImage, type InstanceImageRecord, type InstanceObject, loadInstanceSample, recordLabels, recordMasks } from './instances.js';
 
 /** Root of generated-dataset caches: $YOLOR_CACHE_DIR, else ~/.cache/yolor-ts. */
 export function cacheRoot(): string {
-  const env = process.env['YOLOR_CACHE_DIR'];
+  const env = process.env.YOLOR_CACHE_DIR;
   return env ? resolve(env) : join(homedir(), '.cache', 'yolor-ts');
 }
 
@@ -104,7 +104,9 @@ function checkedLabels(dir: string): CacheLabels {
   }
   if (labels.format !== CACHE_FORMAT) throw new Error(`${file}: not a generated yolor-ts dataset (format ${JSON.stringify(labels.format)})`);
   if (labels.formatVersion !== CACHE_FORMAT_VERSION) {
-    throw new Error(`${file}: generated-dataset format version ${labels.formatVersion}, this version reads ${CACHE_FORMAT_VERSION}: generate it again`);
+    throw new Error(
+      `${file}: generated-dataset format version ${labels.formatVersion}, this version reads ${CACHE_FORMAT_VERSION}: generate it again`,
+    );
   }
   for (const images of Object.values(labels.splits ?? {})) {
     for (const im of images) if (!existsSync(join(dir, im.file))) throw new Error(`${dir}: image ${im.file} listed in ${LABELS_FILE} is missing`);
@@ -230,7 +232,15 @@ export async function ensureInstanceCache(dir: string, spec: InstanceCacheSpec):
           width: img.image.width,
           height: img.image.height,
           dropped: img.dropped,
-          objects: img.objects.map((o) => ({ cls: o.cls, color: o.color, identity: o.identity, box: o.box, area: o.area, fullArea: o.fullArea, rle: o.rle })),
+          objects: img.objects.map((o) => ({
+            cls: o.cls,
+            color: o.color,
+            identity: o.identity,
+            box: o.box,
+            area: o.area,
+            fullArea: o.fullArea,
+            rle: o.rle,
+          })),
         });
         jobs.push(
           encodePng(img.image).then((buf) => {

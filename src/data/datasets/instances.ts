@@ -159,7 +159,9 @@ export function instanceImageToSample(img: InstanceImage, numClasses: number, nu
   const { width: W, height: H } = img.image;
   const n = img.objects.length;
   const boxes = new Float32Array(n * 4);
-  img.objects.forEach((o, i) => boxes.set(o.box, i * 4));
+  img.objects.forEach((o, i) => {
+    boxes.set(o.box, i * 4);
+  });
   return {
     image: img.image,
     boxes,
@@ -167,7 +169,12 @@ export function instanceImageToSample(img: InstanceImage, numClasses: number, nu
     masks: img.objects.map((o) => decodeRle(o.rle, W, H)),
     identity: Int32Array.from(img.objects, (o) => o.identity),
     attrs: Int32Array.from(img.objects, (o) => o.color),
-    labels: multiHot(img.objects.map((o) => o.cls), img.objects.map((o) => o.color), numClasses, numAttributes),
+    labels: multiHot(
+      img.objects.map((o) => o.cls),
+      img.objects.map((o) => o.color),
+      numClasses,
+      numAttributes,
+    ),
     file,
   };
 }
@@ -179,7 +186,12 @@ export function recordMasks(record: InstanceImageRecord): Uint8Array[] {
 
 /** Multi-hot image labels of a record: classes then colour attributes. */
 export function recordLabels(record: InstanceImageRecord): Float32Array {
-  return multiHot(record.annotations.map((a) => a.cls), record.colors, record.numClasses, record.numAttributes);
+  return multiHot(
+    record.annotations.map((a) => a.cls),
+    record.colors,
+    record.numClasses,
+    record.numAttributes,
+  );
 }
 
 /**
@@ -195,7 +207,9 @@ export async function loadInstanceSample(record: InstanceImageRecord): Promise<S
   }
   const n = record.annotations.length;
   const boxes = new Float32Array(n * 4);
-  record.annotations.forEach((a, i) => boxes.set(a.box, i * 4));
+  record.annotations.forEach((a, i) => {
+    boxes.set(a.box, i * 4);
+  });
   return {
     image,
     boxes,

@@ -44,7 +44,10 @@ export const BUILTIN_DATASET_REGISTRY = [
   builtin({
     name: 'shapes-small',
     description: 'the shapes dataset for quick jobs: 240/60/60 images of 256 px with 1–4 shapes of 24–100 px',
-    load: async (o = {}) => ({ ...(await (await import('./shapes.js')).shapesDataset(o.dir, { ...SHAPES_SMALL, progress: o.progress })), name: 'shapes-small' }),
+    load: async (o = {}) => ({
+      ...(await (await import('./shapes.js')).shapesDataset(o.dir, { ...SHAPES_SMALL, progress: o.progress })),
+      name: 'shapes-small',
+    }),
   }),
   builtin({
     name: 'fashion',

@@ -39,8 +39,15 @@ import { paintBackground } from './backgrounds.js';
 import { imageSeed, mix32, optionsHash } from './hashing.js';
 import { cacheRoot, ensureInstanceCache, type InstanceDataset } from './instance-cache.js';
 import {
-  COLOR_NAMES, PALETTE, checkInt, labelObjects, loadInstanceSample, standardSplits, withDefaults,
-  type InstanceImage, type PaintedObject,
+  COLOR_NAMES,
+  checkInt,
+  type InstanceImage,
+  labelObjects,
+  loadInstanceSample,
+  PALETTE,
+  type PaintedObject,
+  standardSplits,
+  withDefaults,
 } from './instances.js';
 
 /** Shape class names, in index order. */
@@ -54,7 +61,6 @@ export const loadShapesSample = loadInstanceSample;
 // ---------------------------------------------------------------------------
 // Options, templates, rasterisation
 // ---------------------------------------------------------------------------
-
 
 export interface ShapesOptions {
   /** Default 0. */
@@ -208,7 +214,13 @@ const scratchXs: number[] = [];
  * image and returns the full inside area (outside-image pixels counted) and
  * the in-image box (xyxy pixel edges; null when nothing is in the image).
  */
-export function fillPolygon(xy: Float64Array, width: number, height: number, owner: Int16Array, k: number): { fullArea: number; box: [number, number, number, number] | null } {
+export function fillPolygon(
+  xy: Float64Array,
+  width: number,
+  height: number,
+  owner: Int16Array,
+  k: number,
+): { fullArea: number; box: [number, number, number, number] | null } {
   const n = xy.length / 2;
   let minY = Infinity;
   let maxY = -Infinity;
@@ -330,7 +342,6 @@ export function generateShapes(opts: ShapesOptions = {}): GeneratedShapes {
     splits: { train: gen('train'), val: gen('val'), test: gen('test') },
   };
 }
-
 
 // ---------------------------------------------------------------------------
 // Shapes dataset entry points

@@ -56,7 +56,7 @@ export function maybeGunzip(bytes: Uint8Array, file: string): Uint8Array {
 }
 
 function hex(v: number): string {
-  return '0x' + (v >>> 0).toString(16).padStart(8, '0');
+  return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }
 
 /**
@@ -74,7 +74,9 @@ export function parseIdx(bytes: Uint8Array, file = '', expectMagic?: number): Id
     throw new Error(`${where}: bad magic ${hex(magic)}: not an IDX file`);
   }
   if (type !== 0x08) {
-    throw new Error(`${where}: bad magic ${hex(magic)}: element type 0x${type.toString(16).padStart(2, '0')} is not supported (only unsigned bytes, 0x08)`);
+    throw new Error(
+      `${where}: bad magic ${hex(magic)}: element type 0x${type.toString(16).padStart(2, '0')} is not supported (only unsigned bytes, 0x08)`,
+    );
   }
   if (expectMagic !== undefined && magic !== expectMagic) {
     const what = expectMagic === IDX_IMAGES_MAGIC ? 'an images file' : expectMagic === IDX_LABELS_MAGIC ? 'a labels file' : 'the expected kind';
@@ -139,7 +141,9 @@ export function encodeIdx(dims: readonly number[], data: Uint8Array, gzip = fals
   const view = new DataView(header.buffer);
   header[2] = 0x08;
   header[3] = dims.length;
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  dims.forEach((d, i) => {
+    view.setUint32(4 + 4 * i, d, false);
+  });
   const out = new Uint8Array(header.length + data.length);
   out.set(header, 0);
   out.set(data, header.length);

@@ -5,8 +5,14 @@
 import type { BadInput } from '../types.js';
 
 /** Checks and clips one box; returns null (and reports) when it must be dropped. */
-export function validateBox(box: [number, number, number, number], width: number, height: number,
-  where: string, bad: BadInput[], file: string): [number, number, number, number] | null {
+export function validateBox(
+  box: [number, number, number, number],
+  width: number,
+  height: number,
+  where: string,
+  bad: BadInput[],
+  file: string,
+): [number, number, number, number] | null {
   const [x1, y1, x2, y2] = box;
   if (!(x2 > x1) || !(y2 > y1)) {
     bad.push({ file, problem: `${where}: box [${box.join(', ')}] has non-positive width or height`, action: 'dropped' });

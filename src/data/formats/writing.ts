@@ -48,7 +48,7 @@ export interface WriteResult {
 /** The splits a writer writes: all but 'all', plus 'all' where it holds images no other split has. */
 export function splitsToWrite(ds: DetectionDataset): [string, ImageRecord[]][] {
   const named = Object.entries(ds.splits).filter(([k]) => k !== 'all');
-  const all = ds.splits['all'];
+  const all = ds.splits.all;
   if (!all) return named;
   const covered = new Set(named.flatMap(([, l]) => l.map((r) => r.file)));
   return all.some((r) => !covered.has(r.file)) || named.length === 0 ? [...named, ['all', all]] : named;
@@ -97,7 +97,10 @@ export class Staging {
   /** Why hard-linking failed (then every image is copied), or null. */
   private linkFailed: string | null = null;
 
-  constructor(dir: string, private readonly opts: WriteOptions) {
+  constructor(
+    dir: string,
+    private readonly opts: WriteOptions,
+  ) {
     this.target = resolve(dir);
     if (existsSync(this.target) && readdirSync(this.target).length > 0 && !opts.overwrite) {
       throw new Error(`${dir}: exists and is not empty (use --force to replace it)`);

@@ -37,8 +37,7 @@ export function resolveConvGeometry(
   if (dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
     throw new Error(`${kernelName} on wasm supports only NHWC (channels-last) data, got '${dataFormat}'`);
   }
-  const info = backend_util.computeConv2DInfo(
-    xShape, filterShape, strides, dilations, pad, dimRoundingMode, depthwise, 'channelsLast');
+  const info = backend_util.computeConv2DInfo(xShape, filterShape, strides, dilations, pad, dimRoundingMode, depthwise, 'channelsLast');
   return {
     batch: info.batchSize,
     inH: info.inHeight,
@@ -62,9 +61,7 @@ export function resolveConvGeometry(
  * outH*strideH rows), is convolved at stride 1 with the spatially flipped filter.
  * Returns [before, after] amounts (negative means crop) along one spatial axis.
  */
-export function inputGradPadding(
-  inSize: number, outSize: number, k: number, stride: number, dilation: number, padBefore: number,
-): [number, number] {
+export function inputGradPadding(inSize: number, outSize: number, k: number, stride: number, dilation: number, padBefore: number): [number, number] {
   const effK = (k - 1) * dilation;
   const before = effK - padBefore;
   const dilatedSize = outSize * stride;
@@ -77,9 +74,7 @@ export function inputGradPadding(
  * correlated with the output gradient used as a (dilated by stride) filter, at a
  * stride equal to the forward dilation, so that exactly k outputs result.
  */
-export function filterGradPadding(
-  inSize: number, outSize: number, k: number, stride: number, dilation: number, padBefore: number,
-): [number, number] {
+export function filterGradPadding(inSize: number, outSize: number, k: number, stride: number, dilation: number, padBefore: number): [number, number] {
   const lastUsed = (outSize - 1) * stride + (k - 1) * dilation - padBefore; // last input row read
   const after = lastUsed + 1 - inSize;
   return [padBefore, after];

@@ -17,7 +17,12 @@ export const GEMM_FILTER_GRAD_MAX_ROWS = 64;
 function gatherPatches(backend: KernelBackend, x: TensorInfo, g: ConvGeometry, ci: number): TensorInfo {
   const n = g.batch * g.outH * g.outW;
   const rows = g.kh * g.kw * ci;
-  const { out, outValues: p, inValues: [xs], commit } = withOutput(backend, [1, rows, n], [x]);
+  const {
+    out,
+    outValues: p,
+    inValues: [xs],
+    commit,
+  } = withOutput(backend, [1, rows, n], [x]);
   // One output row per (tap, channel), written contiguously; reads stride by Ci only.
   for (let i = 0; i < g.kh; i++) {
     for (let j = 0; j < g.kw; j++) {
@@ -43,7 +48,11 @@ function gatherPatches(backend: KernelBackend, x: TensorInfo, g: ConvGeometry, c
 }
 
 export function conv2dBackpropFilterGemm(
-  s: KernelScope, x: TensorInfo, dy: TensorInfo, g: ConvGeometry, filterShape: [number, number, number, number],
+  s: KernelScope,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: ConvGeometry,
+  filterShape: [number, number, number, number],
 ): TensorInfo {
   const [kh, kw, ci, co] = filterShape;
   const n = g.batch * g.outH * g.outW;

@@ -15,22 +15,42 @@
  *   dX[h] = Σ_{y, i : h = y·s + i − padTop} dY[y] · W[i]
  */
 import {
-  Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type KernelConfig, type KernelFunc,
-  type KernelBackend, type TensorInfo,
+  Conv2DBackpropInput,
+  type Conv2DBackpropInputAttrs,
+  type KernelBackend,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { inputGradPadding, resolveConvGeometry, type ConvGeometry } from './conv-geometry.js';
+import { type ConvGeometry, inputGradPadding, resolveConvGeometry } from './conv-geometry.js';
 import { withOutput } from './heap-views.js';
-import { withKernelScope, type KernelScope } from './kernel-scope.js';
+import { type KernelScope, withKernelScope } from './kernel-scope.js';
 
 function stride1(s: KernelScope, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo {
   const swapped = s.flippedFilter(filter, { swap: true }); // [kh, kw, Co, Ci]
   const [pt, pb] = inputGradPadding(g.inH, g.outH, g.kh, 1, 1, g.padTop);
   const [pl, pr] = inputGradPadding(g.inW, g.outW, g.kw, 1, 1, g.padLeft);
-  const cropped = s.padOrCrop(dy, [[0, 0], [Math.min(0, pt), Math.min(0, pb)], [Math.min(0, pl), Math.min(0, pr)], [0, 0]]);
-  return s.run('Conv2D', { x: cropped, filter: swapped }, {
-    strides: [1, 1], dilations: [1, 1], dataFormat: 'NHWC',
-    pad: [[0, 0], [Math.max(0, pt), Math.max(0, pb)], [Math.max(0, pl), Math.max(0, pr)], [0, 0]],
-  });
+  const cropped = s.padOrCrop(dy, [
+    [0, 0],
+    [Math.min(0, pt), Math.min(0, pb)],
+    [Math.min(0, pl), Math.min(0, pr)],
+    [0, 0],
+  ]);
+  return s.run(
+    'Conv2D',
+    { x: cropped, filter: swapped },
+    {
+      strides: [1, 1],
+      dilations: [1, 1],
+      dataFormat: 'NHWC',
+      pad: [
+        [0, 0],
+        [Math.max(0, pt), Math.max(0, pb)],
+        [Math.max(0, pl), Math.max(0, pr)],
+        [0, 0],
+      ],
+    },
+  );
 }
 
 /** Taps of phase r among k taps at stride s: r, r + s, … */
@@ -56,11 +76,29 @@ function subPixel(s: KernelScope, dy: TensorInfo, filter: TensorInfo, g: ConvGeo
       const swapped = s.flippedFilter(filter, { i0: rh, j0: rw, step: [sh, sw], swap: true }); // [th, tw, Co, Ci]
       const [pt, pb] = [th - 1, qh - g.outH];
       const [pl, pr] = [tw - 1, qw - g.outW];
-      const cropped = s.padOrCrop(dy, [[0, 0], [0, Math.min(0, pb)], [0, Math.min(0, pr)], [0, 0]]);
-      phases.push(s.run('Conv2D', { x: cropped, filter: swapped }, {
-        strides: [1, 1], dilations: [1, 1], dataFormat: 'NHWC',
-        pad: [[0, 0], [pt, Math.max(0, pb)], [pl, Math.max(0, pr)], [0, 0]],
-      })); // [B, qh, qw, Ci]
+      const cropped = s.padOrCrop(dy, [
+        [0, 0],
+        [0, Math.min(0, pb)],
+        [0, Math.min(0, pr)],
+        [0, 0],
+      ]);
+      phases.push(
+        s.run(
+          'Conv2D',
+          { x: cropped, filter: swapped },
+          {
+            strides: [1, 1],
+            dilations: [1, 1],
+            dataFormat: 'NHWC',
+            pad: [
+              [0, 0],
+              [pt, Math.max(0, pb)],
+              [pl, Math.max(0, pr)],
+              [0, 0],
+            ],
+          },
+        ),
+      ); // [B, qh, qw, Ci]
     }
   }
   return interleavePhases(s, phases, g, ci);
@@ -96,27 +134,34 @@ function interleavePhases(s: KernelScope, phases: TensorInfo[], g: ConvGeometry,
 }
 
 export function conv2dBackpropInputViaConv(
-  backend: KernelBackend, backendName: string, dy: TensorInfo, filter: TensorInfo,
+  backend: KernelBackend,
+  backendName: string,
+  dy: TensorInfo,
+  filter: TensorInfo,
   attrs: Conv2DBackpropInputAttrs,
 ): TensorInfo {
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
   const filterShape = filter.shape as [number, number, number, number];
-  const g = resolveConvGeometry(Conv2DBackpropInput, inputShape, filterShape, strides, 1, pad,
-    dimRoundingMode, false, dataFormat);
+  const g = resolveConvGeometry(Conv2DBackpropInput, inputShape, filterShape, strides, 1, pad, dimRoundingMode, false, dataFormat);
   if (dy.shape[1] !== g.outH || dy.shape[2] !== g.outW) {
-    throw new Error(`Conv2DBackpropInput: dy shape ${dy.shape} does not match the forward output ` +
-      `[${g.batch},${g.outH},${g.outW},${filterShape[3]}]`);
+    throw new Error(
+      `Conv2DBackpropInput: dy shape ${dy.shape} does not match the forward output ` + `[${g.batch},${g.outH},${g.outW},${filterShape[3]}]`,
+    );
   }
-  return withKernelScope(backend, backendName, (s) =>
-    g.strideH === 1 && g.strideW === 1 ? stride1(s, dy, filter, g) : subPixel(s, dy, filter, g));
+  return withKernelScope(backend, backendName, (s) => (g.strideH === 1 && g.strideW === 1 ? stride1(s, dy, filter, g) : subPixel(s, dy, filter, g)));
 }
 
 export function conv2dBackpropInputConfig(backendName: string): KernelConfig {
   return {
     kernelName: Conv2DBackpropInput,
     backendName,
-    kernelFunc: (({ inputs, backend, attrs }) => conv2dBackpropInputViaConv(
-      backend as KernelBackend, backendName, inputs['dy']!, inputs['filter']!,
-      attrs as unknown as Conv2DBackpropInputAttrs)) as KernelFunc,
+    kernelFunc: (({ inputs, backend, attrs }) =>
+      conv2dBackpropInputViaConv(
+        backend as KernelBackend,
+        backendName,
+        inputs.dy!,
+        inputs.filter!,
+        attrs as unknown as Conv2DBackpropInputAttrs,
+      )) as KernelFunc,
   };
 }

@@ -9,20 +9,40 @@
  * each of which would stream the full tensor again.
  */
 import {
-  DepthwiseConv2dNativeBackpropFilter, type DepthwiseConv2dNativeBackpropFilterAttrs,
-  type KernelBackend, type KernelConfig, type KernelFunc, type TensorInfo,
+  DepthwiseConv2dNativeBackpropFilter,
+  type DepthwiseConv2dNativeBackpropFilterAttrs,
+  type KernelBackend,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { withOutput } from './heap-views.js';
 import { resolveConvGeometry } from './conv-geometry.js';
+import { withOutput } from './heap-views.js';
 
 export function depthwiseBackpropFilterDirect(
-  backend: KernelBackend, x: TensorInfo, dy: TensorInfo, attrs: DepthwiseConv2dNativeBackpropFilterAttrs,
+  backend: KernelBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  attrs: DepthwiseConv2dNativeBackpropFilterAttrs,
 ): TensorInfo {
   const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs;
   const [kh, kw, c, m] = filterShape;
-  const g = resolveConvGeometry(DepthwiseConv2dNativeBackpropFilter, x.shape as [number, number, number, number],
-    filterShape, strides, dilations, pad, dimRoundingMode, true);
-  const { out, outValues, inValues: [xs, dys], commit } = withOutput(backend, [kh, kw, c, m], [x, dy]);
+  const g = resolveConvGeometry(
+    DepthwiseConv2dNativeBackpropFilter,
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    true,
+  );
+  const {
+    out,
+    outValues,
+    inValues: [xs, dys],
+    commit,
+  } = withOutput(backend, [kh, kw, c, m], [x, dy]);
   const cm = c * m;
   const acc = new Float64Array(kh * kw * cm);
   const { inH, inW, outH, outW, strideH, strideW, dilH, dilW, padTop, padLeft } = g;
@@ -61,8 +81,12 @@ export function depthwiseBackpropFilterConfig(backendName: string): KernelConfig
   return {
     kernelName: DepthwiseConv2dNativeBackpropFilter,
     backendName,
-    kernelFunc: (({ inputs, backend, attrs }) => depthwiseBackpropFilterDirect(
-      backend as KernelBackend, inputs['x']!, inputs['dy']!,
-      attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs)) as KernelFunc,
+    kernelFunc: (({ inputs, backend, attrs }) =>
+      depthwiseBackpropFilterDirect(
+        backend as KernelBackend,
+        inputs.x!,
+        inputs.dy!,
+        attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs,
+      )) as KernelFunc,
   };
 }

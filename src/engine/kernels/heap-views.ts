@@ -12,8 +12,7 @@ interface HeapBackend {
 }
 
 function isHeapBackend(b: KernelBackend): b is KernelBackend & HeapBackend {
-  return typeof (b as Partial<HeapBackend>).typedArrayFromHeap === 'function' &&
-    typeof (b as Partial<HeapBackend>).makeOutput === 'function';
+  return typeof (b as Partial<HeapBackend>).typedArrayFromHeap === 'function' && typeof (b as Partial<HeapBackend>).makeOutput === 'function';
 }
 
 /**
@@ -22,7 +21,9 @@ function isHeapBackend(b: KernelBackend): b is KernelBackend & HeapBackend {
  * grow (and so move) the heap; use them before allocating anything else.
  */
 export function withOutput(
-  backend: KernelBackend, shape: number[], inputs: TensorInfo[],
+  backend: KernelBackend,
+  shape: number[],
+  inputs: TensorInfo[],
 ): { out: TensorInfo; outValues: Float32Array; inValues: Array<Float32Array | Int32Array>; commit: () => void } {
   if (isHeapBackend(backend)) {
     const out = backend.makeOutput(shape, 'float32');
@@ -36,7 +37,9 @@ export function withOutput(
   const inValues = inputs.map((t) => backend.readSync(t.dataId) as Float32Array | Int32Array);
   const out: TensorInfo = { dataId: {}, shape, dtype: 'float32' };
   return {
-    out, outValues, inValues,
+    out,
+    outValues,
+    inValues,
     commit: () => {
       out.dataId = backend.write(outValues, shape, 'float32');
     },

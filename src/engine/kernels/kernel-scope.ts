@@ -9,7 +9,10 @@ import { getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } fro
 export class KernelScope {
   private readonly intermediates: TensorInfo[] = [];
 
-  constructor(readonly backend: KernelBackend, readonly backendName: string) {}
+  constructor(
+    readonly backend: KernelBackend,
+    readonly backendName: string,
+  ) {}
 
   /** Runs the kernel `name` of this backend and tracks its output for disposal. */
   run(name: string, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: NamedAttrMap = {}): TensorInfo {
@@ -56,10 +59,21 @@ export class KernelScope {
     if (sh === 1 && sw === 1) return x;
     const [b, h, w, c] = x.shape as [number, number, number, number];
     const r = this.reshape(x, [b, h, 1, w, 1, c]);
-    const p = this.run('PadV2', { x: r }, {
-      paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
-      constantValue: 0,
-    });
+    const p = this.run(
+      'PadV2',
+      { x: r },
+      {
+        paddings: [
+          [0, 0],
+          [0, 0],
+          [0, sh - 1],
+          [0, 0],
+          [0, sw - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
     return this.reshape(p, [b, h * sh, w * sw, c]);
   }
 
@@ -130,11 +144,7 @@ export class KernelScope {
 }
 
 /** Runs `body` inside a scope and returns the kept output, cleaning up on error too. */
-export function withKernelScope(
-  backend: KernelBackend,
-  backendName: string,
-  body: (s: KernelScope) => TensorInfo,
-): TensorInfo {
+export function withKernelScope(backend: KernelBackend, backendName: string, body: (s: KernelScope) => TensorInfo): TensorInfo {
   const scope = new KernelScope(backend, backendName);
   try {
     return scope.finish(body(scope));

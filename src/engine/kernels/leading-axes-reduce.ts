@@ -4,9 +4,7 @@
  * backend reduces only innermost axes, so for these it first transposes the whole
  * tensor; every other reduction is handed to the backend's own kernel unchanged.
  */
-import {
-  util, type KernelBackend, type KernelConfig, type KernelFunc, type SumAttrs, type TensorInfo,
-} from '@tensorflow/tfjs-core';
+import { type KernelBackend, type KernelConfig, type KernelFunc, type SumAttrs, type TensorInfo, util } from '@tensorflow/tfjs-core';
 import { withOutput } from './heap-views.js';
 
 function leadingAxesCount(axes: number[], rank: number): number {
@@ -19,7 +17,12 @@ function reduceLeading(backend: KernelBackend, x: TensorInfo, k: number, keepDim
   const rows = util.sizeFromShape(x.shape.slice(0, k));
   const inner = util.sizeFromShape(x.shape.slice(k));
   const shape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k);
-  const { out: result, outValues: out, inValues: [xs], commit } = withOutput(backend, shape, [x]);
+  const {
+    out: result,
+    outValues: out,
+    inValues: [xs],
+    commit,
+  } = withOutput(backend, shape, [x]);
   const acc = new Float64Array(inner);
   for (let r = 0; r < rows; r++) {
     const off = r * inner;
@@ -34,7 +37,7 @@ function reduceLeading(backend: KernelBackend, x: TensorInfo, k: number, keepDim
 function wrap(kernelName: 'Sum' | 'Mean', backendName: string, builtin: KernelConfig | undefined): KernelConfig {
   if (!builtin) throw new Error(`${kernelName} has no built-in kernel on '${backendName}' to wrap`);
   const kernelFunc = ((args) => {
-    const x = args.inputs['x']!;
+    const x = args.inputs.x!;
     const { axis, keepDims } = args.attrs as unknown as SumAttrs;
     const axes = util.parseAxisParam(axis, x.shape);
     const k = x.dtype === 'float32' ? leadingAxesCount(axes, x.shape.length) : -1;

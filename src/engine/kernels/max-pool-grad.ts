@@ -6,18 +6,25 @@
  * SiLU activations in an SPPF block are often entirely negative.
  */
 import {
-  backend_util, MaxPoolGrad, type KernelBackend, type KernelConfig, type KernelFunc, type MaxPoolGradAttrs,
+  backend_util,
+  type KernelBackend,
+  type KernelConfig,
+  type KernelFunc,
+  MaxPoolGrad,
+  type MaxPoolGradAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { withOutput } from './heap-views.js';
 
-export function maxPoolGradDirect(
-  backend: KernelBackend, dy: TensorInfo, input: TensorInfo, attrs: MaxPoolGradAttrs,
-): TensorInfo {
+export function maxPoolGradDirect(backend: KernelBackend, dy: TensorInfo, input: TensorInfo, attrs: MaxPoolGradAttrs): TensorInfo {
   const { filterSize, strides, pad, dimRoundingMode } = attrs;
-  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number],
-    filterSize, strides, 1, pad, dimRoundingMode);
-  const { out, outValues: dx, inValues: [xs, dys], commit } = withOutput(backend, input.shape.slice(), [input, dy]);
+  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const {
+    out,
+    outValues: dx,
+    inValues: [xs, dys],
+    commit,
+  } = withOutput(backend, input.shape.slice(), [input, dy]);
   const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const fh = info.effectiveFilterHeight;
@@ -57,7 +64,7 @@ export function maxPoolGradConfig(backendName: string): KernelConfig {
   return {
     kernelName: MaxPoolGrad,
     backendName,
-    kernelFunc: (({ inputs, backend, attrs }) => maxPoolGradDirect(
-      backend as KernelBackend, inputs['dy']!, inputs['input']!, attrs as unknown as MaxPoolGradAttrs)) as KernelFunc,
+    kernelFunc: (({ inputs, backend, attrs }) =>
+      maxPoolGradDirect(backend as KernelBackend, inputs.dy!, inputs.input!, attrs as unknown as MaxPoolGradAttrs)) as KernelFunc,
   };
 }

@@ -8,7 +8,11 @@
  * image b elsewhere), so that the cpu reference gives the same gradients as wasm.
  */
 import {
-  ResizeNearestNeighborGrad, type KernelConfig, type KernelFunc, type ResizeNearestNeighborGradAttrs, type TensorInfo,
+  type KernelConfig,
+  type KernelFunc,
+  ResizeNearestNeighborGrad,
+  type ResizeNearestNeighborGradAttrs,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
 
 /** The input index the forward nearest-neighbour resize reads for output index `o`. */
@@ -21,7 +25,11 @@ export function nearestSource(o: number, inSize: number, outSize: number, alignC
 
 /** dx [B, H, W, C] of images [B, H, W, C] from dy [B, h, w, C]. */
 export function resizeNearestGrad(
-  dy: ArrayLike<number>, dyShape: readonly number[], inShape: readonly number[], alignCorners: boolean, halfPixelCenters: boolean,
+  dy: ArrayLike<number>,
+  dyShape: readonly number[],
+  inShape: readonly number[],
+  alignCorners: boolean,
+  halfPixelCenters: boolean,
 ): Float32Array {
   const [b, oh, ow, c] = dyShape as [number, number, number, number];
   const [, h, w] = inShape as [number, number, number, number];

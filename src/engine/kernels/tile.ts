@@ -4,9 +4,7 @@
  * copies element by element and was the most expensive kernel of a detection
  * training step (batch-norm gradients broadcast with it).
  */
-import {
-  Tile, util, type KernelBackend, type KernelConfig, type KernelFunc, type TensorInfo, type TileAttrs,
-} from '@tensorflow/tfjs-core';
+import { type KernelBackend, type KernelConfig, type KernelFunc, type TensorInfo, Tile, type TileAttrs, util } from '@tensorflow/tfjs-core';
 
 type Values = Float32Array | Int32Array | Uint8Array;
 
@@ -41,6 +39,6 @@ export function tileConfig(backendName: string): KernelConfig {
   return {
     kernelName: Tile,
     backendName,
-    kernelFunc: (({ inputs, backend, attrs }) => tileDirect(backend as KernelBackend, inputs['x']!, attrs as unknown as TileAttrs)) as KernelFunc,
+    kernelFunc: (({ inputs, backend, attrs }) => tileDirect(backend as KernelBackend, inputs.x!, attrs as unknown as TileAttrs)) as KernelFunc,
   };
 }

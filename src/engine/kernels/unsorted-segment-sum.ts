@@ -5,13 +5,16 @@
  * contribute nothing, as in TensorFlow.
  */
 import {
-  UnsortedSegmentSum, util, type KernelBackend, type KernelConfig, type KernelFunc, type TensorInfo,
+  type KernelBackend,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+  UnsortedSegmentSum,
   type UnsortedSegmentSumAttrs,
+  util,
 } from '@tensorflow/tfjs-core';
 
-export function unsortedSegmentSumDirect(
-  backend: KernelBackend, x: TensorInfo, segmentIds: TensorInfo, attrs: UnsortedSegmentSumAttrs,
-): TensorInfo {
+export function unsortedSegmentSumDirect(backend: KernelBackend, x: TensorInfo, segmentIds: TensorInfo, attrs: UnsortedSegmentSumAttrs): TensorInfo {
   const { numSegments } = attrs;
   const idRank = segmentIds.shape.length;
   for (let i = 0; i < idRank; i++) {
@@ -39,7 +42,7 @@ export function unsortedSegmentSumConfig(backendName: string): KernelConfig {
   return {
     kernelName: UnsortedSegmentSum,
     backendName,
-    kernelFunc: (({ inputs, backend, attrs }) => unsortedSegmentSumDirect(
-      backend as KernelBackend, inputs['x']!, inputs['segmentIds']!, attrs as unknown as UnsortedSegmentSumAttrs)) as KernelFunc,
+    kernelFunc: (({ inputs, backend, attrs }) =>
+      unsortedSegmentSumDirect(backend as KernelBackend, inputs.x!, inputs.segmentIds!, attrs as unknown as UnsortedSegmentSumAttrs)) as KernelFunc,
   };
 }

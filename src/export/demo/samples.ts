@@ -19,9 +19,9 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { listImages } from '../../data/image-files.js';
 import { decodeImage, encodePng, readImageSize } from '../../data/image-io.js';
 import { readYamlFile } from '../../io/yaml.js';
-import { listImages } from '../../data/image-files.js';
 
 export const SAMPLES_JSON = 'samples.json';
 /** Samples copied at most. */
@@ -55,8 +55,9 @@ export interface ValDataRef {
 
 /** The dataset and split a checkpoint was validated on: its metadata's `data`, else its run's args.yaml; null when neither says. */
 export function checkpointValData(weights: string, metadata: Record<string, unknown>): ValDataRef | null {
-  const data = metadata['data'] as { source?: unknown; split?: unknown } | undefined;
-  if (data && typeof data.source === 'string' && data.source) return { source: data.source, split: typeof data.split === 'string' ? data.split : 'val' };
+  const data = metadata.data as { source?: unknown; split?: unknown } | undefined;
+  if (data && typeof data.source === 'string' && data.source)
+    return { source: data.source, split: typeof data.split === 'string' ? data.split : 'val' };
   const args = join(resolve(weights), '..', '..', 'args.yaml');
   if (!existsSync(args)) return null;
   try {
@@ -81,7 +82,9 @@ async function fromValData(ref: ValDataRef, limit: number): Promise<Found> {
   const where = `${ref.source} (${ref.split} split)`;
   try {
     const ds = await loadDetectionDatasetAsync(ref.source);
-    const records = datasetSplit(ds, ref.split).filter((r) => existsSync(r.file)).slice(0, limit);
+    const records = datasetSplit(ds, ref.split)
+      .filter((r) => existsSync(r.file))
+      .slice(0, limit);
     if (records.length === 0) return { files: [], source: where, note: `the validation data ${where} has no image files here` };
     return { files: records.map((r) => ({ path: r.file, width: r.width, height: r.height })), source: `${ds.name}, ${ref.split} split` };
   } catch (err) {
@@ -112,7 +115,10 @@ async function find(spec: string, weights: string, metadata: Record<string, unkn
  * `dir/samples.json`; returns its content. Throws only for an explicit
  * `--samples` path that does not exist.
  */
-export async function writeSamples(dir: string, opts: { spec?: string; weights: string; metadata: Record<string, unknown>; limit?: number }): Promise<DemoSamples> {
+export async function writeSamples(
+  dir: string,
+  opts: { spec?: string; weights: string; metadata: Record<string, unknown>; limit?: number },
+): Promise<DemoSamples> {
   const limit = opts.limit ?? MAX_SAMPLES;
   const found = await find(opts.spec ?? 'auto', opts.weights, opts.metadata, limit);
   await mkdir(dir, { recursive: true });
@@ -130,7 +136,7 @@ export async function writeSamples(dir: string, opts: { spec?: string; weights: 
       skipped.push(`${basename(f.path)}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  const note = images.length > 0 ? undefined : found.note ?? (skipped.length ? `no readable sample images (${skipped[0]})` : 'no sample images');
+  const note = images.length > 0 ? undefined : (found.note ?? (skipped.length ? `no readable sample images (${skipped[0]})` : 'no sample images'));
   const samples: DemoSamples = { source: found.source, images, ...(note ? { note } : {}) };
   await writeFile(join(dir, SAMPLES_JSON), `${JSON.stringify(samples, null, 2)}\n`);
   return samples;

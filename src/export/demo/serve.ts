@@ -21,7 +21,7 @@ import { loadModel } from '../../models/checkpoint.js';
 import type { Detector } from '../../models/detector.js';
 import { checkpointLabelNames } from '../export-model.js';
 import type { DetectorExportMeta } from '../trace-detector.js';
-import { writeSamples, type DemoSamples } from './samples.js';
+import { type DemoSamples, writeSamples } from './samples.js';
 import { staticHandler } from './static-server.js';
 
 /** dist/src/export/demo/serve.js → the package root's dist-demo/ (same layout when installed). */
@@ -92,7 +92,14 @@ function outputsConfig(meta: DetectorExportMeta): Pick<DemoModelConfig, 'outputs
 }
 
 /** Exports `model` into `dir` in `format` (with a multi-task model's labels and segment outputs); returns the config the page needs. */
-async function exportForDemo(model: Detector, dir: string, format: DemoFormat, imgsz: number, names: string[], labelNames: string[]): Promise<DemoModelConfig> {
+async function exportForDemo(
+  model: Detector,
+  dir: string,
+  format: DemoFormat,
+  imgsz: number,
+  names: string[],
+  labelNames: string[],
+): Promise<DemoModelConfig> {
   const base = { imgsz, nc: model.config.nc, names, model: model.config.name };
   const opts = { imgsz, batch: 1, fuse: true, names, labelNames };
   if (format === 'tfjs') {
@@ -108,7 +115,13 @@ async function exportForDemo(model: Detector, dir: string, format: DemoFormat, i
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((res, rej) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      rej(new Error(err.code === 'EADDRINUSE' ? `port ${port} on ${host} is in use (choose another with --port)` : `cannot listen on ${host}:${port}: ${err.message}`));
+      rej(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `port ${port} on ${host} is in use (choose another with --port)`
+            : `cannot listen on ${host}:${port}: ${err.message}`,
+        ),
+      );
     };
     server.once('error', onError);
     server.listen(port, host, () => {
@@ -139,7 +152,7 @@ export async function serveDemo(opts: ServeDemoOptions): Promise<DemoServer> {
   let samples: DemoSamples;
   try {
     await mkdir(modelDir);
-    const imgsz = opts.imgsz ?? (typeof metadata['imgsz'] === 'number' ? metadata['imgsz'] : model.config.dims.imgsz);
+    const imgsz = opts.imgsz ?? (typeof metadata.imgsz === 'number' ? metadata.imgsz : model.config.dims.imgsz);
     const labelNames = checkpointLabelNames(model, metadata);
     const names = labelNames.slice(0, model.config.nc);
     config = await exportForDemo(model, modelDir, format, imgsz, names, labelNames);
@@ -151,7 +164,13 @@ export async function serveDemo(opts: ServeDemoOptions): Promise<DemoServer> {
   } finally {
     model.dispose();
   }
-  const server = createServer(staticHandler([{ prefix: '/', dir: root }, { prefix: '/model/', dir: modelDir }, { prefix: '/samples/', dir: samplesDir }]));
+  const server = createServer(
+    staticHandler([
+      { prefix: '/', dir: root },
+      { prefix: '/model/', dir: modelDir },
+      { prefix: '/samples/', dir: samplesDir },
+    ]),
+  );
   let address: AddressInfo;
   try {
     address = await listen(server, port, host);

@@ -90,23 +90,25 @@ export function staticHandler(mounts: readonly Mount[]): (req: IncomingMessage, 
       return;
     }
     const urlPath = (req.url ?? '/').split(/[?#]/, 1)[0]!;
-    resolveStaticPath(urlPath, mounts).then(async (file) => {
-      if (!file) {
-        sendText(res, 404, 'not found\n');
-        return;
-      }
-      const { size } = await stat(file);
-      res.writeHead(200, { 'Content-Type': contentType(file), 'Content-Length': size, 'Cache-Control': 'no-cache' });
-      if (req.method === 'HEAD') {
-        res.end();
-        return;
-      }
-      const stream = createReadStream(file);
-      stream.on('error', () => res.destroy());
-      stream.pipe(res);
-    }).catch(() => {
-      if (!res.headersSent) sendText(res, 500, 'internal error\n');
-      else res.destroy();
-    });
+    resolveStaticPath(urlPath, mounts)
+      .then(async (file) => {
+        if (!file) {
+          sendText(res, 404, 'not found\n');
+          return;
+        }
+        const { size } = await stat(file);
+        res.writeHead(200, { 'Content-Type': contentType(file), 'Content-Length': size, 'Cache-Control': 'no-cache' });
+        if (req.method === 'HEAD') {
+          res.end();
+          return;
+        }
+        const stream = createReadStream(file);
+        stream.on('error', () => res.destroy());
+        stream.pipe(res);
+      })
+      .catch(() => {
+        if (!res.headersSent) sendText(res, 500, 'internal error\n');
+        else res.destroy();
+      });
   };
 }

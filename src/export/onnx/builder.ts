@@ -5,7 +5,7 @@
  * nothing about tfjs; the converter (convert.ts) and the NMS tail (nms.ts)
  * drive it.
  */
-import { AttributeType, DataType, type AttributeProto, type NodeProto, type TensorProto } from './schema.js';
+import { type AttributeProto, AttributeType, DataType, type NodeProto, type TensorProto } from './schema.js';
 
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] };
 
@@ -60,7 +60,7 @@ export class OnnxBuilder {
     const attribute_: AttributeProto[] = [];
     for (const [k, v] of Object.entries(attrs)) if (v !== undefined) attribute_.push(attribute(k, v));
     const n: NodeProto = { op_type: opType, input: inputs, output: outputs };
-    n.name = `${this.namePrefix ? this.namePrefix + '/' : ''}${opType}_${this.nodeCounter++}`;
+    n.name = `${this.namePrefix ? `${this.namePrefix}/` : ''}${opType}_${this.nodeCounter++}`;
     if (attribute_.length > 0) n.attribute = attribute_;
     this.nodes.push(n);
     return outputs;
@@ -77,7 +77,12 @@ export class OnnxBuilder {
   }
 
   /** Adds an initializer under `name`, which must have been reserved (`reserve`, `fresh` or `claim`). */
-  initializer(name: string, dims: number[], dataType: DataType, values: Float32Array | Int32Array | Uint8Array | BigInt64Array | Float64Array): string {
+  initializer(
+    name: string,
+    dims: number[],
+    dataType: DataType,
+    values: Float32Array | Int32Array | Uint8Array | BigInt64Array | Float64Array,
+  ): string {
     if (!this.used.has(name)) throw new Error(`onnx: initializer name ${name} was not reserved`);
     const size = dims.reduce((a, b) => a * b, 1);
     if (values.length !== size) throw new Error(`onnx: initializer ${name} has ${values.length} values for shape [${dims}]`);

@@ -55,7 +55,10 @@ export class LoweringContext {
   private current: TraceNode | null = null;
   private inBatch = false;
 
-  constructor(readonly graph: TraceGraph, readonly opts: LoweringOptions) {
+  constructor(
+    readonly graph: TraceGraph,
+    readonly opts: LoweringOptions,
+  ) {
     for (const v of graph.inputs) this.values.set(v.name, v);
     for (const c of graph.constants.values()) this.values.set(c.name, c);
     for (const n of graph.nodes) for (const o of n.outputs) this.values.set(o.name, o);
@@ -197,7 +200,8 @@ export class LoweringContext {
     if (relax && shape[0]! > 1) {
       const per = values.length / shape[0]!;
       for (let i = per; i < values.length; i++) {
-        if (values[i] !== values[i % per]) this.fail(`uses a constant ${name} [${c.shape}] that differs between the traced batch items, so the batch cannot be dynamic`);
+        if (values[i] !== values[i % per])
+          this.fail(`uses a constant ${name} [${c.shape}] that differs between the traced batch items, so the batch cannot be dynamic`);
       }
       values = values.slice(0, per) as typeof values;
       shape = [1, ...shape.slice(1)];

@@ -19,13 +19,13 @@ import { readFileSync } from 'node:fs';
 import { UnsupportedExportError } from '../errors.js';
 import { exportOutputNames, type TracedDetector } from '../trace-detector.js';
 import type { OnnxBuilder } from './builder.js';
+import type { Rule } from './context.js';
 import { LoweringContext, onnxDType } from './context.js';
+import { foldConvAffine } from './fold-conv-affine.js';
 import { metadataProps, type OnnxExportMeta } from './metadata.js';
 import { appendNms, checkNmsOptions, type NmsOptions } from './nms.js';
-import type { Rule } from './context.js';
 import { NN_RULES } from './rules-nn.js';
 import { TENSOR_RULES } from './rules-tensor.js';
-import { foldConvAffine } from './fold-conv-affine.js';
 import { DataType, encodeModel, type ModelProto, type ValueInfoProto } from './schema.js';
 
 export interface OnnxExportOptions {
@@ -120,7 +120,8 @@ export function buildOnnxModel(traced: TracedDetector, opts: OnnxExportOptions =
   }
   if (graph.inputs.length !== 1) throw new Error(`onnx export: expected one traced input; got ${graph.inputs.length}`);
   const input = graph.inputs[0]!;
-  if (input.shape.length !== 4 || input.dtype !== 'float32') throw new Error(`onnx export: the input must be float32 [B, H, W, C]; got ${input.dtype} [${input.shape}]`);
+  if (input.shape.length !== 4 || input.dtype !== 'float32')
+    throw new Error(`onnx export: the input must be float32 [B, H, W, C]; got ${input.dtype} [${input.shape}]`);
 
   const ctx = new LoweringContext(graph, { dynamicBatch: dynamic, opset });
   const b = ctx.b;
@@ -136,14 +137,19 @@ export function buildOnnxModel(traced: TracedDetector, opts: OnnxExportOptions =
   const [B, H, W, C] = input.shape as [number, number, number, number];
   const batchDim: number | string = dynamic ? 'batch' : B;
   const outNames = exportOutputNames(meta);
-  if (outNames.length !== graph.outputs.length) throw new Error(`onnx export: ${graph.outputs.length} traced outputs for outputs ${outNames.join(', ')}`);
+  if (outNames.length !== graph.outputs.length)
+    throw new Error(`onnx export: ${graph.outputs.length} traced outputs for outputs ${outNames.join(', ')}`);
   b.namePrefix = 'output';
   const protectedNames = new Set<string>([input.name, ...b.initializers.map((t) => t.name!)]);
   const renamed = new Map<string, string>();
   const outputs: ValueInfoProto[] = [];
   graph.outputs.forEach((o, i) => {
     if (dynamic && !ctx.isBatch(o.name)) {
-      throw new UnsupportedExportError('ONNX', { kernel: 'output', layer: 'tail', layerType: 'output' }, `[${o.shape}] does not carry the batch in its first dimension`);
+      throw new UnsupportedExportError(
+        'ONNX',
+        { kernel: 'output', layer: 'tail', layerType: 'output' },
+        `[${o.shape}] does not carry the batch in its first dimension`,
+      );
     }
     nameOutput(b, ctx.get(o.name, 'plain'), outNames[i]!, protectedNames, renamed);
     outputs.push(valueInfo(outNames[i]!, onnxDType(o.dtype), [batchDim, ...o.shape.slice(1)]));
@@ -155,13 +161,19 @@ export function buildOnnxModel(traced: TracedDetector, opts: OnnxExportOptions =
   }
 
   const exportMeta: OnnxExportMeta = {
-    ...meta, layout, batch: dynamic ? 'dynamic' : B, nms: nms ? { conf: nms.conf, iou: nms.iou, maxDet: nms.maxDet } : null, opset,
-    input: input.name, outputs: outNames,
+    ...meta,
+    layout,
+    batch: dynamic ? 'dynamic' : B,
+    nms: nms ? { conf: nms.conf, iou: nms.iou, maxDet: nms.maxDet } : null,
+    opset,
+    input: input.name,
+    outputs: outNames,
   };
   // Biases into their Conv (tfjs applies them as separate Adds); in the deploy graph also constant Muls into the weights.
-  const { nodes, initializers } = (opts.foldConvBias ?? true)
-    ? foldConvAffine(b.nodes, b.initializers, new Set(outNames), { foldMul: meta.fused })
-    : { nodes: b.nodes, initializers: b.initializers };
+  const { nodes, initializers } =
+    (opts.foldConvBias ?? true)
+      ? foldConvAffine(b.nodes, b.initializers, new Set(outNames), { foldMul: meta.fused })
+      : { nodes: b.nodes, initializers: b.initializers };
   const inputDims = layout === 'NCHW' ? [batchDim, C, H, W] : [batchDim, H, W, C];
   const model: ModelProto = {
     ir_version: irVersionFor(opset),

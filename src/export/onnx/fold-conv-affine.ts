@@ -52,8 +52,12 @@ function perChannel(t: TensorProto, c: number): Float32Array | null {
   return v;
 }
 
-export function foldConvAffine(nodes: readonly NodeProto[], initializers: readonly TensorProto[], graphOutputs: ReadonlySet<string>,
-  opts: FoldConvAffineOptions = {}): FoldConvAffineResult {
+export function foldConvAffine(
+  nodes: readonly NodeProto[],
+  initializers: readonly TensorProto[],
+  graphOutputs: ReadonlySet<string>,
+  opts: FoldConvAffineOptions = {},
+): FoldConvAffineResult {
   type Node = NodeProto & { input: string[]; output: string[] };
   const out: Node[] = nodes.map((n) => ({ ...n, input: [...(n.input ?? [])], output: [...(n.output ?? [])] }));
   const inits = new Map(initializers.map((t) => [t.name!, t]));

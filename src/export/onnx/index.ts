@@ -7,13 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import type { Detector } from '../../models/detector.js';
 import type { FuseReport } from '../../nn/fuse.js';
-import { traceDetector, type TraceDetectorOptions } from '../trace-detector.js';
+import { type TraceDetectorOptions, traceDetector } from '../trace-detector.js';
 import { buildOnnxModel, type OnnxExportOptions } from './convert.js';
-import { parseOnnxMeta, type OnnxExportMeta } from './metadata.js';
+import { type OnnxExportMeta, parseOnnxMeta } from './metadata.js';
 import { decodeModel, encodeModel } from './schema.js';
 
-export { buildOnnxModel, graphToOnnx, irVersionFor, DEFAULT_OPSET, MIN_OPSET, MAX_OPSET, ONNX_RULES, type OnnxExportOptions } from './convert.js';
-export { META_KEY, parseOnnxMeta, type OnnxExportMeta } from './metadata.js';
+export { buildOnnxModel, DEFAULT_OPSET, graphToOnnx, irVersionFor, MAX_OPSET, MIN_OPSET, ONNX_RULES, type OnnxExportOptions } from './convert.js';
+export { META_KEY, type OnnxExportMeta, parseOnnxMeta } from './metadata.js';
 export type { NmsOptions } from './nms.js';
 export { decodeModel, encodeModel } from './schema.js';
 
@@ -43,7 +43,7 @@ export async function readOnnxMetadata(path: string): Promise<OnnxExportMeta> {
   } catch (err) {
     throw new Error(`${path}: cannot read ONNX model (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  let proto;
+  let proto: ReturnType<typeof decodeModel>;
   try {
     proto = decodeModel(bytes);
   } catch (err) {

@@ -62,7 +62,11 @@ export function pair(v: unknown, dflt: number): [number, number] | null {
  * attribute cannot be expressed.
  */
 export function explicitPads(
-  pad: unknown, inHW: readonly [number, number], k: readonly [number, number], s: readonly [number, number], d: readonly [number, number],
+  pad: unknown,
+  inHW: readonly [number, number],
+  k: readonly [number, number],
+  s: readonly [number, number],
+  d: readonly [number, number],
 ): [number, number, number, number] | string {
   if (pad === 'valid') return [0, 0, 0, 0];
   if (pad === 'same') {
@@ -76,7 +80,11 @@ export function explicitPads(
     return [p[0]!, p[2]!, p[1]!, p[3]!];
   }
   if (typeof pad === 'number' && Number.isInteger(pad) && pad >= 0) return [pad, pad, pad, pad];
-  if (Array.isArray(pad) && pad.length === 4 && pad.every((q) => Array.isArray(q) && q.length === 2 && q.every((v) => Number.isInteger(v) && v >= 0))) {
+  if (
+    Array.isArray(pad) &&
+    pad.length === 4 &&
+    pad.every((q) => Array.isArray(q) && q.length === 2 && q.every((v) => Number.isInteger(v) && v >= 0))
+  ) {
     const q = pad as number[][];
     if (q[0]![0] !== 0 || q[0]![1] !== 0 || q[3]![0] !== 0 || q[3]![1] !== 0) return `pads the batch or channel axis (${JSON.stringify(pad)})`;
     return [q[1]![0]!, q[2]![0]!, q[1]![1]!, q[2]![1]!];

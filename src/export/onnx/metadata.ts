@@ -50,7 +50,12 @@ export function parseOnnxMeta(model: ModelProto, file: string): OnnxExportMeta {
   } catch (err) {
     throw new Error(`${file}: invalid '${META_KEY}' metadata (${(err as Error).message})`);
   }
-  if (meta.format !== 'yolor-ts' || !Array.isArray(meta.names) || typeof meta.imgsz !== 'number' || (meta.layout !== 'NCHW' && meta.layout !== 'NHWC')) {
+  if (
+    meta.format !== 'yolor-ts' ||
+    !Array.isArray(meta.names) ||
+    typeof meta.imgsz !== 'number' ||
+    (meta.layout !== 'NCHW' && meta.layout !== 'NHWC')
+  ) {
     throw new Error(`${file}: '${META_KEY}' metadata is not a yolor-ts ONNX export description`);
   }
   return meta;

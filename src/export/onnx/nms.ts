@@ -42,8 +42,7 @@ export function checkNmsOptions(o: NmsOptions): void {
 /** Appends the NMS tail reading `rows` [B, N, 5+nc]; returns the name of its [K, 7] output (`out`). */
 export function appendNms(b: OnnxBuilder, rows: string, nc: number, o: NmsOptions, out: string): string {
   b.namePrefix = 'nms';
-  const slice = (x: string, from: number, to: number, axis: number): string =>
-    b.op('Slice', [x, b.int64([from]), b.int64([to]), b.int64([axis])]);
+  const slice = (x: string, from: number, to: number, axis: number): string => b.op('Slice', [x, b.int64([from]), b.int64([to]), b.int64([axis])]);
   const unsq = (x: string): string => b.op('Unsqueeze', [x, b.int64([1])]);
   const boxes = slice(rows, 0, 4, 2);
   const scores = b.op('Mul', [slice(rows, 4, 5, 2), slice(rows, 5, 5 + nc, 2)]);
@@ -55,13 +54,17 @@ export function appendNms(b: OnnxBuilder, rows: string, nc: number, o: NmsOption
   const score = b.op('GatherND', [scoresT, sel]);
   const cxcy = slice(box, 0, 2, 1);
   const half = b.op('Div', [slice(box, 2, 4, 1), b.scalarF(2)]);
-  const table = b.op('Concat', [
-    unsq(b.op('Cast', [bIdx], { to: DataType.FLOAT })),
-    b.op('Sub', [cxcy, half]),
-    b.op('Add', [cxcy, half]),
-    unsq(score),
-    unsq(b.op('Cast', [cIdx], { to: DataType.FLOAT })),
-  ], { axis: 1 });
+  const table = b.op(
+    'Concat',
+    [
+      unsq(b.op('Cast', [bIdx], { to: DataType.FLOAT })),
+      b.op('Sub', [cxcy, half]),
+      b.op('Add', [cxcy, half]),
+      unsq(score),
+      unsq(b.op('Cast', [cIdx], { to: DataType.FLOAT })),
+    ],
+    { axis: 1 },
+  );
 
   // Order by (image, −score): key = 2·b + (1 − score) in float64 (exact for float32 scores in [0, 1]).
   const dbl = (x: string): string => b.op('Cast', [x], { to: DataType.DOUBLE });

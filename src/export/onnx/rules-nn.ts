@@ -28,7 +28,15 @@ function needFloat(ctx: LoweringContext, name: string): void {
 }
 
 /** Checks that ONNX computes the traced output size with these window parameters. */
-function checkOut(ctx: LoweringContext, node: TraceNode, hw: readonly [number, number], k: readonly [number, number], s: readonly [number, number], d: readonly [number, number], pads: readonly number[]): void {
+function checkOut(
+  ctx: LoweringContext,
+  node: TraceNode,
+  hw: readonly [number, number],
+  k: readonly [number, number],
+  s: readonly [number, number],
+  d: readonly [number, number],
+  pads: readonly number[],
+): void {
   const out = node.outputs[0]!.shape;
   for (let i = 0; i < 2; i++) {
     const o = onnxOutSize(hw[i]!, k[i]!, s[i]!, d[i]!, pads[i]!, pads[i + 2]!);
@@ -38,10 +46,11 @@ function checkOut(ctx: LoweringContext, node: TraceNode, hw: readonly [number, n
 
 function windowAttrs(ctx: LoweringContext, node: TraceNode): { s: [number, number]; d: [number, number] } {
   const a = node.attrs;
-  if (a['dataFormat'] !== undefined && a['dataFormat'] !== 'NHWC') ctx.fail(`has dataFormat ${String(a['dataFormat'])}`);
-  const s = pair(a['strides'], 1);
-  const d = pair(a['dilations'], 1);
-  if (!s || !d || ![...s, ...d].every((v) => Number.isInteger(v) && v >= 1)) return ctx.fail(`has unsupported strides/dilations ${JSON.stringify(a)}`);
+  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') ctx.fail(`has dataFormat ${String(a.dataFormat)}`);
+  const s = pair(a.strides, 1);
+  const d = pair(a.dilations, 1);
+  if (!s || !d || ![...s, ...d].every((v) => Number.isInteger(v) && v >= 1))
+    return ctx.fail(`has unsupported strides/dilations ${JSON.stringify(a)}`);
   return { s, d };
 }
 
@@ -56,8 +65,11 @@ function conv(depthwise: boolean): Rule {
     if (f.shape.length !== 4) ctx.fail(`has a rank-${f.shape.length} filter`);
     const [kh, kw, ci, co] = f.shape as [number, number, number, number];
     if (ci !== C) ctx.fail(`has a filter for ${ci} input channels on ${C} channels`);
-    const pads = explicitPads(node.attrs['pad'], [H, W], [kh, kw], s, d);
-    if (typeof pads === 'string') return ctx.fail(pads);
+    const pads = explicitPads(node.attrs.pad, [H, W], [kh, kw], s, d);
+    if (typeof pads === 'string') {
+      ctx.fail(pads);
+      return;
+    }
     checkOut(ctx, node, [H, W], [kh, kw], s, d, pads);
     const out = node.outputs[0]!;
     let w: string;
@@ -71,7 +83,11 @@ function conv(depthwise: boolean): Rule {
       w = ctx.derived(`${f.name}_oihw`, p.shape, DataType.FLOAT, p.values);
     }
     const y = ctx.b.node('Conv', [ctx.get(x, 'nchw'), w], [ctx.outName(out)], {
-      kernel_shape: [kh, kw], strides: s, dilations: d, pads, group: depthwise ? C : 1,
+      kernel_shape: [kh, kw],
+      strides: s,
+      dilations: d,
+      pads,
+      group: depthwise ? C : 1,
     })[0]!;
     ctx.define(out, y, 'nchw');
   };
@@ -83,13 +99,19 @@ function pool(kind: 'MaxPool' | 'AveragePool'): Rule {
     const x = input(ctx, node, 'x');
     needFloat(ctx, x);
     const a = node.attrs;
-    const k = pair(a['filterSize'], 1);
-    const s = pair(a['strides'], 1);
-    if (!k || !s) return ctx.fail(`has unsupported filterSize/strides ${JSON.stringify(a)}`);
-    if (a['dilations'] !== undefined && JSON.stringify(pair(a['dilations'], 1)) !== '[1,1]') ctx.fail('is a dilated pool');
+    const k = pair(a.filterSize, 1);
+    const s = pair(a.strides, 1);
+    if (!k || !s) {
+      ctx.fail(`has unsupported filterSize/strides ${JSON.stringify(a)}`);
+      return;
+    }
+    if (a.dilations !== undefined && JSON.stringify(pair(a.dilations, 1)) !== '[1,1]') ctx.fail('is a dilated pool');
     const [, H, W] = ctx.shape(x) as [number, number, number, number];
-    const pads = explicitPads(a['pad'], [H, W], k, s, [1, 1]);
-    if (typeof pads === 'string') return ctx.fail(pads);
+    const pads = explicitPads(a.pad, [H, W], k, s, [1, 1]);
+    if (typeof pads === 'string') {
+      ctx.fail(pads);
+      return;
+    }
     checkOut(ctx, node, [H, W], k, s, [1, 1], pads);
     const out = node.outputs[0]!;
     // tfjs averages over the in-image pixels of a window only, as count_include_pad = 0.
@@ -124,14 +146,17 @@ const resizeNearest: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   only(ctx, node, ['images']);
   const x = input(ctx, node, 'images');
   needFloat(ctx, x);
-  if (node.attrs['alignCorners'] || node.attrs['halfPixelCenters']) ctx.fail('uses alignCorners or halfPixelCenters (only the default coordinate rule is exported)');
+  if (node.attrs.alignCorners || node.attrs.halfPixelCenters)
+    ctx.fail('uses alignCorners or halfPixelCenters (only the default coordinate rule is exported)');
   const [, H, W] = ctx.shape(x) as [number, number, number, number];
   const out = node.outputs[0]!;
   const [, oh, ow] = out.shape as [number, number, number, number];
   if (!resizeExact(H, oh) || !resizeExact(W, ow)) ctx.fail(`resizes ${H}x${W} to ${oh}x${ow}, a ratio ONNX Resize does not reproduce exactly`);
   const scales = ctx.derived(`resize_scales_${H}x${W}_${oh}x${ow}`, [4], DataType.FLOAT, Float32Array.from([1, 1, oh / H, ow / W]));
   const y = ctx.b.node('Resize', [ctx.get(x, 'nchw'), '', scales], [ctx.outName(out)], {
-    mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor',
+    mode: 'nearest',
+    coordinate_transformation_mode: 'asymmetric',
+    nearest_mode: 'floor',
   })[0]!;
   ctx.define(out, y, 'nchw');
 };
@@ -157,8 +182,11 @@ const fusedBatchNorm: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   const x = input(ctx, node, 'x');
   needFloat(ctx, x);
   if (ctx.rank(x) !== 4) ctx.fail(`normalises a rank-${ctx.rank(x)} tensor`);
-  const eps = node.attrs['varianceEpsilon'];
-  if (typeof eps !== 'number') return ctx.fail('has no varianceEpsilon');
+  const eps = node.attrs.varianceEpsilon;
+  if (typeof eps !== 'number') {
+    ctx.fail('has no varianceEpsilon');
+    return;
+  }
   const C = ctx.shape(x)[3]!;
   const out = node.outputs[0]!;
   const params = (['scale', 'offset', 'mean', 'variance'] as const).map((k) => {

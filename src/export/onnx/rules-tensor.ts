@@ -9,7 +9,7 @@
  * plain values; transposed operands made explicit).
  */
 import type { TraceNode, TraceValue } from '../trace.js';
-import { onnxDType, type Layout, type LoweringContext, type Rule } from './context.js';
+import { type Layout, type LoweringContext, onnxDType, type Rule } from './context.js';
 import { nchwAxis, normAxis, permuteValues, TO_NCHW, TO_NHWC } from './layout.js';
 
 function single(ctx: LoweringContext, node: TraceNode): string {
@@ -45,7 +45,7 @@ function binary(op: string): Rule {
   return (ctx: LoweringContext, node: TraceNode): void => {
     const keys = Object.keys(node.inputs);
     if (keys.length !== 2 || !('a' in node.inputs) || !('b' in node.inputs)) ctx.fail(`has inputs ${keys.join(', ')}, expected a and b`);
-    const ins = [node.inputs['a']!, node.inputs['b']!];
+    const ins = [node.inputs.a!, node.inputs.b!];
     const out = node.outputs[0]!;
     if (op === 'Div' && out.dtype !== 'float32') ctx.fail('divides integers (tfjs and ONNX round differently)');
     const rank = out.shape.length;
@@ -77,7 +77,10 @@ const identity: Rule = (ctx: LoweringContext, node: TraceNode): void => alias(ct
 const cast: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   const x = single(ctx, node);
   const out = node.outputs[0]!;
-  if (ctx.value(x).dtype === out.dtype) return alias(ctx, out, x);
+  if (ctx.value(x).dtype === out.dtype) {
+    alias(ctx, out, x);
+    return;
+  }
   const l = ctx.layoutOf(x) ?? 'plain';
   // float → int truncates toward zero and anything non-zero → true, in both tfjs and ONNX.
   ctx.define(out, ctx.b.node('Cast', [ctx.get(x, l)], [ctx.outName(out)], { to: onnxDType(out.dtype) })[0]!, l);
@@ -86,38 +89,49 @@ const cast: Rule = (ctx: LoweringContext, node: TraceNode): void => {
 /** Concat inputs in order ('0', '1', … or 'tensors.0', …). */
 function listInputs(node: TraceNode): string[] {
   const idx = (k: string): number => Number(k.split('.').pop());
-  return Object.keys(node.inputs).sort((a, b) => idx(a) - idx(b)).map((k) => node.inputs[k]!);
+  return Object.keys(node.inputs)
+    .sort((a, b) => idx(a) - idx(b))
+    .map((k) => node.inputs[k]!);
 }
 
 const concat: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   const ins = listInputs(node);
   const out = node.outputs[0]!;
   const rank = out.shape.length;
-  const axis = normAxis(Number(node.attrs['axis']), rank);
-  if (axis === null) return ctx.fail(`has axis ${String(node.attrs['axis'])} for rank ${rank}`);
+  const axis = normAxis(Number(node.attrs.axis), rank);
+  if (axis === null) {
+    ctx.fail(`has axis ${String(node.attrs.axis)} for rank ${rank}`);
+    return;
+  }
   const layout = commonLayout(ctx, ins, rank);
   const outBatch = ctx.nodeInBatch && axis !== 0;
   if (ctx.dynamic && ctx.nodeInBatch && axis === 0) ctx.fail('concatenates along the batch axis, so the batch cannot be dynamic');
   const onnxIns = ins.map((n) => (ctx.isConst(n) ? ctx.constOperand(n, layout, rank, { outBatch, expand: true }) : ctx.get(n, layout)));
   const onnxAxis = layout === 'nchw' ? nchwAxis(axis) : axis;
-  const y = onnxIns.length === 1
-    ? ctx.b.node('Identity', onnxIns, [ctx.outName(out)])[0]!
-    : ctx.b.node('Concat', onnxIns, [ctx.outName(out)], { axis: onnxAxis })[0]!;
+  const y =
+    onnxIns.length === 1
+      ? ctx.b.node('Identity', onnxIns, [ctx.outName(out)])[0]!
+      : ctx.b.node('Concat', onnxIns, [ctx.outName(out)], { axis: onnxAxis })[0]!;
   ctx.define(out, y, layout, outBatch);
 };
 
 const splitV: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   const x = single(ctx, node);
   const rank = ctx.rank(x);
-  const axis = normAxis(Number(node.attrs['axis']), rank);
-  if (axis === null) return ctx.fail(`has axis ${String(node.attrs['axis'])} for rank ${rank}`);
+  const axis = normAxis(Number(node.attrs.axis), rank);
+  if (axis === null) {
+    ctx.fail(`has axis ${String(node.attrs.axis)} for rank ${rank}`);
+    return;
+  }
   if (ctx.dynamic && ctx.isBatch(x) && axis === 0) ctx.fail('splits along the batch axis, so the batch cannot be dynamic');
   const layout = ctx.layoutOf(x) ?? 'plain';
   const sizes = node.outputs.map((o) => o.shape[axis]!);
   const onnxAxis = layout === 'nchw' ? nchwAxis(axis) : axis;
   const outs = node.outputs.map((o) => ctx.outName(o));
   ctx.b.node('Split', [ctx.get(x, layout), ctx.b.int64(sizes, [sizes.length], 'split_sizes')], outs, { axis: onnxAxis });
-  node.outputs.forEach((o, i) => ctx.define(o, outs[i]!, layout));
+  node.outputs.forEach((o, i) => {
+    ctx.define(o, outs[i]!, layout);
+  });
 };
 
 const reshape: Rule = (ctx: LoweringContext, node: TraceNode): void => {
@@ -125,7 +139,10 @@ const reshape: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   const out = node.outputs[0]!;
   const inShape = ctx.shape(x);
   // tfjs reshapes to the same shape after some ops (batch norm): nothing to do, whatever the layout.
-  if (inShape.length === out.shape.length && inShape.every((v, i) => v === out.shape[i])) return alias(ctx, out, x);
+  if (inShape.length === out.shape.length && inShape.every((v, i) => v === out.shape[i])) {
+    alias(ctx, out, x);
+    return;
+  }
   const target = out.shape.slice();
   let batch = false;
   if (ctx.isBatch(x)) {
@@ -143,7 +160,7 @@ const reshape: Rule = (ctx: LoweringContext, node: TraceNode): void => {
 const transpose: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   const x = single(ctx, node);
   const out = node.outputs[0]!;
-  const perm = node.attrs['perm'];
+  const perm = node.attrs.perm;
   const rank = ctx.rank(x);
   if (!Array.isArray(perm) || perm.length !== rank || [...perm].sort().some((p, i) => p !== i)) ctx.fail(`has perm ${JSON.stringify(perm)}`);
   const p = perm as number[];
@@ -152,10 +169,13 @@ const transpose: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   // A value held NCHW is read through the inverse permutation: out dim i = nchw dim TO_NHWC[perm[i]].
   const q = layout === 'nchw' ? p.map((i) => TO_NHWC[i]!) : p;
   const batch = ctx.isBatch(x) && p[0] === 0;
-  if (q.every((v, i) => v === i)) return ctx.define(out, ctx.get(x, layout), 'plain', batch);
+  if (q.every((v, i) => v === i)) {
+    ctx.define(out, ctx.get(x, layout), 'plain', batch);
+    return;
+  }
   if (rank === 4 && layout === 'plain' && q.every((v, i) => v === TO_NCHW[i])) {
-    // NHWC → NCHW by the model itself: the value held NCHW *is* the result.
-    return ctx.define(out, ctx.get(x, 'nchw'), 'plain', batch);
+    ctx.define(out, ctx.get(x, 'nchw'), 'plain', batch);
+    return;
   }
   ctx.define(out, ctx.b.node('Transpose', [ctx.get(x, layout)], [ctx.outName(out)], { perm: q })[0]!, 'plain', batch);
 };
@@ -163,41 +183,48 @@ const transpose: Rule = (ctx: LoweringContext, node: TraceNode): void => {
 const pad: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   const x = single(ctx, node);
   const out = node.outputs[0]!;
-  const paddings = node.attrs['paddings'];
+  const paddings = node.attrs.paddings;
   const rank = ctx.rank(x);
-  if (!Array.isArray(paddings) || paddings.length !== rank || !paddings.every((q) => Array.isArray(q) && q.length === 2 && q.every((v) => Number.isInteger(v) && v >= 0))) {
+  if (
+    !Array.isArray(paddings) ||
+    paddings.length !== rank ||
+    !paddings.every((q) => Array.isArray(q) && q.length === 2 && q.every((v) => Number.isInteger(v) && v >= 0))
+  ) {
     ctx.fail(`has paddings ${JSON.stringify(paddings)}`);
   }
   const pp = paddings as number[][];
   if (ctx.dynamic && ctx.isBatch(x) && (pp[0]![0] !== 0 || pp[0]![1] !== 0)) ctx.fail('pads the batch axis, so the batch cannot be dynamic');
-  const cv = Number(node.attrs['constantValue'] ?? 0);
+  const cv = Number(node.attrs.constantValue ?? 0);
   const layout = ctx.layoutOf(x) ?? 'plain';
   const order = layout === 'nchw' ? [...TO_NCHW] : pp.map((_, i) => i);
   const pads = [...order.map((i) => pp[i]![0]!), ...order.map((i) => pp[i]![1]!)];
   const dtype = ctx.value(x).dtype;
   if (dtype !== 'float32') ctx.fail(`pads a ${dtype} tensor`);
-  const y = ctx.b.node('Pad', [ctx.get(x, layout), ctx.b.int64(pads, [pads.length], 'pads'), ctx.b.scalarF(cv)], [ctx.outName(out)], { mode: 'constant' })[0]!;
+  const y = ctx.b.node('Pad', [ctx.get(x, layout), ctx.b.int64(pads, [pads.length], 'pads'), ctx.b.scalarF(cv)], [ctx.outName(out)], {
+    mode: 'constant',
+  })[0]!;
   ctx.define(out, y, layout);
 };
 
 const mean: Rule = (ctx: LoweringContext, node: TraceNode): void => {
   const x = single(ctx, node);
   const rank = ctx.rank(x);
-  const raw = node.attrs['axis'];
+  const raw = node.attrs.axis;
   const list = (Array.isArray(raw) ? raw : [raw]).map((a) => normAxis(Number(a), rank));
   if (list.some((a) => a === null)) ctx.fail(`has axis ${JSON.stringify(raw)} for rank ${rank}`);
   const axes = [...new Set(list as number[])].sort((a, b) => a - b);
   if (ctx.dynamic && ctx.isBatch(x) && axes.includes(0)) ctx.fail('averages over the batch axis, so the batch cannot be dynamic');
   if (ctx.value(x).dtype !== 'float32') ctx.fail(`averages a ${ctx.value(x).dtype} tensor`);
-  const keep = Boolean(node.attrs['keepDims']);
+  const keep = Boolean(node.attrs.keepDims);
   // Kept dims leave the layout as it is; dropped dims need the plain order of what remains.
   const layout: Layout = keep ? (ctx.layoutOf(x) ?? 'plain') : 'plain';
   const onnxAxes = layout === 'nchw' ? axes.map((a) => nchwAxis(a)).sort((a, b) => a - b) : axes;
   const out = node.outputs[0]!;
   const xi = ctx.get(x, layout);
-  const y = ctx.opts.opset >= 18
-    ? ctx.b.node('ReduceMean', [xi, ctx.b.int64(onnxAxes, [onnxAxes.length], 'axes')], [ctx.outName(out)], { keepdims: keep ? 1 : 0 })[0]!
-    : ctx.b.node('ReduceMean', [xi], [ctx.outName(out)], { axes: onnxAxes, keepdims: keep ? 1 : 0 })[0]!;
+  const y =
+    ctx.opts.opset >= 18
+      ? ctx.b.node('ReduceMean', [xi, ctx.b.int64(onnxAxes, [onnxAxes.length], 'axes')], [ctx.outName(out)], { keepdims: keep ? 1 : 0 })[0]!
+      : ctx.b.node('ReduceMean', [xi], [ctx.outName(out)], { axes: onnxAxes, keepdims: keep ? 1 : 0 })[0]!;
   ctx.define(out, y, layout, ctx.isBatch(x) && !axes.includes(0));
 };
 
@@ -211,9 +238,12 @@ function swapLast(ctx: LoweringContext, name: string): string {
 }
 
 const batchMatMul: Rule = (ctx: LoweringContext, node: TraceNode): void => {
-  const a = node.inputs['a'];
-  const b = node.inputs['b'];
-  if (!a || !b || Object.keys(node.inputs).length !== 2) return ctx.fail(`has inputs ${Object.keys(node.inputs).join(', ')}, expected a and b`);
+  const a = node.inputs.a;
+  const b = node.inputs.b;
+  if (!a || !b || Object.keys(node.inputs).length !== 2) {
+    ctx.fail(`has inputs ${Object.keys(node.inputs).join(', ')}, expected a and b`);
+    return;
+  }
   const out = node.outputs[0]!;
   if (out.dtype !== 'float32') ctx.fail(`multiplies ${out.dtype} matrices`);
   const operand = (name: string, transposed: boolean): string => {
@@ -222,7 +252,7 @@ const batchMatMul: Rule = (ctx: LoweringContext, node: TraceNode): void => {
     const r = ctx.rank(name);
     return ctx.b.op('Transpose', [ctx.get(name, 'plain')], { perm: [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2] });
   };
-  const ins = [operand(a, Boolean(node.attrs['transposeA'])), operand(b, Boolean(node.attrs['transposeB']))];
+  const ins = [operand(a, Boolean(node.attrs.transposeA)), operand(b, Boolean(node.attrs.transposeB))];
   const batch = [a, b].some((n) => !ctx.isConst(n) && ctx.isBatch(n) && ctx.rank(n) === out.shape.length && ctx.rank(n) > 2);
   if (ctx.dynamic && ctx.nodeInBatch && !batch) ctx.fail('multiplies matrices across the batch axis, so the batch cannot be dynamic');
   ctx.define(out, ctx.b.node('MatMul', ins, [ctx.outName(out)])[0]!, 'plain', batch);
@@ -234,7 +264,7 @@ export const TENSOR_RULES: Record<string, Rule> = {
   Relu6: relu6,
   Elu: unary('Elu', () => ({ alpha: { float: 1 } })),
   LeakyRelu: unary('LeakyRelu', (node: TraceNode, ctx: LoweringContext) => {
-    const alpha = node.attrs['alpha'];
+    const alpha = node.attrs.alpha;
     if (typeof alpha !== 'number') return ctx.fail('has no alpha');
     return { alpha: { float: alpha } };
   }),

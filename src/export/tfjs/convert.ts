@@ -16,11 +16,12 @@
  *     directory also loads over http);
  *   - `userDefinedMetadata.yolor`: the DetectorExportMeta.
  */
-import { exportOutputNames, type TracedDetector } from '../trace-detector.js';
-import type { TraceNode, TraceValue } from '../trace.js';
+
 import { UnsupportedExportError } from '../errors.js';
-import { attr, GraphBuilder, tfDtype, type GraphDef, type WeightEntry } from './graphdef.js';
-import { ruleFor, type RuleContext } from './ops.js';
+import type { TraceNode, TraceValue } from '../trace.js';
+import { exportOutputNames, type TracedDetector } from '../trace-detector.js';
+import { attr, GraphBuilder, type GraphDef, tfDtype, type WeightEntry } from './graphdef.js';
+import { type RuleContext, ruleFor } from './ops.js';
 
 export const TFJS_INPUT = 'images';
 export const TFJS_OUTPUT = 'detections';
@@ -63,17 +64,26 @@ export function graphToTfjs(traced: TracedDetector, opts: TfjsGraphOptions = {})
   const g = new GraphBuilder();
   const refs = new Map<string, string>();
 
-  g.add({ name: g.reserve(TFJS_INPUT), op: 'Placeholder', input: [], attr: {
-    dtype: attr.type(input.dtype), shape: attr.shape(input.shape.map((d, i) => (dynamic && i === 0 ? -1 : d))),
-  } });
+  g.add({
+    name: g.reserve(TFJS_INPUT),
+    op: 'Placeholder',
+    input: [],
+    attr: {
+      dtype: attr.type(input.dtype),
+      shape: attr.shape(input.shape.map((d, i) => (dynamic && i === 0 ? -1 : d))),
+    },
+  });
   refs.set(input.name, TFJS_INPUT);
   const outNames = exportOutputNames(meta);
-  if (outNames.length !== graph.outputs.length) throw new Error(`TF.js export: ${graph.outputs.length} traced outputs for outputs ${outNames.join(', ')}`);
-  outNames.forEach((n) => g.reserve(n));
+  if (outNames.length !== graph.outputs.length)
+    throw new Error(`TF.js export: ${graph.outputs.length} traced outputs for outputs ${outNames.join(', ')}`);
+  outNames.forEach((n) => {
+    g.reserve(n);
+  });
 
   const constRefs = new Map<string, string>();
   const values = new Map<string, TraceValue>([[input.name, input]]);
-  const valueOf = (node: TraceNode, key: string): TraceValue => {
+  const tracedValue = (node: TraceNode, key: string): TraceValue => {
     const name = node.inputs[key];
     if (name === undefined) throw new UnsupportedExportError('TF.js', node, `has no input '${key}'`);
     const v = graph.constants.get(name) ?? values.get(name);
@@ -85,15 +95,20 @@ export function graphToTfjs(traced: TracedDetector, opts: TfjsGraphOptions = {})
     const rule = ruleFor(node);
     const base = `${node.layer}/${node.kernel}`;
     const ctx: RuleContext = {
-      node, g, base, dynamic, batch,
+      node,
+      g,
+      base,
+      dynamic,
+      batch,
       refuse: (why) => {
         throw new UnsupportedExportError('TF.js', node, why);
       },
-      value: (key) => valueOf(node, key),
+      value: (key) => tracedValue(node, key),
       constant: (key) => graph.constants.get(node.inputs[key] ?? '') ?? null,
-      listKeys: () => Object.keys(node.inputs)
-        .filter((k) => /^(\w+\.)?\d+$/.test(k))
-        .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop())),
+      listKeys: () =>
+        Object.keys(node.inputs)
+          .filter((k) => /^(\w+\.)?\d+$/.test(k))
+          .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop())),
       ref: (key) => {
         const name = node.inputs[key];
         if (name === undefined) throw new UnsupportedExportError('TF.js', node, `has no input '${key}'`);
@@ -107,9 +122,11 @@ export function graphToTfjs(traced: TracedDetector, opts: TfjsGraphOptions = {})
       },
     };
     const outs = rule(ctx);
-    if (outs.length !== node.outputs.length) throw new Error(`TF.js export: rule for ${node.kernel} gave ${outs.length} outputs, expected ${node.outputs.length}`);
+    if (outs.length !== node.outputs.length)
+      throw new Error(`TF.js export: rule for ${node.kernel} gave ${outs.length} outputs, expected ${node.outputs.length}`);
     node.outputs.forEach((o, i) => {
-      if (dynamic && o.shape[0] !== batch) ctx.refuse(`gives a result of shape [${o.shape}] without the batch on axis 0 (not relaxable to a dynamic batch)`);
+      if (dynamic && o.shape[0] !== batch)
+        ctx.refuse(`gives a result of shape [${o.shape}] without the batch on axis 0 (not relaxable to a dynamic batch)`);
       refs.set(o.name, outs[i]!);
       values.set(o.name, o);
     });

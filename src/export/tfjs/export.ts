@@ -11,10 +11,10 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { recoverAtomicDir, writeFilesAtomic } from '../../io/atomic-write.js';
 import type { Detector } from '../../models/detector.js';
 import type { FuseReport } from '../../nn/fuse.js';
-import { recoverAtomicDir, writeFilesAtomic } from '../../io/atomic-write.js';
-import { traceDetector, type DetectorExportMeta, type TraceDetectorOptions } from '../trace-detector.js';
+import { type DetectorExportMeta, type TraceDetectorOptions, traceDetector } from '../trace-detector.js';
 import { graphToTfjs, TFJS_MODEL_JSON, TFJS_SHARD, type TfjsGraphOptions } from './convert.js';
 
 export type ExportTfjsOptions = TraceDetectorOptions & TfjsGraphOptions;
@@ -48,7 +48,9 @@ async function checkReplaceable(dir: string): Promise<void> {
   }
   const foreign = names.filter((n) => n !== TFJS_MODEL_JSON && !n.endsWith('.bin'));
   if (foreign.length > 0) {
-    throw new Error(`TF.js export: refusing to replace ${dir}: it holds files that are not part of a TF.js export (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`);
+    throw new Error(
+      `TF.js export: refusing to replace ${dir}: it holds files that are not part of a TF.js export (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`,
+    );
   }
 }
 
@@ -62,7 +64,11 @@ export async function exportTfjs(model: Detector, outDir: string, opts: ExportTf
     [TFJS_SHARD]: new Uint8Array(weightData),
   });
   return {
-    dir, files: [path.join(dir, TFJS_MODEL_JSON), path.join(dir, TFJS_SHARD)], nodes: modelJson.modelTopology.node.length, meta: traced.meta, fuseReport: traced.fuseReport,
+    dir,
+    files: [path.join(dir, TFJS_MODEL_JSON), path.join(dir, TFJS_SHARD)],
+    nodes: modelJson.modelTopology.node.length,
+    meta: traced.meta,
+    fuseReport: traced.fuseReport,
   };
 }
 
@@ -84,6 +90,6 @@ export async function readTfjsMetadata(dir: string): Promise<DetectorExportMeta>
     throw new Error(`cannot read TF.js model ${file}: ${(err as Error).message}`);
   }
   const meta = (json as { userDefinedMetadata?: { yolor?: DetectorExportMeta } } | null)?.userDefinedMetadata?.yolor;
-  if (!meta || meta.format !== 'yolor-ts') throw new Error(`${file} is not a yolor-ts TF.js export (no userDefinedMetadata.yolor)`);
+  if (meta?.format !== 'yolor-ts') throw new Error(`${file} is not a yolor-ts TF.js export (no userDefinedMetadata.yolor)`);
   return meta;
 }

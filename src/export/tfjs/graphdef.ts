@@ -110,15 +110,23 @@ export class GraphBuilder {
    */
   constant(base: string, dtype: TraceDType, shape: readonly number[], values: Float32Array | Int32Array | Uint8Array): string {
     const bytes = bytesOf(values);
-    const key = createHash('sha1').update(`${dtype}|${shape.join(',')}|`).update(bytes).digest('hex');
+    const key = createHash('sha1')
+      .update(`${dtype}|${shape.join(',')}|`)
+      .update(bytes)
+      .digest('hex');
     const known = this.byContent.get(key);
     if (known) return known;
     const name = this.uniqueName(base);
     const dim = shape.map((d) => ({ size: String(d) }));
-    this.add({ name, op: 'Const', input: [], attr: {
-      dtype: attr.type(dtype),
-      value: { tensor: { dtype: TF_DTYPE[dtype], tensorShape: { dim } } },
-    } });
+    this.add({
+      name,
+      op: 'Const',
+      input: [],
+      attr: {
+        dtype: attr.type(dtype),
+        value: { tensor: { dtype: TF_DTYPE[dtype], tensorShape: { dim } } },
+      },
+    });
     this.weights.push({ name, shape: shape.slice(), dtype });
     this.weightBytes.push(bytes.slice());
     this.byContent.set(key, name);

@@ -7,12 +7,13 @@
  * the router, and wraps the model with its metadata and a `run` that feeds
  * letterboxed NHWC images and returns the decoded rows.
  */
+
+import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs';
 import { fileSystemHandler } from '../../io/file-handler.js';
-import { exportOutputNames, type DetectorExportMeta } from '../trace-detector.js';
-import { readTfjsMetadata, tfjsModelJsonPath } from './export.js';
+import { type DetectorExportMeta, exportOutputNames } from '../trace-detector.js';
 import { TFJS_INPUT, TFJS_OUTPUT } from './convert.js';
+import { readTfjsMetadata, tfjsModelJsonPath } from './export.js';
 
 export interface TfjsDetector {
   model: GraphModel;
@@ -35,13 +36,15 @@ export async function loadTfjsDetector(dir: string): Promise<TfjsDetector> {
   const jsonPath = await tfjsModelJsonPath(dir);
   const meta = await readTfjsMetadata(jsonPath);
   const model = await loadGraphModel(fileSystemHandler(jsonPath));
-  const dims = (model.modelSignature as { inputs?: Record<string, { tensorShape?: { dim?: { size: string }[] } }> } | undefined)
-    ?.inputs?.[TFJS_INPUT]?.tensorShape?.dim;
+  const dims = (model.modelSignature as { inputs?: Record<string, { tensorShape?: { dim?: { size: string }[] } }> } | undefined)?.inputs?.[TFJS_INPUT]
+    ?.tensorShape?.dim;
   const b = dims ? Number(dims[0]!.size) : NaN;
   const batch = Number.isInteger(b) && b > 0 ? b : null;
   const s = meta.imgsz;
   return {
-    model, meta, batch,
+    model,
+    meta,
+    batch,
     run(images, n = 1) {
       if (meta.output !== 'xywh-obj-cls') throw new Error('this export outputs raw head maps; call model.execute() instead');
       const x = images instanceof Float32Array ? tf.tensor4d(images, [n, s, s, 3]) : images;
@@ -49,7 +52,8 @@ export async function loadTfjsDetector(dir: string): Promise<TfjsDetector> {
         if (x.rank !== 4 || x.shape[1] !== s || x.shape[2] !== s || x.shape[3] !== 3) {
           throw new Error(`expected images [B, ${s}, ${s}, 3]; got [${x.shape}]`);
         }
-        if (batch !== null && x.shape[0] !== batch) throw new Error(`this export takes a batch of ${batch} (export with dynamicBatch for any); got ${x.shape[0]}`);
+        if (batch !== null && x.shape[0] !== batch)
+          throw new Error(`this export takes a batch of ${batch} (export with dynamicBatch for any); got ${x.shape[0]}`);
         return model.execute(x, TFJS_OUTPUT) as tf.Tensor3D;
       } finally {
         if (x !== images) x.dispose();

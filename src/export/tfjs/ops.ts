@@ -17,9 +17,10 @@
  * concatenates the batch axis, or a constant that would have to grow with
  * the batch, is refused.
  */
-import type { TraceDType, TraceNode, TraceValue } from '../trace.js';
+
 import { UnsupportedExportError } from '../errors.js';
-import { attr, type AttrValue, type GraphBuilder } from './graphdef.js';
+import type { TraceDType, TraceNode, TraceValue } from '../trace.js';
+import { type AttrValue, attr, type GraphBuilder } from './graphdef.js';
 
 export interface RuleContext {
   readonly node: TraceNode;
@@ -83,7 +84,8 @@ function checkBroadcastOperand(c: RuleContext, key: string): void {
   const v = c.value(key);
   const rank = out0(c).shape.length;
   if (c.constant(key)) {
-    if (v.shape.length === rank && v.shape[0] !== 1) c.refuse(`broadcasts a constant of shape [${v.shape}] over the batch (not relaxable to a dynamic batch)`);
+    if (v.shape.length === rank && v.shape[0] !== 1)
+      c.refuse(`broadcasts a constant of shape [${v.shape}] over the batch (not relaxable to a dynamic batch)`);
   } else if (v.shape.length !== rank) {
     c.refuse(`broadcasts a batched input of shape [${v.shape}] to rank ${rank} (not relaxable to a dynamic batch)`);
   }
@@ -97,24 +99,39 @@ function checkNoBatchAxis(c: RuleContext, axes: readonly number[], what: string)
 // rule families
 // ---------------------------------------------------------------------------
 
-const unary = (op: string): Rule => (c: RuleContext) => {
-  checkAttrs(c, []);
-  return [c.g.op(c.base, op, [c.ref('x')], T(out0(c).dtype))];
-};
+const unary =
+  (op: string): Rule =>
+  (c: RuleContext) => {
+    checkAttrs(c, []);
+    return [c.g.op(c.base, op, [c.ref('x')], T(out0(c).dtype))];
+  };
 
-const binary = (op: string): Rule => (c: RuleContext) => {
-  checkAttrs(c, []);
-  checkBroadcastOperand(c, 'a');
-  checkBroadcastOperand(c, 'b');
-  return [c.g.op(c.base, op, [c.ref('a'), c.ref('b')], T(out0(c).dtype))];
-};
+const binary =
+  (op: string): Rule =>
+  (c: RuleContext) => {
+    checkAttrs(c, []);
+    checkBroadcastOperand(c, 'a');
+    checkBroadcastOperand(c, 'b');
+    return [c.g.op(c.base, op, [c.ref('a'), c.ref('b')], T(out0(c).dtype))];
+  };
 
-function paddingAttrs(c: RuleContext, pad: unknown, x: TraceValue, kernel: [number, number], strides: [number, number], dilations: [number, number]): Record<string, AttrValue> {
+function paddingAttrs(
+  c: RuleContext,
+  pad: unknown,
+  x: TraceValue,
+  kernel: [number, number],
+  strides: [number, number],
+  dilations: [number, number],
+): Record<string, AttrValue> {
   if (pad === 'same' || pad === 'valid') return { padding: attr.str(pad.toUpperCase()), explicit_paddings: attr.ints([]) };
   let p: number[];
   if (typeof pad === 'number' && Number.isInteger(pad) && pad >= 0) {
     p = [0, 0, pad, pad, pad, pad, 0, 0];
-  } else if (Array.isArray(pad) && pad.length === 4 && pad.every((q) => Array.isArray(q) && q.length === 2 && q.every((e) => Number.isInteger(e) && e >= 0))) {
+  } else if (
+    Array.isArray(pad) &&
+    pad.length === 4 &&
+    pad.every((q) => Array.isArray(q) && q.length === 2 && q.every((e) => Number.isInteger(e) && e >= 0))
+  ) {
     p = (pad as number[][]).flat();
     if (p[0] !== 0 || p[1] !== 0 || p[6] !== 0 || p[7] !== 0) c.refuse(`pads the batch or channel axis (${JSON.stringify(pad)})`);
   } else {
@@ -125,70 +142,90 @@ function paddingAttrs(c: RuleContext, pad: unknown, x: TraceValue, kernel: [numb
   for (let i = 0; i < 2; i++) {
     const eff = (kernel[i]! - 1) * dilations[i]! + 1;
     const size = Math.floor((x.shape[1 + i]! + p[2 + 2 * i]! + p[3 + 2 * i]! - eff) / strides[i]!) + 1;
-    if (size !== out[1 + i]) c.refuse(`has an output size (${out[1 + i]}) that explicit padding ${JSON.stringify(pad)} does not give (${size}); dimRoundingMode=${String(c.node.attrs.dimRoundingMode)}`);
+    if (size !== out[1 + i])
+      c.refuse(
+        `has an output size (${out[1 + i]}) that explicit padding ${JSON.stringify(pad)} does not give (${size}); dimRoundingMode=${String(c.node.attrs.dimRoundingMode)}`,
+      );
   }
   return { padding: attr.str('EXPLICIT'), explicit_paddings: attr.ints(p) };
 }
 
-const conv = (op: 'Conv2D' | 'DepthwiseConv2dNative'): Rule => (c: RuleContext) => {
-  checkAttrs(c, ['strides', 'pad', 'dataFormat', 'dilations', 'dimRoundingMode']);
-  const a = c.node.attrs;
-  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') c.refuse(`has dataFormat ${String(a.dataFormat)} (only NHWC is exported)`);
-  const x = c.value('x');
-  const filter = c.value('filter');
-  if (x.shape.length !== 4 || filter.shape.length !== 4) c.refuse('is not a 2-D convolution of a rank-4 input');
-  const s = pair(c, 'strides', a.strides ?? 1);
-  const d = pair(c, 'dilations', a.dilations ?? 1);
-  const attrs: Record<string, AttrValue> = {
-    ...T(out0(c).dtype),
-    strides: attr.ints([1, s[0], s[1], 1]),
-    dilations: attr.ints([1, d[0], d[1], 1]),
-    data_format: attr.str('NHWC'),
-    ...paddingAttrs(c, a.pad, x, [filter.shape[0]!, filter.shape[1]!], s, d),
+const conv =
+  (op: 'Conv2D' | 'DepthwiseConv2dNative'): Rule =>
+  (c: RuleContext) => {
+    checkAttrs(c, ['strides', 'pad', 'dataFormat', 'dilations', 'dimRoundingMode']);
+    const a = c.node.attrs;
+    if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') c.refuse(`has dataFormat ${String(a.dataFormat)} (only NHWC is exported)`);
+    const x = c.value('x');
+    const filter = c.value('filter');
+    if (x.shape.length !== 4 || filter.shape.length !== 4) c.refuse('is not a 2-D convolution of a rank-4 input');
+    const s = pair(c, 'strides', a.strides ?? 1);
+    const d = pair(c, 'dilations', a.dilations ?? 1);
+    const attrs: Record<string, AttrValue> = {
+      ...T(out0(c).dtype),
+      strides: attr.ints([1, s[0], s[1], 1]),
+      dilations: attr.ints([1, d[0], d[1], 1]),
+      data_format: attr.str('NHWC'),
+      ...paddingAttrs(c, a.pad, x, [filter.shape[0]!, filter.shape[1]!], s, d),
+    };
+    if (op === 'Conv2D') attrs.use_cudnn_on_gpu = attr.bool(true);
+    return [c.g.op(c.base, op, [c.ref('x'), c.ref('filter')], attrs)];
   };
-  if (op === 'Conv2D') attrs.use_cudnn_on_gpu = attr.bool(true);
-  return [c.g.op(c.base, op, [c.ref('x'), c.ref('filter')], attrs)];
-};
 
-const pool = (op: 'MaxPool' | 'AvgPool'): Rule => (c: RuleContext) => {
-  checkAttrs(c, ['filterSize', 'strides', 'pad', 'dimRoundingMode']);
-  const a = c.node.attrs;
-  if (a.pad !== 'same' && a.pad !== 'valid') c.refuse(`has pad=${JSON.stringify(a.pad)} (TF.js runs ${op} only with SAME or VALID padding)`);
-  if (c.value('x').shape.length !== 4) c.refuse('pools a tensor that is not rank 4');
-  const k = pair(c, 'filterSize', a.filterSize);
-  const s = pair(c, 'strides', a.strides);
-  return [c.g.op(c.base, op, [c.ref('x')], {
-    ...T(out0(c).dtype),
-    ksize: attr.ints([1, k[0], k[1], 1]),
-    strides: attr.ints([1, s[0], s[1], 1]),
-    padding: attr.str((a.pad as string).toUpperCase()),
-    data_format: attr.str('NHWC'),
-  })];
-};
+const pool =
+  (op: 'MaxPool' | 'AvgPool'): Rule =>
+  (c: RuleContext) => {
+    checkAttrs(c, ['filterSize', 'strides', 'pad', 'dimRoundingMode']);
+    const a = c.node.attrs;
+    if (a.pad !== 'same' && a.pad !== 'valid') c.refuse(`has pad=${JSON.stringify(a.pad)} (TF.js runs ${op} only with SAME or VALID padding)`);
+    if (c.value('x').shape.length !== 4) c.refuse('pools a tensor that is not rank 4');
+    const k = pair(c, 'filterSize', a.filterSize);
+    const s = pair(c, 'strides', a.strides);
+    return [
+      c.g.op(c.base, op, [c.ref('x')], {
+        ...T(out0(c).dtype),
+        ksize: attr.ints([1, k[0], k[1], 1]),
+        strides: attr.ints([1, s[0], s[1], 1]),
+        padding: attr.str((a.pad as string).toUpperCase()),
+        data_format: attr.str('NHWC'),
+      }),
+    ];
+  };
 
-const resize = (op: 'ResizeNearestNeighbor' | 'ResizeBilinear'): Rule => (c: RuleContext) => {
-  checkAttrs(c, ['alignCorners', 'halfPixelCenters', 'size']);
-  const a = c.node.attrs;
-  const out = out0(c).shape;
-  if (out.length !== 4) c.refuse('resizes a tensor that is not rank 4');
-  const size = [out[1]!, out[2]!];
-  if (Array.isArray(a.size) && (a.size[0] !== size[0] || a.size[1] !== size[1])) c.refuse(`has size ${JSON.stringify(a.size)} but produced [${size}]`);
-  return [c.g.op(c.base, op, [c.ref('images'), c.g.int32(`${c.base}/size`, size)], {
-    ...T(c.value('images').dtype),
-    align_corners: attr.bool(Boolean(a.alignCorners)),
-    half_pixel_centers: attr.bool(Boolean(a.halfPixelCenters)),
-  })];
-};
+const resize =
+  (op: 'ResizeNearestNeighbor' | 'ResizeBilinear'): Rule =>
+  (c: RuleContext) => {
+    checkAttrs(c, ['alignCorners', 'halfPixelCenters', 'size']);
+    const a = c.node.attrs;
+    const out = out0(c).shape;
+    if (out.length !== 4) c.refuse('resizes a tensor that is not rank 4');
+    const size = [out[1]!, out[2]!];
+    if (Array.isArray(a.size) && (a.size[0] !== size[0] || a.size[1] !== size[1]))
+      c.refuse(`has size ${JSON.stringify(a.size)} but produced [${size}]`);
+    return [
+      c.g.op(c.base, op, [c.ref('images'), c.g.int32(`${c.base}/size`, size)], {
+        ...T(c.value('images').dtype),
+        align_corners: attr.bool(Boolean(a.alignCorners)),
+        half_pixel_centers: attr.bool(Boolean(a.halfPixelCenters)),
+      }),
+    ];
+  };
 
-const reduce = (op: 'Mean' | 'Sum' | 'Max' | 'Min', axisAttr: string): Rule => (c: RuleContext) => {
-  checkAttrs(c, [axisAttr, 'keepDims']);
-  const rank = c.value('x').shape.length;
-  const axes = axesOf(c, c.node.attrs[axisAttr], rank);
-  checkNoBatchAxis(c, axes, 'reduces over');
-  return [c.g.op(c.base, op, [c.ref('x'), c.g.int32(`${c.base}/axis`, axes)], {
-    ...T(out0(c).dtype), Tidx: attr.type('int32'), keep_dims: attr.bool(Boolean(c.node.attrs.keepDims)),
-  })];
-};
+const reduce =
+  (op: 'Mean' | 'Sum' | 'Max' | 'Min', axisAttr: string): Rule =>
+  (c: RuleContext) => {
+    checkAttrs(c, [axisAttr, 'keepDims']);
+    const rank = c.value('x').shape.length;
+    const axes = axesOf(c, c.node.attrs[axisAttr], rank);
+    checkNoBatchAxis(c, axes, 'reduces over');
+    return [
+      c.g.op(c.base, op, [c.ref('x'), c.g.int32(`${c.base}/axis`, axes)], {
+        ...T(out0(c).dtype),
+        Tidx: attr.type('int32'),
+        keep_dims: attr.bool(Boolean(c.node.attrs.keepDims)),
+      }),
+    ];
+  };
 
 // ---------------------------------------------------------------------------
 // single rules
@@ -200,9 +237,13 @@ const batchMatMul: Rule = (c: RuleContext) => {
   if (c.dynamic && out0(c).shape.length < 3) c.refuse('multiplies matrices without a batch axis (not relaxable to a dynamic batch)');
   checkBroadcastOperand(c, 'a');
   checkBroadcastOperand(c, 'b');
-  return [c.g.op(c.base, 'BatchMatMulV2', [c.ref('a'), c.ref('b')], {
-    ...T(out0(c).dtype), adj_x: attr.bool(Boolean(c.node.attrs.transposeA)), adj_y: attr.bool(Boolean(c.node.attrs.transposeB)),
-  })];
+  return [
+    c.g.op(c.base, 'BatchMatMulV2', [c.ref('a'), c.ref('b')], {
+      ...T(out0(c).dtype),
+      adj_x: attr.bool(Boolean(c.node.attrs.transposeA)),
+      adj_y: attr.bool(Boolean(c.node.attrs.transposeB)),
+    }),
+  ];
 };
 
 const concat: Rule = (c: RuleContext) => {
@@ -216,9 +257,13 @@ const concat: Rule = (c: RuleContext) => {
   }
   const ins = keys.map((k) => c.ref(k));
   if (ins.length === 1) return [c.g.op(c.base, 'Identity', ins, T(out0(c).dtype))];
-  return [c.g.op(c.base, 'ConcatV2', [...ins, c.g.int32(`${c.base}/axis`, [axis], [])], {
-    ...T(out0(c).dtype), N: attr.int(ins.length), Tidx: attr.type('int32'),
-  })];
+  return [
+    c.g.op(c.base, 'ConcatV2', [...ins, c.g.int32(`${c.base}/axis`, [axis], [])], {
+      ...T(out0(c).dtype),
+      N: attr.int(ins.length),
+      Tidx: attr.type('int32'),
+    }),
+  ];
 };
 
 const addN: Rule = (c: RuleContext) => {
@@ -226,7 +271,9 @@ const addN: Rule = (c: RuleContext) => {
   const keys = c.listKeys();
   if (c.dynamic) for (const k of keys) if (c.constant(k)) c.refuse('adds a constant of the batched shape (not relaxable to a dynamic batch)');
   const ins = keys.map((k) => c.ref(k));
-  return [c.g.op(c.base, ins.length === 1 ? 'Identity' : 'AddN', ins, { ...T(out0(c).dtype), ...(ins.length === 1 ? {} : { N: attr.int(ins.length) }) })];
+  return [
+    c.g.op(c.base, ins.length === 1 ? 'Identity' : 'AddN', ins, { ...T(out0(c).dtype), ...(ins.length === 1 ? {} : { N: attr.int(ins.length) }) }),
+  ];
 };
 
 const splitV: Rule = (c: RuleContext) => {
@@ -236,7 +283,9 @@ const splitV: Rule = (c: RuleContext) => {
   checkNoBatchAxis(c, [axis], 'splits');
   const sizes = c.node.outputs.map((o) => o.shape[axis]!);
   const name = c.g.op(c.base, 'SplitV', [c.ref('x'), c.g.int32(`${c.base}/size_splits`, sizes), c.g.int32(`${c.base}/axis`, [axis], [])], {
-    ...T(out0(c).dtype), Tlen: attr.type('int32'), num_split: attr.int(sizes.length),
+    ...T(out0(c).dtype),
+    Tlen: attr.type('int32'),
+    num_split: attr.int(sizes.length),
   });
   return sizes.map((_, i) => (i === 0 ? name : `${name}:${i}`));
 };
@@ -282,12 +331,21 @@ const fusedBatchNorm: Rule = (c: RuleContext) => {
   const ch = x.shape[3]!;
   const eps = c.node.attrs.varianceEpsilon;
   if (typeof eps !== 'number') c.refuse(`has varianceEpsilon=${JSON.stringify(eps)}`);
-  return [c.g.op(c.base, 'FusedBatchNormV3', [
-    c.ref('x'), bnParam(c, 'scale', ch, 1), bnParam(c, 'offset', ch, 0), bnParam(c, 'mean', ch, 0), bnParam(c, 'variance', ch, 1),
-  ], {
-    ...T(x.dtype), U: attr.type('float32'), epsilon: attr.float(eps), data_format: attr.str('NHWC'),
-    is_training: attr.bool(false), exponential_avg_factor: attr.float(1),
-  })];
+  return [
+    c.g.op(
+      c.base,
+      'FusedBatchNormV3',
+      [c.ref('x'), bnParam(c, 'scale', ch, 1), bnParam(c, 'offset', ch, 0), bnParam(c, 'mean', ch, 0), bnParam(c, 'variance', ch, 1)],
+      {
+        ...T(x.dtype),
+        U: attr.type('float32'),
+        epsilon: attr.float(eps),
+        data_format: attr.str('NHWC'),
+        is_training: attr.bool(false),
+        exponential_avg_factor: attr.float(1),
+      },
+    ),
+  ];
 };
 
 const leakyRelu: Rule = (c: RuleContext) => {
@@ -324,7 +382,11 @@ const transpose: Rule = (c: RuleContext) => {
 
 function paddings(c: RuleContext, rank: number): number[] {
   const p = c.node.attrs.paddings;
-  if (!Array.isArray(p) || p.length !== rank || !p.every((q) => Array.isArray(q) && q.length === 2 && q.every((e) => Number.isInteger(e) && e >= 0))) {
+  if (
+    !Array.isArray(p) ||
+    p.length !== rank ||
+    !p.every((q) => Array.isArray(q) && q.length === 2 && q.every((e) => Number.isInteger(e) && e >= 0))
+  ) {
     return c.refuse(`has paddings=${JSON.stringify(p)}`);
   }
   const flat = (p as number[][]).flat();
@@ -339,9 +401,12 @@ const padV2: Rule = (c: RuleContext) => {
   const v = c.node.attrs.constantValue ?? 0;
   if (typeof v !== 'number') c.refuse(`has constantValue=${JSON.stringify(v)}`);
   if (x.dtype !== 'float32') c.refuse(`pads a ${x.dtype} tensor`);
-  return [c.g.op(c.base, 'PadV2', [c.ref('x'), c.g.int32(`${c.base}/paddings`, p, [x.shape.length, 2]), c.g.float32(`${c.base}/value`, [v], [])], {
-    ...T(x.dtype), Tpaddings: attr.type('int32'),
-  })];
+  return [
+    c.g.op(c.base, 'PadV2', [c.ref('x'), c.g.int32(`${c.base}/paddings`, p, [x.shape.length, 2]), c.g.float32(`${c.base}/value`, [v], [])], {
+      ...T(x.dtype),
+      Tpaddings: attr.type('int32'),
+    }),
+  ];
 };
 
 const mirrorPad: Rule = (c: RuleContext) => {
@@ -350,15 +415,20 @@ const mirrorPad: Rule = (c: RuleContext) => {
   const p = paddings(c, x.shape.length);
   const mode = c.node.attrs.mode;
   if (mode !== 'reflect' && mode !== 'symmetric') c.refuse(`has mode=${JSON.stringify(mode)}`);
-  return [c.g.op(c.base, 'MirrorPad', [c.ref('x'), c.g.int32(`${c.base}/paddings`, p, [x.shape.length, 2])], {
-    ...T(x.dtype), Tpaddings: attr.type('int32'), mode: attr.str(mode.toUpperCase()),
-  })];
+  return [
+    c.g.op(c.base, 'MirrorPad', [c.ref('x'), c.g.int32(`${c.base}/paddings`, p, [x.shape.length, 2])], {
+      ...T(x.dtype),
+      Tpaddings: attr.type('int32'),
+      mode: attr.str(mode.toUpperCase()),
+    }),
+  ];
 };
 
 const softmax: Rule = (c: RuleContext) => {
   checkAttrs(c, ['dim']);
   const rank = c.value('logits').shape.length;
-  if (normAxis(c, c.node.attrs.dim ?? -1, rank) !== rank - 1) c.refuse('normalizes over an axis other than the last (TF.js Softmax is last-axis only)');
+  if (normAxis(c, c.node.attrs.dim ?? -1, rank) !== rank - 1)
+    c.refuse('normalizes over an axis other than the last (TF.js Softmax is last-axis only)');
   return [c.g.op(c.base, 'Softmax', [c.ref('logits')], T(out0(c).dtype))];
 };
 
@@ -370,7 +440,14 @@ const pack: Rule = (c: RuleContext) => {
     checkNoBatchAxis(c, [axis], 'stacks along');
     for (const k of keys) if (c.constant(k)) c.refuse('stacks a constant with batched tensors (not relaxable to a dynamic batch)');
   }
-  return [c.g.op(c.base, 'Pack', keys.map((k) => c.ref(k)), { ...T(out0(c).dtype), N: attr.int(keys.length), axis: attr.int(axis) })];
+  return [
+    c.g.op(
+      c.base,
+      'Pack',
+      keys.map((k) => c.ref(k)),
+      { ...T(out0(c).dtype), N: attr.int(keys.length), axis: attr.int(axis) },
+    ),
+  ];
 };
 
 const slice: Rule = (c: RuleContext) => {
@@ -385,9 +462,12 @@ const slice: Rule = (c: RuleContext) => {
     if (begin[0] !== 0 || size[0] !== x[0]) c.refuse('slices the batch axis (not relaxable to a dynamic batch)');
     size[0] = -1;
   }
-  return [c.g.op(c.base, 'Slice', [c.ref('x'), c.g.int32(`${c.base}/begin`, begin), c.g.int32(`${c.base}/size`, size)], {
-    ...T(out0(c).dtype), Index: attr.type('int32'),
-  })];
+  return [
+    c.g.op(c.base, 'Slice', [c.ref('x'), c.g.int32(`${c.base}/begin`, begin), c.g.int32(`${c.base}/size`, size)], {
+      ...T(out0(c).dtype),
+      Index: attr.type('int32'),
+    }),
+  ];
 };
 
 /** tfjs kernel name → rule. */
@@ -449,6 +529,6 @@ export const RULES: Readonly<Record<string, Rule>> = {
 
 export function ruleFor(node: TraceNode): Rule {
   const rule = RULES[node.kernel];
-  if (!rule) throw new UnsupportedExportError('TF.js', node, 'has no TF.js graph-model rule (supported: ' + Object.keys(RULES).join(', ') + ')');
+  if (!rule) throw new UnsupportedExportError('TF.js', node, `has no TF.js graph-model rule (supported: ${Object.keys(RULES).join(', ')})`);
   return rule;
 }

@@ -16,10 +16,10 @@
  * `stage3.csp.m.0.cv1.conv.weight`, `stage5.spp.cv2.bn.running_mean`, …
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { cspBlock, Downsample, SPP, SPPF, type CspBlock, type CspKind } from '../../nn/blocks.js';
+import { type CspBlock, type CspKind, cspBlock, Downsample, SPP, SPPF } from '../../nn/blocks.js';
 import { ConvBnAct } from '../../nn/conv.js';
 import { Module } from '../../nn/module.js';
-import { scaleDepth, scaleWidth, type Backbone, type BuildContext } from '../types.js';
+import { type Backbone, type BuildContext, scaleDepth, scaleWidth } from '../types.js';
 
 export type SppKind = 'sppf' | 'spp' | 'none';
 

@@ -30,7 +30,10 @@ export class FastNormalizedFusion extends Module {
   readonly weight: tf.Variable;
   readonly eps: number;
 
-  constructor(readonly numInputs: number, opts: { eps?: number } = {}) {
+  constructor(
+    readonly numInputs: number,
+    opts: { eps?: number } = {},
+  ) {
     super();
     if (!Number.isInteger(numInputs) || numInputs < 1) {
       throw new Error(`FastNormalizedFusion: numInputs must be a positive integer, got ${numInputs}`);
@@ -111,7 +114,11 @@ export class BiFpnLayer extends Module {
   /** out[i] for i = 1 … L−1 (the bottom level's output is its td node); index 0 unused. */
   readonly outNodes: BiFpnNode[] = [];
 
-  constructor(readonly width: number, readonly levelNames: readonly number[], opts: { act: ActivationName; rng: Rng; eps?: number }) {
+  constructor(
+    readonly width: number,
+    readonly levelNames: readonly number[],
+    opts: { act: ActivationName; rng: Rng; eps?: number },
+  ) {
     super();
     const L = levelNames.length;
     if (L < 2) throw new Error(`BiFpnLayer: needs at least 2 levels, got ${L}`);
@@ -277,7 +284,7 @@ export interface BiFpnScaling {
 export function bifpnScaling(phi: number): BiFpnScaling {
   if (!Number.isInteger(phi) || phi < 0) throw new Error(`bifpnScaling: φ must be a non-negative integer, got ${phi}`);
   return {
-    width: 8 * Math.round((64 * Math.pow(1.35, phi)) / 8),
+    width: 8 * Math.round((64 * 1.35 ** phi) / 8),
     repeats: 3 + phi,
     headDepth: 3 + Math.floor(phi / 3),
   };

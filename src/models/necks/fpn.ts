@@ -16,10 +16,10 @@
  * n = scaleDepth(3, depthMultiple). For 3 levels: lat5, td4, lat4, td3.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { concatChannels, cspBlock, upsample, type CspBlock, type CspKind } from '../../nn/blocks.js';
+import { type CspBlock, type CspKind, concatChannels, cspBlock, upsample } from '../../nn/blocks.js';
 import { ConvBnAct } from '../../nn/conv.js';
 import { Module } from '../../nn/module.js';
-import { scaleDepth, type BuildContext, type Neck } from '../types.js';
+import { type BuildContext, type Neck, scaleDepth } from '../types.js';
 
 export interface FpnNeckOptions {
   inChannels: number[];

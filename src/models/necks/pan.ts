@@ -14,7 +14,7 @@
  * outChannels = inChannels, outStrides = inStrides.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { concatChannels, cspBlock, Downsample, type CspBlock } from '../../nn/blocks.js';
+import { type CspBlock, concatChannels, cspBlock, Downsample } from '../../nn/blocks.js';
 import { FpnNeck, type FpnNeckOptions } from './fpn.js';
 
 export type PanNeckOptions = FpnNeckOptions;

@@ -8,8 +8,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, ConvBnAct } from '../../nn/conv.js';
 import type { FuseReport } from '../../nn/fuse.js';
-import { Module } from '../../nn/module.js';
 import type { BuildContext } from '../../nn/module.js';
+import { Module } from '../../nn/module.js';
 import { foldTaskCode, makeTaskCode, type TaskCodeLayer, type TaskCodeOptions } from '../../nn/task-code.js';
 
 export interface ClassifyHeadOptions {
@@ -32,7 +32,10 @@ export class ClassifyHead extends Module {
     const hidden = opts.inChannels;
     this.conv = this.addModule('conv', new ConvBnAct(channels, hidden, { k: 1, act: opts.ctx.act, rng: opts.ctx.rng }));
     const prior = Math.log(0.25 / 0.75);
-    this.fc = this.addModule('fc', new Conv2d(hidden, opts.numLabels, { k: 1, rng: opts.ctx.rng, biasInit: new Float32Array(opts.numLabels).fill(prior) }));
+    this.fc = this.addModule(
+      'fc',
+      new Conv2d(hidden, opts.numLabels, { k: 1, rng: opts.ctx.rng, biasInit: new Float32Array(opts.numLabels).fill(prior) }),
+    );
   }
 
   override get typeName(): string {

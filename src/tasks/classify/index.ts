@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { multiLabelAP, multiLabelF1 } from '../../eval/multilabel-metrics.js';
-import { taskCodeOptions, type TaskEvaluator, type TaskSpec } from '../types.js';
+import { type TaskEvaluator, type TaskSpec, taskCodeOptions } from '../types.js';
 import { ClassifyHead } from './head.js';
 import { classifyLoss } from './loss.js';
 
@@ -61,11 +61,15 @@ export const classifyTask: TaskSpec<'classify', tf.Tensor2D, ClassifyHead> = {
   labels: 'image-level labels (the classes present, plus attributes when the dataset has them)',
   needsExtras: true,
   defaultWeight: 1,
-  buildHead: (ctx) => new ClassifyHead({
-    inChannels: ctx.channels[ctx.channels.length - 1]!, numLabels: ctx.config.numLabels, code: taskCodeOptions(ctx.config), ctx,
-  }),
+  buildHead: (ctx) =>
+    new ClassifyHead({
+      inChannels: ctx.channels[ctx.channels.length - 1]!,
+      numLabels: ctx.config.numLabels,
+      code: taskCodeOptions(ctx.config),
+      ctx,
+    }),
   loss(ctx) {
-    if (!ctx.batch.labels) throw new Error('the classify task needs image-level labels in every batch (load the data with the task\'s labels)');
+    if (!ctx.batch.labels) throw new Error("the classify task needs image-level labels in every batch (load the data with the task's labels)");
     const l = classifyLoss(ctx.out, ctx.batch.labels);
     const loss = ctx.share === 1 ? l : (tf.mul(l, ctx.share) as tf.Scalar);
     return { loss, items: { classify: loss.dataSync()[0]! } };
@@ -82,7 +86,8 @@ export const classifyTask: TaskSpec<'classify', tf.Tensor2D, ClassifyHead> = {
     const p = tf.sigmoid(ctx.out).dataSync();
     const thr = ctx.labelThreshold ?? 0.5;
     const labels: PredictedLabel[] = Array.from(p, (score, index) => ({ index, name: ctx.labelNames[index] ?? `label ${index}`, score }))
-      .filter((l) => l.score >= thr).sort((a, b) => b.score - a.score);
+      .filter((l) => l.score >= thr)
+      .sort((a, b) => b.score - a.score);
     return {
       value: labels,
       json: { labels: labels.map((l) => ({ name: l.name, score: Number(l.score.toFixed(4)) })) },

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, ConvBnAct } from '../../nn/conv.js';
 import type { FuseReport } from '../../nn/fuse.js';
-import { Module, type BuildContext } from '../../nn/module.js';
+import { type BuildContext, Module } from '../../nn/module.js';
 import { foldTaskCode, makeTaskCode, type TaskCodeLayer, type TaskCodeOptions } from '../../nn/task-code.js';
 
 export interface CountHeadOptions {
@@ -29,7 +29,10 @@ export class CountHead extends Module {
     const { code, channels } = makeTaskCode(opts.inChannels, { ...opts.code, rng: opts.ctx.rng });
     this.code = code ? this.addModule('code', code) : null;
     this.conv = this.addModule('conv', new ConvBnAct(channels, opts.inChannels, { k: 1, act: opts.ctx.act, rng: opts.ctx.rng }));
-    this.fc = this.addModule('fc', new Conv2d(opts.inChannels, opts.nc, { k: 1, rng: opts.ctx.rng, biasInit: new Float32Array(opts.nc).fill(Math.log(0.5)) }));
+    this.fc = this.addModule(
+      'fc',
+      new Conv2d(opts.inChannels, opts.nc, { k: 1, rng: opts.ctx.rng, biasInit: new Float32Array(opts.nc).fill(Math.log(0.5)) }),
+    );
   }
 
   override get typeName(): string {

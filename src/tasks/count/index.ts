@@ -6,7 +6,7 @@
  * class count is right).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { taskCodeOptions, type TaskEvaluator, type TaskSpec } from '../types.js';
+import { type TaskEvaluator, type TaskSpec, taskCodeOptions } from '../types.js';
 import { CountHead } from './head.js';
 import { countLoss, countTargets, predictedCounts } from './loss.js';
 
@@ -14,7 +14,8 @@ const fmt = (v: number | undefined, d = 3): string => (v === undefined || !Numbe
 
 /** Mean absolute error per image × class and exact-count accuracy per image of predicted vs true counts (B × nc each). */
 export function countMetrics(predicted: ArrayLike<number>, truth: ArrayLike<number>, nc: number): { mae: number; accuracy: number; images: number } {
-  if (predicted.length !== truth.length || truth.length % nc !== 0) throw new Error(`countMetrics: ${predicted.length} predictions for ${truth.length} counts of ${nc} classes`);
+  if (predicted.length !== truth.length || truth.length % nc !== 0)
+    throw new Error(`countMetrics: ${predicted.length} predictions for ${truth.length} counts of ${nc} classes`);
   const images = truth.length / nc;
   let abs = 0;
   let exact = 0;
@@ -68,7 +69,8 @@ export const countTask: TaskSpec<'count', tf.Tensor2D, CountHead> = {
   labels: 'boxes and classes (the counts are the boxes per class)',
   needsExtras: false,
   defaultWeight: 0.5,
-  buildHead: (ctx) => new CountHead({ inChannels: ctx.channels[ctx.channels.length - 1]!, nc: ctx.config.nc, code: taskCodeOptions(ctx.config), ctx }),
+  buildHead: (ctx) =>
+    new CountHead({ inChannels: ctx.channels[ctx.channels.length - 1]!, nc: ctx.config.nc, code: taskCodeOptions(ctx.config), ctx }),
   loss(ctx) {
     const l = countLoss(ctx.out, countTargets(ctx.batch.targets, ctx.batch.shape[0], ctx.net.config.nc));
     const loss = ctx.share === 1 ? l : (tf.mul(l, ctx.share) as tf.Scalar);
@@ -91,7 +93,11 @@ export const countTask: TaskSpec<'count', tf.Tensor2D, CountHead> = {
     return {
       value: n,
       json: { counts },
-      line: `counts ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ') || '(none)'}`,
+      line: `counts ${
+        Object.entries(counts)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ') || '(none)'
+      }`,
     };
   },
 };

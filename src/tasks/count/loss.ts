@@ -13,7 +13,8 @@ export function countTargets(targets: Float32Array, b: number, nc: number): Floa
   for (let o = 0; o < targets.length; o += TARGET_ROW) {
     const img = targets[o]!;
     const c = targets[o + 1]!;
-    if (!(img >= 0 && img < b && c >= 0 && c < nc)) throw new Error(`count targets: row ${o / TARGET_ROW} has image ${img}, class ${c} (batch ${b}, ${nc} classes)`);
+    if (!(img >= 0 && img < b && c >= 0 && c < nc))
+      throw new Error(`count targets: row ${o / TARGET_ROW} has image ${img}, class ${c} (batch ${b}, ${nc} classes)`);
     out[img * nc + c]! += 1;
   }
   return out;

@@ -19,7 +19,7 @@
  * non-finite side are ignored and counted (`ignored`).
  */
 import { ProgressBar } from '../../util/progress.js';
-import { Rng } from '../../util/rng.js';
+import type { Rng } from '../../util/rng.js';
 import { whIou } from './box-utils.js';
 
 export type AnchorMetric = 'iou' | 'ratio';
@@ -55,7 +55,8 @@ export function filterValidWh(wh: ArrayLike<number>): ValidWh {
   const data = new Float64Array(wh.length);
   let n = 0;
   for (let i = 0; i < total; i++) {
-    const w = wh[2 * i]!, h = wh[2 * i + 1]!;
+    const w = wh[2 * i]!,
+      h = wh[2 * i + 1]!;
     if (w > 0 && h > 0 && Number.isFinite(w) && Number.isFinite(h)) {
       data[2 * n] = w;
       data[2 * n + 1] = h;
@@ -68,7 +69,8 @@ export function filterValidWh(wh: ArrayLike<number>): ValidWh {
 function flatAnchors(anchors: AnchorList): Float64Array {
   const out = new Float64Array(anchors.length * 2);
   anchors.forEach((a, i) => {
-    const w = a[0], h = a[1];
+    const w = a[0],
+      h = a[1];
     if (!(w !== undefined && h !== undefined && w > 0 && h > 0 && Number.isFinite(w) && Number.isFinite(h))) {
       throw new Error(`anchor ${i} must be a positive (w, h); got (${w}, ${h})`);
     }
@@ -80,17 +82,21 @@ function flatAnchors(anchors: AnchorList): Float64Array {
 
 /** Ratio-metric match of box (w, h) and anchor (aw, ah): min over sides of min(r, 1/r). */
 function ratioMatch(w: number, h: number, aw: number, ah: number): number {
-  const rw = w / aw, rh = h / ah;
+  const rw = w / aw,
+    rh = h / ah;
   return Math.min(rw, 1 / rw, rh, 1 / rh);
 }
 
 function metricsOf(v: ValidWh, k: Float64Array, thr: number): AnchorMetrics {
   const t = 1 / thr;
   const na = k.length >> 1;
-  let matched = 0, above = 0, fit = 0;
+  let matched = 0,
+    above = 0,
+    fit = 0;
   const d = v.data;
   for (let i = 0; i < v.n; i++) {
-    const w = d[2 * i]!, h = d[2 * i + 1]!;
+    const w = d[2 * i]!,
+      h = d[2 * i + 1]!;
     let best = 0;
     for (let j = 0; j < na; j++) {
       const x = ratioMatch(w, h, k[2 * j]!, k[2 * j + 1]!);
@@ -111,10 +117,12 @@ function fitnessOf(d: Float64Array, n: number, k: Float64Array, t: number): numb
   const na = k.length >> 1;
   let fit = 0;
   for (let i = 0; i < n; i++) {
-    const w = d[2 * i]!, h = d[2 * i + 1]!;
+    const w = d[2 * i]!,
+      h = d[2 * i + 1]!;
     let best = 0;
     for (let j = 0; j < na; j++) {
-      const rw = w / k[2 * j]!, rh = h / k[2 * j + 1]!;
+      const rw = w / k[2 * j]!,
+        rh = h / k[2 * j + 1]!;
       const x = Math.min(rw, 1 / rw, rh, 1 / rh);
       if (x > best) best = x;
     }
@@ -164,9 +172,10 @@ export function kmeansAnchors(wh: ArrayLike<number>, k: number, options: KmeansO
   const n = v.n;
   const d = v.data;
   if (n < k) throw new Error(`k-means needs at least k=${k} valid boxes; got ${n} (${v.ignored} ignored)`);
-  const dist = metric === 'iou'
-    ? (w: number, h: number, cw: number, ch: number) => 1 - whIou(w, h, cw, ch)
-    : (w: number, h: number, cw: number, ch: number) => 1 - ratioMatch(w, h, cw, ch);
+  const dist =
+    metric === 'iou'
+      ? (w: number, h: number, cw: number, ch: number) => 1 - whIou(w, h, cw, ch)
+      : (w: number, h: number, cw: number, ch: number) => 1 - ratioMatch(w, h, cw, ch);
 
   // k-means++ seeding.
   const c = new Float64Array(2 * k);
@@ -175,7 +184,8 @@ export function kmeansAnchors(wh: ArrayLike<number>, k: number, options: KmeansO
   c[0] = d[2 * first]!;
   c[1] = d[2 * first + 1]!;
   for (let j = 1; j < k; j++) {
-    const pw = c[2 * (j - 1)]!, ph = c[2 * (j - 1) + 1]!;
+    const pw = c[2 * (j - 1)]!,
+      ph = c[2 * (j - 1) + 1]!;
     let total = 0;
     for (let i = 0; i < n; i++) {
       const x = dist(d[2 * i]!, d[2 * i + 1]!, pw, ph);
@@ -203,12 +213,16 @@ export function kmeansAnchors(wh: ArrayLike<number>, k: number, options: KmeansO
   // Lloyd iterations.
   const assign = new Int32Array(n).fill(-1);
   const adist = new Float64Array(n);
-  const sumW = new Float64Array(k), sumH = new Float64Array(k), count = new Int32Array(k);
+  const sumW = new Float64Array(k),
+    sumH = new Float64Array(k),
+    count = new Int32Array(k);
   for (let it = 0; it < iters; it++) {
     let changed = 0;
     for (let i = 0; i < n; i++) {
-      const w = d[2 * i]!, h = d[2 * i + 1]!;
-      let best = 0, bestD = Infinity;
+      const w = d[2 * i]!,
+        h = d[2 * i + 1]!;
+      let best = 0,
+        bestD = Infinity;
       for (let j = 0; j < k; j++) {
         const x = dist(w, h, c[2 * j]!, c[2 * j + 1]!);
         if (x < bestD) {
@@ -241,7 +255,8 @@ export function kmeansAnchors(wh: ArrayLike<number>, k: number, options: KmeansO
         c[2 * j + 1] = metric === 'iou' ? sumH[j]! / count[j]! : Math.exp(sumH[j]! / count[j]!);
       } else {
         // Reseed an empty cluster at the box worst served by its centroid.
-        let far = 0, farD = -1;
+        let far = 0,
+          farD = -1;
         for (let i = 0; i < n; i++) {
           if (adist[i]! > farD) {
             farD = adist[i]!;
@@ -373,22 +388,32 @@ export function autoAnchor(wh: ArrayLike<number>, currentAnchors: LevelAnchors, 
   const v = filterValidWh(wh);
   const before = metricsOf(v, flatAnchors(flat), thr);
   const unchanged = (recomputed: boolean): AutoAnchorResult => ({
-    before, after: before, anchors: current, changed: false, recomputed, ignored: v.ignored,
+    before,
+    after: before,
+    anchors: current,
+    changed: false,
+    recomputed,
+    ignored: v.ignored,
   });
   if (before.bpr >= minBpr || v.n < flat.length || flat.length === 0) return unchanged(false);
 
   const seeds = kmeansAnchors(v.data, flat.length, { rng: options.rng, iters: options.kmeansIters, metric: options.metric });
   const evolved = evolveAnchors(v.data, seeds, {
-    rng: options.rng, generations: options.generations, thr, progress: options.progress,
+    rng: options.rng,
+    generations: options.generations,
+    thr,
+    progress: options.progress,
   });
   const candidate = evolved.anchors;
   const after = metricsOf(v, flatAnchors(candidate), thr);
   const better = after.bpr > before.bpr || (after.bpr === before.bpr && after.fitness > before.fitness);
   if (!better) return unchanged(true);
   let p = 0;
-  const anchors = currentAnchors.map((level) => level.map(() => {
-    const a = candidate[p++]!;
-    return [a[0]!, a[1]!] as [number, number];
-  }));
+  const anchors = currentAnchors.map((level) =>
+    level.map(() => {
+      const a = candidate[p++]!;
+      return [a[0]!, a[1]!] as [number, number];
+    }),
+  );
   return { before, after, anchors, changed: true, recomputed: true, ignored: v.ignored };
 }

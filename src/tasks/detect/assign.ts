@@ -119,7 +119,20 @@ class Growing {
   cls: number[] = [];
   gt: number[] = [];
 
-  push(b: number, a: number, gj: number, gi: number, x: number, y: number, w: number, h: number, aw: number, ah: number, cls: number, gt: number): void {
+  push(
+    b: number,
+    a: number,
+    gj: number,
+    gi: number,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    aw: number,
+    ah: number,
+    cls: number,
+    gt: number,
+  ): void {
     this.b.push(b);
     this.a.push(a);
     this.gj.push(gj);
@@ -152,13 +165,15 @@ function checkSpec(spec: AssignSpec): void {
   if (spec.grids.length !== nl) throw new Error(`buildTargets: ${spec.grids.length} grids for ${nl} strides`);
   const na = spec.anchors[0]!.length;
   spec.anchors.forEach((l, i) => {
-    if (l.length !== na || na === 0) throw new Error(`buildTargets: level ${i} has ${l.length} anchors (every level needs the same, non-zero count ${na})`);
+    if (l.length !== na || na === 0)
+      throw new Error(`buildTargets: level ${i} has ${l.length} anchors (every level needs the same, non-zero count ${na})`);
     for (const [w, h] of l) {
       if (!(w > 0 && h > 0)) throw new Error(`buildTargets: level ${i} has a non-positive anchor [${w}, ${h}]`);
     }
   });
   spec.grids.forEach(([ny, nx], i) => {
-    if (!(Number.isInteger(ny) && Number.isInteger(nx) && ny > 0 && nx > 0)) throw new Error(`buildTargets: level ${i} grid [${ny}, ${nx}] is not a positive integer size`);
+    if (!(Number.isInteger(ny) && Number.isInteger(nx) && ny > 0 && nx > 0))
+      throw new Error(`buildTargets: level ${i} grid [${ny}, ${nx}] is not a positive integer size`);
     if (!(spec.strides[i]! > 0)) throw new Error(`buildTargets: level ${i} stride ${spec.strides[i]} is not positive`);
   });
   const rule = spec.rule ?? 'v5';

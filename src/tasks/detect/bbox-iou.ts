@@ -48,7 +48,12 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
 }
 
 interface Sides {
-  x1: tf.Tensor; y1: tf.Tensor; x2: tf.Tensor; y2: tf.Tensor; w: tf.Tensor; h: tf.Tensor;
+  x1: tf.Tensor;
+  y1: tf.Tensor;
+  x2: tf.Tensor;
+  y2: tf.Tensor;
+  w: tf.Tensor;
+  h: tf.Tensor;
 }
 
 function sides(box: tf.Tensor, format: BoxFormat): Sides {

@@ -9,7 +9,10 @@ export type BoxArray = ArrayLike<number>;
 /** [x1,y1,x2,y2]×n → [cx,cy,w,h]×n (a new Float32Array, or `out`). */
 export function xyxyToXywh(boxes: BoxArray, out: Float32Array = new Float32Array(boxes.length)): Float32Array {
   for (let i = 0; i + 3 < boxes.length; i += 4) {
-    const x1 = boxes[i]!, y1 = boxes[i + 1]!, x2 = boxes[i + 2]!, y2 = boxes[i + 3]!;
+    const x1 = boxes[i]!,
+      y1 = boxes[i + 1]!,
+      x2 = boxes[i + 2]!,
+      y2 = boxes[i + 3]!;
     out[i] = (x1 + x2) / 2;
     out[i + 1] = (y1 + y2) / 2;
     out[i + 2] = x2 - x1;
@@ -21,7 +24,10 @@ export function xyxyToXywh(boxes: BoxArray, out: Float32Array = new Float32Array
 /** [cx,cy,w,h]×n → [x1,y1,x2,y2]×n (a new Float32Array, or `out`). */
 export function xywhToXyxy(boxes: BoxArray, out: Float32Array = new Float32Array(boxes.length)): Float32Array {
   for (let i = 0; i + 3 < boxes.length; i += 4) {
-    const cx = boxes[i]!, cy = boxes[i + 1]!, hw = boxes[i + 2]! / 2, hh = boxes[i + 3]! / 2;
+    const cx = boxes[i]!,
+      cy = boxes[i + 1]!,
+      hw = boxes[i + 2]! / 2,
+      hh = boxes[i + 3]! / 2;
     out[i] = cx - hw;
     out[i + 1] = cy - hh;
     out[i + 2] = cx + hw;
@@ -47,8 +53,14 @@ export function boxAreas(boxes: BoxArray): Float32Array {
 
 /** IoU of the xyxy box `a` (at `ao`) and `b` (at `bo`); 0 when the union is empty. */
 export function boxIou(a: BoxArray, b: BoxArray, ao = 0, bo = 0): number {
-  const ax1 = a[ao]!, ay1 = a[ao + 1]!, ax2 = a[ao + 2]!, ay2 = a[ao + 3]!;
-  const bx1 = b[bo]!, by1 = b[bo + 1]!, bx2 = b[bo + 2]!, by2 = b[bo + 3]!;
+  const ax1 = a[ao]!,
+    ay1 = a[ao + 1]!,
+    ax2 = a[ao + 2]!,
+    ay2 = a[ao + 3]!;
+  const bx1 = b[bo]!,
+    by1 = b[bo + 1]!,
+    bx2 = b[bo + 2]!,
+    by2 = b[bo + 3]!;
   const iw = Math.min(ax2, bx2) - Math.max(ax1, bx1);
   const ih = Math.min(ay2, by2) - Math.max(ay1, by1);
   if (iw <= 0 || ih <= 0) return 0;
@@ -66,7 +78,10 @@ export function iouMatrix(a: BoxArray, b: BoxArray): Float32Array {
   const out = new Float32Array(n * m);
   const areaB = boxAreas(b);
   for (let i = 0; i < n; i++) {
-    const ax1 = a[i * 4]!, ay1 = a[i * 4 + 1]!, ax2 = a[i * 4 + 2]!, ay2 = a[i * 4 + 3]!;
+    const ax1 = a[i * 4]!,
+      ay1 = a[i * 4 + 1]!,
+      ax2 = a[i * 4 + 2]!,
+      ay2 = a[i * 4 + 3]!;
     const areaA = Math.max(ax2 - ax1, 0) * Math.max(ay2 - ay1, 0);
     const row = i * m;
     for (let j = 0; j < m; j++) {
@@ -99,7 +114,8 @@ export function whIouMatrix(wh1: BoxArray, wh2: BoxArray): Float32Array {
   const m = wh2.length >> 1;
   const out = new Float32Array(n * m);
   for (let i = 0; i < n; i++) {
-    const w = wh1[2 * i]!, h = wh1[2 * i + 1]!;
+    const w = wh1[2 * i]!,
+      h = wh1[2 * i + 1]!;
     for (let j = 0; j < m; j++) out[i * m + j] = whIou(w, h, wh2[2 * j]!, wh2[2 * j + 1]!);
   }
   return out;

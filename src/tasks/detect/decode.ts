@@ -127,7 +127,8 @@ export function decodeCell(
   const no = raw.length;
   if (no < 5) throw new Error(`decodeCell: expected at least 5 channels; got ${no}`);
   const out = new Float32Array(no);
-  const aw = anchor[0]!, ah = anchor[1]!;
+  const aw = anchor[0]!,
+    ah = anchor[1]!;
   if (rule === 'v3') {
     out[0] = (sigmoid(raw[0]!) + gx) * stride;
     out[1] = (sigmoid(raw[1]!) + gy) * stride;

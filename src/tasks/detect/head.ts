@@ -16,12 +16,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DWSeparableConv } from '../../nn/blocks.js';
 import { Conv2d } from '../../nn/conv.js';
-import {
-  foldAddBeforeConv, foldConcatBeforeConv, FoldRefused, foldMulAfterConv, foldMulBeforeConv, type FuseReport,
-} from '../../nn/fuse.js';
-import { ImplicitAdd, ImplicitConcat, ImplicitMul, NO_IMPLICIT, type ImplicitConfig } from '../../nn/implicit.js';
-import { Module } from '../../nn/module.js';
+import { FoldRefused, type FuseReport, foldAddBeforeConv, foldConcatBeforeConv, foldMulAfterConv, foldMulBeforeConv } from '../../nn/fuse.js';
+import { ImplicitAdd, ImplicitConcat, type ImplicitConfig, ImplicitMul, NO_IMPLICIT } from '../../nn/implicit.js';
 import type { BuildContext } from '../../nn/module.js';
+import { Module } from '../../nn/module.js';
 
 export interface DetectHeadOptions {
   inChannels: number[];
@@ -68,8 +66,9 @@ export class DetectHead extends Module {
       if (align) this.addModule(`l${i}.align`, align);
       const convs: DWSeparableConv[] = [];
       for (let d = 0; d < opts.depth; d++) {
-        convs.push(this.addModule(`l${i}.conv${d}`,
-          new DWSeparableConv(c, c, { k: 3, stride: 1, act: opts.ctx.act, dwAct: 'linear', rng: opts.ctx.rng })));
+        convs.push(
+          this.addModule(`l${i}.conv${d}`, new DWSeparableConv(c, c, { k: 3, stride: 1, act: opts.ctx.act, dwAct: 'linear', rng: opts.ctx.rng })),
+        );
       }
       const refineAdd = imp.refine === 'add' || imp.refine === 'both' ? this.addModule(`l${i}.refine_add`, new ImplicitAdd(c, iopts)) : null;
       const bias = new Float32Array(na * this.outputsPerAnchor);
@@ -80,7 +79,8 @@ export class DetectHead extends Module {
         for (let k = 0; k < opts.nc; k++) bias[o + 5 + k] = Math.log(0.6 / (opts.nc - 0.99));
       }
       const pred = this.addModule(`l${i}.pred`, new Conv2d(c, na * this.outputsPerAnchor, { k: 1, rng: opts.ctx.rng, biasInit: bias }));
-      const refineMul = imp.refine === 'mul' || imp.refine === 'both' ? this.addModule(`l${i}.refine_mul`, new ImplicitMul(na * this.outputsPerAnchor, iopts)) : null;
+      const refineMul =
+        imp.refine === 'mul' || imp.refine === 'both' ? this.addModule(`l${i}.refine_mul`, new ImplicitMul(na * this.outputsPerAnchor, iopts)) : null;
       this.levels.push({ align, convs, refineAdd, pred, refineMul });
     });
   }
@@ -126,7 +126,10 @@ export class DetectHead extends Module {
       if (l.refineAdd) {
         const z = l.refineAdd.constantValue();
         try {
-          l.pred.setConv(tf.clone(l.pred.weight) as tf.Tensor4D, foldAddBeforeConv(l.pred.weight as tf.Tensor4D, l.pred.bias as tf.Tensor1D, z, { k: l.pred.k, pad: l.pred.pad }));
+          l.pred.setConv(
+            tf.clone(l.pred.weight) as tf.Tensor4D,
+            foldAddBeforeConv(l.pred.weight as tf.Tensor4D, l.pred.bias as tf.Tensor1D, z, { k: l.pred.k, pad: l.pred.pad }),
+          );
           this.removeModule(`l${i}.refine_add`);
           l.refineAdd = null;
           report.folded.push(`${name('refine_add')} → ${name('pred')} bias`);
@@ -157,7 +160,8 @@ export class DetectHead extends Module {
         const w = first.weight as tf.Tensor4D;
         const b = first.bias as tf.Tensor1D;
         if (align.op === 'mul') first.setConv(foldMulBeforeConv(w, z), tf.clone(b) as tf.Tensor1D);
-        else if (align.op === 'add') first.setConv(tf.clone(w) as tf.Tensor4D, foldAddBeforeConv(w, b, z, { k: first.k, pad: Math.floor(first.k / 2), depthwise: true }));
+        else if (align.op === 'add')
+          first.setConv(tf.clone(w) as tf.Tensor4D, foldAddBeforeConv(w, b, z, { k: first.k, pad: Math.floor(first.k / 2), depthwise: true }));
         else throw new FoldRefused('constant channels cannot be appended to a depthwise conv');
       } else {
         const w = l.pred.weight as tf.Tensor4D;

@@ -33,7 +33,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Assignment } from './assign.js';
-import { bboxIou, stopGradient, type IouKind } from './bbox-iou.js';
+import { bboxIou, type IouKind, stopGradient } from './bbox-iou.js';
 
 export type BoxLossKind = IouKind | 'mse';
 export const BOX_LOSS_KINDS: readonly BoxLossKind[] = ['ciou', 'giou', 'diou', 'iou', 'mse'];
@@ -63,7 +63,12 @@ export interface DetectionHyp {
 }
 
 export const DEFAULT_DETECTION_HYP: Readonly<DetectionHyp> = Object.freeze({
-  box: 0.05, obj: 1.0, cls: 0.5, boxLoss: 'ciou', gr: 1.0, labelSmoothing: 0,
+  box: 0.05,
+  obj: 1.0,
+  cls: 0.5,
+  boxLoss: 'ciou',
+  gr: 1.0,
+  labelSmoothing: 0,
 });
 
 /** YOLOv5's objectness balance for `nl` levels. */
@@ -147,7 +152,13 @@ export interface DetectionLoss {
   items: DetectionLossItems;
 }
 
-function checkInputs(maps: tf.Tensor4D[], targets: Assignment, anchors: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, strides: readonly number[], nc: number): void {
+function checkInputs(
+  maps: tf.Tensor4D[],
+  targets: Assignment,
+  anchors: ReadonlyArray<ReadonlyArray<readonly [number, number]>>,
+  strides: readonly number[],
+  nc: number,
+): void {
   const nl = maps.length;
   if (nl === 0) throw new Error('detectionLoss: no maps');
   if (anchors.length !== nl || strides.length !== nl || targets.levels.length !== nl) {
@@ -162,7 +173,8 @@ function checkInputs(maps: tf.Tensor4D[], targets: Assignment, anchors: Readonly
     if (c !== na * (5 + nc)) throw new Error(`detectionLoss: map ${i} has ${c} channels, expected ${na} anchors × (5 + ${nc})`);
     const [gy, gx] = targets.grids[i]!;
     if (gy !== h || gx !== w) throw new Error(`detectionLoss: map ${i} is ${h}x${w} but the targets were built for ${gy}x${gx}`);
-    if (targets.strides[i] !== strides[i]) throw new Error(`detectionLoss: level ${i} stride ${strides[i]} but the targets used ${targets.strides[i]}`);
+    if (targets.strides[i] !== strides[i])
+      throw new Error(`detectionLoss: level ${i} stride ${strides[i]} but the targets used ${targets.strides[i]}`);
     const ta = targets.anchors[i]!;
     if (ta.length !== na || ta.some(([aw, ah], k) => aw !== anchors[i]![k]![0] || ah !== anchors[i]![k]![1])) {
       throw new Error(`detectionLoss: level ${i} anchors differ from those the targets were built with`);
@@ -193,7 +205,8 @@ export function detectionLoss(
 ): DetectionLoss {
   const h: DetectionHyp = { ...DEFAULT_DETECTION_HYP, ...hyp };
   checkInputs(maps, targets, anchors, strides, nc);
-  if (!BOX_LOSS_KINDS.includes(h.boxLoss)) throw new Error(`detectionLoss: unknown box loss '${String(h.boxLoss)}' (expected ${BOX_LOSS_KINDS.join(', ')})`);
+  if (!BOX_LOSS_KINDS.includes(h.boxLoss))
+    throw new Error(`detectionLoss: unknown box loss '${String(h.boxLoss)}' (expected ${BOX_LOSS_KINDS.join(', ')})`);
   if (!(h.labelSmoothing >= 0 && h.labelSmoothing <= 1)) throw new Error(`detectionLoss: labelSmoothing must be in [0, 1], got ${h.labelSmoothing}`);
   const nl = maps.length;
   const balance = h.balance ?? defaultBalance(nl);
@@ -248,7 +261,7 @@ export function detectionLoss(
         let s = 0;
         for (let k = 0; k < n; k++) {
           s += iv[k]!;
-          const t = (1 - h.gr) + h.gr * Math.max(iv[k]!, 0);
+          const t = 1 - h.gr + h.gr * Math.max(iv[k]!, 0);
           if (t > tobj[flat[k]!]!) tobj[flat[k]!] = t;
         }
         meanIou = s / n;
@@ -276,7 +289,9 @@ export function detectionLoss(
   });
 
   const lo = parts.levelObj.dataSync();
-  levels.forEach((l, i) => (l.obj = lo[i]!));
+  levels.forEach((l, i) => {
+    l.obj = lo[i]!;
+  });
   parts.levelObj.dispose();
   const items: DetectionLossItems = {
     total: parts.total.dataSync()[0]!,

@@ -163,7 +163,8 @@ export function nonMaxSuppression(boxesXyxy: ArrayLike<number>, scores: ArrayLik
   forEachSortedChunk(s, n, 4096, (idx) => {
     for (let k = 0; k < idx.length; k++) {
       const i = idx[k]!;
-      if (g.offer(i, 0, boxesXyxy[4 * i]!, boxesXyxy[4 * i + 1]!, boxesXyxy[4 * i + 2]!, boxesXyxy[4 * i + 3]!) && g.kept.length >= maxOut) return false;
+      if (g.offer(i, 0, boxesXyxy[4 * i]!, boxesXyxy[4 * i + 1]!, boxesXyxy[4 * i + 2]!, boxesXyxy[4 * i + 3]!) && g.kept.length >= maxOut)
+        return false;
     }
     return true;
   });
@@ -180,9 +181,15 @@ class Candidates {
   push(row: number, cls: number, score: number): void {
     if (this.length === this.rows.length) {
       const cap = this.rows.length * 2;
-      const rows = new Int32Array(cap); rows.set(this.rows); this.rows = rows;
-      const c = new Int32Array(cap); c.set(this.cls); this.cls = c;
-      const s = new Float32Array(cap); s.set(this.scores); this.scores = s;
+      const rows = new Int32Array(cap);
+      rows.set(this.rows);
+      this.rows = rows;
+      const c = new Int32Array(cap);
+      c.set(this.cls);
+      this.cls = c;
+      const s = new Float32Array(cap);
+      s.set(this.scores);
+      this.scores = s;
     }
     this.rows[this.length] = row;
     this.cls[this.length] = cls;
@@ -225,7 +232,8 @@ export function postprocess(decoded: ArrayLike<number>, nc: number, options: Pos
     const base = r * no;
     const obj = decoded[base + 4]!;
     if (!(obj > confThres)) continue;
-    const w = decoded[base + 2]!, h = decoded[base + 3]!;
+    const w = decoded[base + 2]!,
+      h = decoded[base + 3]!;
     if (w > maxWh || h > maxWh) continue;
     if (multiLabel) {
       for (let c = 0; c < nc; c++) {
@@ -233,7 +241,8 @@ export function postprocess(decoded: ArrayLike<number>, nc: number, options: Pos
         if (sc > confThres && (!allowed || allowed[c])) cand.push(r, c, sc);
       }
     } else {
-      let best = -1, bestS = -Infinity;
+      let best = -1,
+        bestS = -Infinity;
       for (let c = 0; c < nc; c++) {
         const sc = obj * decoded[base + 5 + c]!;
         if (sc > bestS) {
@@ -255,14 +264,20 @@ export function postprocess(decoded: ArrayLike<number>, nc: number, options: Pos
       if (visited++ >= maxNms) return false;
       const i = idx[k]!;
       const base = cand.rows[i]! * no;
-      const cx = decoded[base]!, cy = decoded[base + 1]!, hw = decoded[base + 2]! / 2, hh = decoded[base + 3]! / 2;
+      const cx = decoded[base]!,
+        cy = decoded[base + 1]!,
+        hw = decoded[base + 2]! / 2,
+        hh = decoded[base + 3]! / 2;
       if (g.offer(i, agnostic ? 0 : cand.cls[i]!, cx - hw, cy - hh, cx + hw, cy + hh) && g.kept.length >= maxDet) return false;
     }
     return true;
   });
   return g.kept.map((i) => {
     const base = cand.rows[i]! * no;
-    const cx = decoded[base]!, cy = decoded[base + 1]!, hw = decoded[base + 2]! / 2, hh = decoded[base + 3]! / 2;
+    const cx = decoded[base]!,
+      cy = decoded[base + 1]!,
+      hw = decoded[base + 2]! / 2,
+      hh = decoded[base + 3]! / 2;
     return { box: [cx - hw, cy - hh, cx + hw, cy + hh], score: cand.scores[i]!, cls: cand.cls[i]! };
   });
 }
@@ -274,9 +289,10 @@ export function postprocessBatch(decoded: ArrayLike<number>, batch: number, nc: 
   const per = decoded.length / batch;
   const out: Detection[][] = [];
   for (let b = 0; b < batch; b++) {
-    const slice = decoded instanceof Float32Array || decoded instanceof Float64Array
-      ? decoded.subarray(b * per, (b + 1) * per)
-      : Array.prototype.slice.call(decoded, b * per, (b + 1) * per) as number[];
+    const slice =
+      decoded instanceof Float32Array || decoded instanceof Float64Array
+        ? decoded.subarray(b * per, (b + 1) * per)
+        : (Array.prototype.slice.call(decoded, b * per, (b + 1) * per) as number[]);
     out.push(postprocess(slice, nc, options));
   }
   return out;

@@ -9,8 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, ConvBnAct } from '../../nn/conv.js';
 import type { FuseReport } from '../../nn/fuse.js';
-import { kaimingUniform, Module } from '../../nn/module.js';
 import type { BuildContext } from '../../nn/module.js';
+import { kaimingUniform, Module } from '../../nn/module.js';
 import { foldTaskCode, makeTaskCode, type TaskCodeLayer, type TaskCodeOptions } from '../../nn/task-code.js';
 
 export interface EmbedHeadOptions {

@@ -6,16 +6,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { retrievalMetrics } from '../../eval/retrieval-metrics.js';
-import { buildTargets, gridsFor, gridsOfMaps, type Assignment } from '../detect/assign.js';
+import { type Assignment, buildTargets, gridsFor, gridsOfMaps } from '../detect/assign.js';
 import { ASSIGNMENT_MEMO } from '../detect/index.js';
-import { taskCodeOptions, type TaskEvaluator, type TaskNetwork, type TaskSpec } from '../types.js';
+import { type TaskEvaluator, type TaskNetwork, type TaskSpec, taskCodeOptions } from '../types.js';
 import { EmbedHead } from './head.js';
 import { embedLoss, gatherEmbeddings, gtEmbeddingCells, positiveEmbeddingCells } from './loss.js';
 
 const fmt = (v: number | undefined, d = 3): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
 function classifierOf(head: EmbedHead) {
-  if (!head.classifier) throw new Error('the embed head\'s identity classifier was dropped (a deploy model has no embedding loss)');
+  if (!head.classifier) throw new Error("the embed head's identity classifier was dropped (a deploy model has no embedding loss)");
   return head.classifier;
 }
 
@@ -38,7 +38,7 @@ function evaluator(net: TaskNetwork): TaskEvaluator<tf.Tensor4D[]> {
     },
     process(batch, out) {
       if (!batch.identity) throw new Error('embed validation: the dataset has no identities');
-      const head = net.heads['embed'] as EmbedHead;
+      const head = net.heads.embed as EmbedHead;
       const picks = gtEmbeddingCells(batch.targets, cfg.anchors, net.strides, gridsOfMaps(out), batch.identity);
       loss += embedLoss(out, picks, classifierOf(head)).dataSync()[0]!;
       chunks.push(gatherEmbeddings(out, picks).dataSync() as Float32Array);
@@ -77,32 +77,48 @@ export const embedTask: TaskSpec<'embed', tf.Tensor4D[], EmbedHead> = {
   defaultWeight: 0.1,
   checkDataset(info, source) {
     if (info.numIdentities < 2) {
-      throw new Error(`${source}: the embed task needs ${embedTask.labels}, and this dataset has ` +
-        `${info.numIdentities === 0 ? 'none' : 'only one identity'} (the built-in shapes and fashion datasets have them)`);
+      throw new Error(
+        `${source}: the embed task needs ${embedTask.labels}, and this dataset has ` +
+          `${info.numIdentities === 0 ? 'none' : 'only one identity'} (the built-in shapes and fashion datasets have them)`,
+      );
     }
   },
   checkConfig(cfg, fail) {
-    if (!cfg.tasks.includes('detect')) fail('tasks', 'lists embed without detect (embeddings are taken at the detected objects\' cells)');
-    if (cfg.numIdentities < 2) fail('num_identities', `must be at least 2 for the embed task (the identities of the training data), got ${cfg.numIdentities}`);
+    if (!cfg.tasks.includes('detect')) fail('tasks', "lists embed without detect (embeddings are taken at the detected objects' cells)");
+    if (cfg.numIdentities < 2)
+      fail('num_identities', `must be at least 2 for the embed task (the identities of the training data), got ${cfg.numIdentities}`);
   },
-  buildHead: (ctx) => new EmbedHead({
-    inChannels: ctx.channels, embedDim: ctx.config.embedDim, numIdentities: ctx.config.numIdentities, code: taskCodeOptions(ctx.config), ctx,
-  }),
+  buildHead: (ctx) =>
+    new EmbedHead({
+      inChannels: ctx.channels,
+      embedDim: ctx.config.embedDim,
+      numIdentities: ctx.config.numIdentities,
+      code: taskCodeOptions(ctx.config),
+      ctx,
+    }),
   globalCounts(net, batch, memo) {
     if (!batch.identity) return [0];
     const c = net.config;
     const [b, h, w] = batch.shape;
     const grids = gridsFor(h, w, net.strides);
-    const a = memo<Assignment>(ASSIGNMENT_MEMO, () => buildTargets(batch.targets, { anchors: c.anchors, strides: net.strides, grids, batchSize: b, nc: c.nc }));
+    const a = memo<Assignment>(ASSIGNMENT_MEMO, () =>
+      buildTargets(batch.targets, { anchors: c.anchors, strides: net.strides, grids, batchSize: b, nc: c.nc }),
+    );
     return [positiveEmbeddingCells(a, grids, batch.identity).identity.length];
   },
   loss(ctx) {
-    if (!ctx.batch.identity) throw new Error('the embed task needs identity ids in every batch (load the data with the task\'s labels)');
+    if (!ctx.batch.identity) throw new Error("the embed task needs identity ids in every batch (load the data with the task's labels)");
     const c = ctx.net.config;
     const grids = gridsOfMaps(ctx.out);
-    const a = ctx.memo<Assignment>(ASSIGNMENT_MEMO, () => buildTargets(ctx.batch.targets, {
-      anchors: c.anchors, strides: ctx.net.strides, grids, batchSize: ctx.batch.shape[0], nc: c.nc,
-    }));
+    const a = ctx.memo<Assignment>(ASSIGNMENT_MEMO, () =>
+      buildTargets(ctx.batch.targets, {
+        anchors: c.anchors,
+        strides: ctx.net.strides,
+        grids,
+        batchSize: ctx.batch.shape[0],
+        nc: c.nc,
+      }),
+    );
     const picks = positiveEmbeddingCells(a, grids, ctx.batch.identity);
     const n = picks.identity.length;
     const f = ctx.global ? (ctx.global[0]! > 0 ? n / ctx.global[0]! : 0) : 1;
@@ -126,7 +142,17 @@ export const embedTask: TaskSpec<'embed', tf.Tensor4D[], EmbedHead> = {
     const rows = new Float32Array(dets.length * 6);
     dets.forEach((d, i) => {
       const [x1, y1, x2, y2] = d.box.map((v, k) => v * o.scale + (k % 2 === 0 ? o.padX : o.padY)) as [number, number, number, number];
-      rows.set([0, d.cls, Math.min(W - 1e-3, Math.max(0, (x1 + x2) / 2)), Math.min(H - 1e-3, Math.max(0, (y1 + y2) / 2)), Math.max(x2 - x1, 1e-3), Math.max(y2 - y1, 1e-3)], i * 6);
+      rows.set(
+        [
+          0,
+          d.cls,
+          Math.min(W - 1e-3, Math.max(0, (x1 + x2) / 2)),
+          Math.min(H - 1e-3, Math.max(0, (y1 + y2) / 2)),
+          Math.max(x2 - x1, 1e-3),
+          Math.max(y2 - y1, 1e-3),
+        ],
+        i * 6,
+      );
     });
     const picks = gtEmbeddingCells(rows, ctx.net.config.anchors, ctx.net.strides, gridsOfMaps(ctx.out), new Int32Array(dets.length).fill(0));
     const raw = gatherEmbeddings(ctx.out, picks);

@@ -10,8 +10,8 @@
  * centre.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { type Assignment, TARGET_ROW, whIou } from '../detect/assign.js';
 import type { IdentityClassifier } from './head.js';
-import { TARGET_ROW, whIou, type Assignment } from '../detect/assign.js';
 
 /** Rows of the embedding maps (flattened [B·h·w, E] per level) and their identities. */
 export interface EmbeddingPicks {
@@ -24,7 +24,11 @@ export interface EmbeddingPicks {
 }
 
 /** The distinct positive cells of an assignment with a known identity. */
-export function positiveEmbeddingCells(assignment: Assignment, grids: ReadonlyArray<readonly [number, number]>, identity: Int32Array): EmbeddingPicks {
+export function positiveEmbeddingCells(
+  assignment: Assignment,
+  grids: ReadonlyArray<readonly [number, number]>,
+  identity: Int32Array,
+): EmbeddingPicks {
   const index: Int32Array[] = [];
   const ids: number[] = [];
   const gts: number[] = [];

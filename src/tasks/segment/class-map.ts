@@ -39,7 +39,14 @@ export function argmaxClasses(scores: ArrayLike<number>, k: number): Uint8Array 
  * letterboxed input (`inW` × `inH`): each image pixel takes the class of the
  * input pixel under its centre.
  */
-export function unletterboxClassMap(cls: ArrayLike<number>, inW: number, inH: number, lb: LetterboxPlacement, width: number, height: number): Uint8Array {
+export function unletterboxClassMap(
+  cls: ArrayLike<number>,
+  inW: number,
+  inH: number,
+  lb: LetterboxPlacement,
+  width: number,
+  height: number,
+): Uint8Array {
   if (cls.length !== inW * inH) throw new Error(`unletterboxClassMap: ${cls.length} classes for a ${inW}×${inH} input`);
   const out = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {

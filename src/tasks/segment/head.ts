@@ -7,9 +7,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, ConvBnAct } from '../../nn/conv.js';
 import type { FuseReport } from '../../nn/fuse.js';
+import type { BuildContext } from '../../nn/module.js';
 import { Module } from '../../nn/module.js';
 import { resizeBilinearHalfPixel } from '../../nn/resize.js';
-import type { BuildContext } from '../../nn/module.js';
 import { foldTaskCode, makeTaskCode, type TaskCodeLayer, type TaskCodeOptions } from '../../nn/task-code.js';
 
 export interface SegmentHeadOptions {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SegmentationConfusion } from '../../eval/segmentation-metrics.js';
 import { imageCanvas } from '../../plot/draw-boxes.js';
-import { taskCodeOptions, type TaskEvaluator, type TaskSpec } from '../types.js';
+import { type TaskEvaluator, type TaskSpec, taskCodeOptions } from '../types.js';
 import { unletterboxClassMap } from './class-map.js';
 import { SegmentHead } from './head.js';
 import { segmentLoss } from './loss.js';
@@ -66,13 +66,16 @@ export const segmentTask: TaskSpec<'segment', tf.Tensor4D, SegmentHead> = {
   defaultWeight: 0.5,
   checkDataset(info, source) {
     if (!info.masks) {
-      throw new Error(`${source}: the segment task needs ${segmentTask.labels}, and this dataset has none ` +
-        '(the built-in shapes and fashion datasets have them)');
+      throw new Error(
+        `${source}: the segment task needs ${segmentTask.labels}, and this dataset has none ` +
+          '(the built-in shapes and fashion datasets have them)',
+      );
     }
   },
   buildHead: (ctx) => new SegmentHead({ inChannels: ctx.channels[0]!, nc: ctx.config.nc, code: taskCodeOptions(ctx.config), ctx }),
   loss(ctx) {
-    if (!ctx.batch.semantic) throw new Error('the segment task needs class maps from instance masks in every batch (load the data with the task\'s labels)');
+    if (!ctx.batch.semantic)
+      throw new Error("the segment task needs class maps from instance masks in every batch (load the data with the task's labels)");
     const l = segmentLoss(ctx.out, ctx.batch.semantic, { dice: ctx.options.dice ?? 0 });
     const loss = ctx.share === 1 ? l : (tf.mul(l, ctx.share) as tf.Scalar);
     return { loss, items: { segment: loss.dataSync()[0]! } };

@@ -18,19 +18,20 @@
  * A replica that throws or dies rejects the step with its message; nothing
  * waits forever (synchronised batch norm's barrier has a timeout too).
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { currentBackendRequest, type BackendRequest } from '../../engine/backend.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendRequest, currentBackendRequest } from '../../engine/backend.js';
 import type { DetectionRunner } from '../../infer/runner.js';
+import type { TaskName } from '../../models/config.js';
 import { serializeModelConfig } from '../../models/config.js';
 import type { Detector } from '../../models/detector.js';
 import type { Module } from '../../nn/module.js';
 import { TARGET_ROW } from '../../tasks/detect/assign.js';
 import type { DetectionHyp } from '../../tasks/detect/loss.js';
-import type { TaskName } from '../../models/config.js';
-import { taskGlobalCounts, type TaskBatch, type TaskLossItems } from '../../tasks/multitask.js';
-import { allocateShared, paramLayout, type ParamLayout, type SharedMemory } from './layout.js';
+import { type TaskBatch, type TaskLossItems, taskGlobalCounts } from '../../tasks/multitask.js';
+import { allocateShared, type ParamLayout, paramLayout, type SharedMemory } from './layout.js';
 import type { ReplicaInit, ReplicaReply, ShardMessage } from './replica-worker.js';
 
 export interface ReplicaPoolOptions {
@@ -114,13 +115,19 @@ export class ReplicaPool {
   private readonly shared: SharedMemory;
   private readonly weights: Float32Array;
   private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, { resolve: (r: Extract<ReplicaReply, { type: 'done' }>) => void; reject: (e: Error) => void; rank: number }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: Extract<ReplicaReply, { type: 'done' }>) => void; reject: (e: Error) => void; rank: number }
+  >();
   private nextId = 0;
   private version = 0;
   private failure: Error | null = null;
   private closing = false;
 
-  private constructor(private readonly master: Detector, readonly opts: ReplicaPoolOptions) {
+  private constructor(
+    private readonly master: Detector,
+    readonly opts: ReplicaPoolOptions,
+  ) {
     this.layout = paramLayout(master);
     this.shared = allocateShared(this.layout, opts.replicas);
     this.weights = new Float32Array(this.shared.weights);
@@ -133,24 +140,34 @@ export class ReplicaPool {
   /** Starts the replicas (each builds the model and its engine) and waits until all are ready. */
   static async start(master: Detector, opts: ReplicaPoolOptions): Promise<ReplicaPool> {
     if (!Number.isInteger(opts.replicas) || opts.replicas < 1) throw new Error(`replicas must be a positive integer; got ${opts.replicas}`);
-    if ((opts.taskLoss?.dice ?? 0) > 0) throw new Error('data-parallel replicas cannot split the Dice term (a ratio of whole-batch sums) into shards: train it on one replica');
+    if ((opts.taskLoss?.dice ?? 0) > 0)
+      throw new Error('data-parallel replicas cannot split the Dice term (a ratio of whole-batch sums) into shards: train it on one replica');
     const pool = new ReplicaPool(master, opts);
     const ready: Promise<void>[] = [];
     for (let rank = 0; rank < opts.replicas; rank++) {
       const init: ReplicaInit = {
-        config: serializeModelConfig(master.config), backend: opts.backend ?? currentBackendRequest(), rank, world: opts.replicas, syncBn: opts.syncBn ?? false,
-        shared: pool.shared, layout: pool.layout, lossHyp: opts.lossHyp ?? {}, ...(opts.taskLoss ? { taskLoss: opts.taskLoss } : {}),
+        config: serializeModelConfig(master.config),
+        backend: opts.backend ?? currentBackendRequest(),
+        rank,
+        world: opts.replicas,
+        syncBn: opts.syncBn ?? false,
+        shared: pool.shared,
+        layout: pool.layout,
+        lossHyp: opts.lossHyp ?? {},
+        ...(opts.taskLoss ? { taskLoss: opts.taskLoss } : {}),
       };
       const w = new Worker(new URL('./replica-worker.js', import.meta.url), { workerData: init });
-      ready.push(new Promise((resolve, reject) => {
-        const onFirst = (msg: ReplicaReply): void => {
-          w.off('message', onFirst);
-          if (msg.type === 'ready') resolve();
-          else reject(new Error(`data-parallel replica ${rank} failed to start: ${msg.type === 'error' ? msg.message : 'unexpected message'}`));
-        };
-        w.on('message', onFirst);
-        w.once('error', (err) => reject(new Error(`data-parallel replica ${rank} failed to start: ${err.message}`)));
-      }));
+      ready.push(
+        new Promise((resolve, reject) => {
+          const onFirst = (msg: ReplicaReply): void => {
+            w.off('message', onFirst);
+            if (msg.type === 'ready') resolve();
+            else reject(new Error(`data-parallel replica ${rank} failed to start: ${msg.type === 'error' ? msg.message : 'unexpected message'}`));
+          };
+          w.on('message', onFirst);
+          w.once('error', (err) => reject(new Error(`data-parallel replica ${rank} failed to start: ${err.message}`)));
+        }),
+      );
       w.on('message', (msg: ReplicaReply) => pool.onMessage(rank, msg));
       w.on('error', (err) => pool.fail(new Error(`data-parallel replica ${rank} failed: ${err.message}`)));
       w.on('exit', (code) => {
@@ -212,7 +229,13 @@ export class ReplicaPool {
     });
   }
 
-  private dispatch(type: 'train' | 'eval', images: Float32Array, shape: [number, number, number, number], targets?: Float32Array, extras: StepExtras = {}) {
+  private dispatch(
+    type: 'train' | 'eval',
+    images: Float32Array,
+    shape: [number, number, number, number],
+    targets?: Float32Array,
+    extras: StepExtras = {},
+  ) {
     const [b, h, w, ch] = shape;
     const per = h * w * ch;
     const shards = shardBatch(b, this.replicas);
@@ -220,14 +243,21 @@ export class ReplicaPool {
     const global = targets ? taskGlobalCounts(this.master, { shape, targets, ...extras }) : undefined;
     return {
       shards,
-      replies: Promise.all(shards.map((s, slot) => this.send(slot, {
-        type, images: images.slice(s.start * per, (s.start + s.count) * per), shape: [s.count, h, w, ch],
-        ...(targets ? { targets: shardTargets(targets, s), global: global! } : {}),
-        ...(extras.labels ? { labels: shardRows(extras.labels, b, s) } : {}),
-        ...(extras.semantic ? { semantic: shardRows(extras.semantic, b, s) } : {}),
-        ...(extras.identity && targets ? { identity: shardIdentity(targets, extras.identity, s) } : {}),
-        active: shards.length, slot,
-      }))),
+      replies: Promise.all(
+        shards.map((s, slot) =>
+          this.send(slot, {
+            type,
+            images: images.slice(s.start * per, (s.start + s.count) * per),
+            shape: [s.count, h, w, ch],
+            ...(targets ? { targets: shardTargets(targets, s), global: global! } : {}),
+            ...(extras.labels ? { labels: shardRows(extras.labels, b, s) } : {}),
+            ...(extras.semantic ? { semantic: shardRows(extras.semantic, b, s) } : {}),
+            ...(extras.identity && targets ? { identity: shardIdentity(targets, extras.identity, s) } : {}),
+            active: shards.length,
+            slot,
+          }),
+        ),
+      ),
     };
   }
 
@@ -237,7 +267,12 @@ export class ReplicaPool {
    * items, for the master's current weights (call `publish()` after each update).
    * The master's batch-norm running statistics are updated from the replicas.
    */
-  async step(images: Float32Array, shape: [number, number, number, number], targets: Float32Array, extras: StepExtras = {}): Promise<{ grads: Record<string, tf.Tensor>; items: StepItems }> {
+  async step(
+    images: Float32Array,
+    shape: [number, number, number, number],
+    targets: Float32Array,
+    extras: StepExtras = {},
+  ): Promise<{ grads: Record<string, tf.Tensor>; items: StepItems }> {
     const { shards, replies } = this.dispatch('train', images, shape, targets, extras);
     const done = await replies;
     const items = sumItems(done);
@@ -274,7 +309,11 @@ export class ReplicaPool {
   }
 
   /** Decoded rows (and the loss items when targets are given) of a batch with the published weights, in eval mode. */
-  async evaluate(images: Float32Array, shape: [number, number, number, number], targets?: Float32Array): Promise<{ rows: Float32Array; items: { box: number; obj: number; cls: number; total: number } }> {
+  async evaluate(
+    images: Float32Array,
+    shape: [number, number, number, number],
+    targets?: Float32Array,
+  ): Promise<{ rows: Float32Array; items: { box: number; obj: number; cls: number; total: number } }> {
     const { replies } = this.dispatch('eval', images, shape, targets);
     const done = await replies;
     const total = done.reduce((s, d) => s + d.rows!.length, 0);
@@ -285,7 +324,7 @@ export class ReplicaPool {
       o += d.rows!.length;
     }
     const items = sumItems(done);
-    return { rows, items: { box: items['box'] ?? Number.NaN, obj: items['obj'] ?? Number.NaN, cls: items['cls'] ?? Number.NaN, total: items.total } };
+    return { rows, items: { box: items.box ?? Number.NaN, obj: items.obj ?? Number.NaN, cls: items.cls ?? Number.NaN, total: items.total } };
   }
 
   /** What runs the replicas, for logs. */
@@ -299,7 +338,10 @@ export class ReplicaPool {
     const c = weightsFrom.config;
     return {
       engine: this.engine,
-      nc: c.nc, names: names ?? c.names ?? Array.from({ length: c.nc }, (_, i) => `class${i}`), imgsz: c.dims.imgsz, anySize: true,
+      nc: c.nc,
+      names: names ?? c.names ?? Array.from({ length: c.nc }, (_, i) => `class${i}`),
+      imgsz: c.dims.imgsz,
+      anySize: true,
       decode: async (images, shape) => (await this.evaluate(images, shape)).rows,
       evaluate: (images, shape, targets) => this.evaluate(images, shape, targets),
       dispose: async () => undefined,

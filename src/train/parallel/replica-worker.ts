@@ -12,16 +12,17 @@
  * passes (nn/fused-ops.ts). In eval mode it decodes predictions (and the loss
  * when targets come with the shard) for validation.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, type BackendRequest } from '../../engine/backend.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendRequest, initBackend } from '../../engine/backend.js';
+import { setBatchNormAllReduce } from '../../engine/fused-ops.js';
+import type { TaskName } from '../../models/config.js';
 import { parseModelConfig } from '../../models/config.js';
 import { Detector } from '../../models/detector.js';
-import { setBatchNormAllReduce } from '../../engine/fused-ops.js';
 import { buildTargets, gridsOfMaps } from '../../tasks/detect/assign.js';
 import { decodePredictions } from '../../tasks/detect/decode.js';
-import { detectionLoss, type DetectionHyp } from '../../tasks/detect/loss.js';
-import type { TaskName } from '../../models/config.js';
+import { type DetectionHyp, detectionLoss } from '../../tasks/detect/loss.js';
 import { multiTaskLoss, type TaskGlobalCounts, type TaskLossItems } from '../../tasks/multitask.js';
 import { barrier, type ParamLayout, type SharedMemory } from './layout.js';
 
@@ -106,7 +107,10 @@ async function main(): Promise<void> {
       const [b] = msg.shape;
       const lossOf = (maps: tf.Tensor4D[]) => {
         const a = buildTargets(msg.targets!, { anchors: cfg.anchors, strides: model.strides, grids: gridsOfMaps(maps), batchSize: b, nc: cfg.nc });
-        return detectionLoss(maps, a, cfg.anchors, model.strides, cfg.nc, { ...init.lossHyp, ...(msg.global ? { global: { batch: msg.global.batch, positives: msg.global.tasks['detect'] ?? [] } } : {}) });
+        return detectionLoss(maps, a, cfg.anchors, model.strides, cfg.nc, {
+          ...init.lossHyp,
+          ...(msg.global ? { global: { batch: msg.global.batch, positives: msg.global.tasks.detect ?? [] } } : {}),
+        });
       };
       if (msg.type === 'train') {
         model.train();
@@ -130,10 +134,23 @@ async function main(): Promise<void> {
           const r = tf.variableGrads(() => {
             // One loss path, as on the main thread: detection alone is B·(box + obj + cls), weight 1.
             const x = tf.tensor4d(msg.images, msg.shape);
-            const l = multiTaskLoss(model, model.forwardTasks(x), {
-              shape: msg.shape, targets: msg.targets!,
-              ...(msg.labels ? { labels: msg.labels } : {}), ...(msg.semantic ? { semantic: msg.semantic } : {}), ...(msg.identity ? { identity: msg.identity } : {}),
-            }, { lossHyp: init.lossHyp, weights: init.taskLoss?.weights ?? {}, dice: init.taskLoss?.dice ?? 0, ...(msg.global ? { global: msg.global } : {}) });
+            const l = multiTaskLoss(
+              model,
+              model.forwardTasks(x),
+              {
+                shape: msg.shape,
+                targets: msg.targets!,
+                ...(msg.labels ? { labels: msg.labels } : {}),
+                ...(msg.semantic ? { semantic: msg.semantic } : {}),
+                ...(msg.identity ? { identity: msg.identity } : {}),
+              },
+              {
+                lossHyp: init.lossHyp,
+                weights: init.taskLoss?.weights ?? {},
+                dice: init.taskLoss?.dice ?? 0,
+                ...(msg.global ? { global: msg.global } : {}),
+              },
+            );
             items = l.items;
             return l.total;
           }, trainVars);

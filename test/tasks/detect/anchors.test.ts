@@ -4,12 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  anchorFitness, autoAnchor, evolveAnchors, filterValidWh, kmeansAnchors,
-} from '../../../src/tasks/detect/anchors.js';
+import { anchorFitness, autoAnchor, evolveAnchors, filterValidWh, kmeansAnchors } from '../../../src/tasks/detect/anchors.js';
 import { Rng } from '../../../src/util/rng.js';
 
-const CENTERS: Array<[number, number]> = [[10, 14], [60, 40], [200, 250]];
+const CENTERS: Array<[number, number]> = [
+  [10, 14],
+  [60, 40],
+  [200, 250],
+];
 
 /** 3 well-separated clusters of (w, h), `per` boxes each, ±5% multiplicative jitter. */
 function clusters(seed: number, per = 100): Float32Array {
@@ -25,8 +27,7 @@ function clusters(seed: number, per = 100): Float32Array {
   return out;
 }
 
-const close = (a: number, b: number, tol: number, msg?: string): void =>
-  assert.ok(Math.abs(a - b) <= tol, `${msg ?? ''} expected ${b}, got ${a}`);
+const close = (a: number, b: number, tol: number, msg?: string): void => assert.ok(Math.abs(a - b) <= tol, `${msg ?? ''} expected ${b}, got ${a}`);
 
 describe('anchorFitness', () => {
   test('a box equal to an anchor has best 1', () => {
@@ -49,7 +50,11 @@ describe('anchorFitness', () => {
   });
 
   test('BPR, AAT and fitness over several boxes and anchors', () => {
-    const anchors = [[10, 10], [20, 20], [50, 50]];
+    const anchors = [
+      [10, 10],
+      [20, 20],
+      [50, 50],
+    ];
     // (10,10): x = 1, .5, .2      → best 1,   2 above
     // (30,30): x = 1/3, 2/3, .6  → best 2/3, 3 above
     // (400,400): x = .025,.05,.125 → best .125, none
@@ -89,7 +94,11 @@ describe('kmeansAnchors', () => {
         close(a[1]!, h, 0.03 * h, `anchor ${i} h`);
       });
       const areas = anchors.map((a) => a[0]! * a[1]!);
-      assert.deepEqual([...areas].sort((a, b) => a - b), areas, 'sorted by area');
+      assert.deepEqual(
+        [...areas].sort((a, b) => a - b),
+        areas,
+        'sorted by area',
+      );
     });
   }
 
@@ -114,7 +123,11 @@ describe('kmeansAnchors', () => {
 describe('evolveAnchors', () => {
   test('never lowers fitness and is deterministic for a seed', () => {
     const wh = clusters(4);
-    const start = [[5, 5], [30, 30], [90, 90]];
+    const start = [
+      [5, 5],
+      [30, 30],
+      [90, 90],
+    ];
     const f0 = anchorFitness(wh, start).fitness;
     const a = evolveAnchors(wh, start, { rng: new Rng(11), generations: 300 });
     const b = evolveAnchors(wh, start, { rng: new Rng(11), generations: 300 });
@@ -136,7 +149,17 @@ describe('autoAnchor', () => {
 
   test('leaves good anchors unchanged', () => {
     const wh = clusters(5);
-    const good = levels([[8, 11], [10, 14], [12, 17], [50, 33], [60, 40], [72, 48], [170, 210], [200, 250], [240, 300]]);
+    const good = levels([
+      [8, 11],
+      [10, 14],
+      [12, 17],
+      [50, 33],
+      [60, 40],
+      [72, 48],
+      [170, 210],
+      [200, 250],
+      [240, 300],
+    ]);
     const r = autoAnchor(wh, good, { rng: new Rng(1), generations: 100 });
     assert.ok(r.before.bpr >= 0.98);
     assert.equal(r.changed, false);
@@ -148,7 +171,17 @@ describe('autoAnchor', () => {
 
   test('improves bad anchors and reports before/after', () => {
     const wh = Float32Array.from([...clusters(6), 0, 10]);
-    const bad = levels([[3, 3], [3, 4], [4, 3], [4, 4], [5, 4], [4, 5], [5, 5], [6, 5], [6, 6]]);
+    const bad = levels([
+      [3, 3],
+      [3, 4],
+      [4, 3],
+      [4, 4],
+      [5, 4],
+      [4, 5],
+      [5, 5],
+      [6, 5],
+      [6, 6],
+    ]);
     const r = autoAnchor(wh, bad, { rng: new Rng(2), generations: 300 });
     assert.ok(r.before.bpr < 0.98, `before bpr ${r.before.bpr}`);
     assert.equal(r.recomputed, true);
@@ -159,15 +192,31 @@ describe('autoAnchor', () => {
     assert.equal(r.ignored, 1);
     assert.equal(r.before.ignored, 1);
     // Same shape, sorted small → large across levels.
-    assert.deepEqual(r.anchors.map((l) => l.length), [3, 3, 3]);
+    assert.deepEqual(
+      r.anchors.map((l) => l.length),
+      [3, 3, 3],
+    );
     const areas = r.anchors.flat().map(([w, h]) => w * h);
-    assert.deepEqual([...areas].sort((a, b) => a - b), areas);
+    assert.deepEqual(
+      [...areas].sort((a, b) => a - b),
+      areas,
+    );
     const again = autoAnchor(wh, bad, { rng: new Rng(2), generations: 300 });
     assert.deepEqual(again, r);
   });
 
   test('keeps the current anchors without enough boxes to re-estimate', () => {
-    const bad = levels([[3, 3], [3, 4], [4, 3], [4, 4], [5, 4], [4, 5], [5, 5], [6, 5], [6, 6]]);
+    const bad = levels([
+      [3, 3],
+      [3, 4],
+      [4, 3],
+      [4, 4],
+      [5, 4],
+      [4, 5],
+      [5, 5],
+      [6, 5],
+      [6, 6],
+    ]);
     const r = autoAnchor([100, 100, 200, 200], bad, { rng: new Rng(1) });
     assert.equal(r.changed, false);
     assert.deepEqual(r.anchors, bad);

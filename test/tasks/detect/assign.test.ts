@@ -1,25 +1,63 @@
 /** Target assignment: hand cases for the 'v5' and 'v3' rules, and bad boxes. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildTargets, gridsFor, TARGET_ROW, whIou, type AssignSpec, type LevelTargets } from '../../../src/tasks/detect/assign.js';
+import { type AssignSpec, buildTargets, gridsFor, type LevelTargets, TARGET_ROW, whIou } from '../../../src/tasks/detect/assign.js';
 
 // 64×64 input, three levels with two square anchors each (input pixels).
 const STRIDES = [8, 16, 32];
-const ANCHORS: Array<Array<[number, number]>> = [[[8, 8], [32, 32]], [[16, 16], [64, 64]], [[32, 32], [128, 128]]];
+const ANCHORS: Array<Array<[number, number]>> = [
+  [
+    [8, 8],
+    [32, 32],
+  ],
+  [
+    [16, 16],
+    [64, 64],
+  ],
+  [
+    [32, 32],
+    [128, 128],
+  ],
+];
 const spec = (extra: Partial<AssignSpec> = {}): AssignSpec => ({
-  anchors: ANCHORS, strides: STRIDES, grids: gridsFor(64, 64, STRIDES), ...extra,
+  anchors: ANCHORS,
+  strides: STRIDES,
+  grids: gridsFor(64, 64, STRIDES),
+  ...extra,
 });
 const rows = (...r: number[][]) => Float32Array.from(r.flat());
 
-interface Pos { b: number; a: number; gj: number; gi: number; x: number; y: number; w: number; h: number; aw: number; ah: number; cls: number; gt: number }
+interface Pos {
+  b: number;
+  a: number;
+  gj: number;
+  gi: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  aw: number;
+  ah: number;
+  cls: number;
+  gt: number;
+}
 
 function positives(l: LevelTargets): Pos[] {
   const out: Pos[] = [];
   for (let k = 0; k < l.count; k++) {
     out.push({
-      b: l.b[k]!, a: l.a[k]!, gj: l.gj[k]!, gi: l.gi[k]!,
-      x: l.tbox[4 * k]!, y: l.tbox[4 * k + 1]!, w: l.tbox[4 * k + 2]!, h: l.tbox[4 * k + 3]!,
-      aw: l.anchorWh[2 * k]!, ah: l.anchorWh[2 * k + 1]!, cls: l.cls[k]!, gt: l.gt[k]!,
+      b: l.b[k]!,
+      a: l.a[k]!,
+      gj: l.gj[k]!,
+      gi: l.gi[k]!,
+      x: l.tbox[4 * k]!,
+      y: l.tbox[4 * k + 1]!,
+      w: l.tbox[4 * k + 2]!,
+      h: l.tbox[4 * k + 3]!,
+      aw: l.anchorWh[2 * k]!,
+      ah: l.anchorWh[2 * k + 1]!,
+      cls: l.cls[k]!,
+      gt: l.gt[k]!,
     });
   }
   return out;
@@ -27,11 +65,17 @@ function positives(l: LevelTargets): Pos[] {
 
 /** The level's positives as "gj,gi:x,y" strings, sorted. */
 function cells(l: LevelTargets): string[] {
-  return positives(l).map((p) => `${p.gj},${p.gi}:${p.x},${p.y}`).sort();
+  return positives(l)
+    .map((p) => `${p.gj},${p.gi}:${p.x},${p.y}`)
+    .sort();
 }
 
 test('gridsFor divides the input by each stride', () => {
-  assert.deepEqual(gridsFor(64, 96, STRIDES), [[8, 12], [4, 6], [2, 3]]);
+  assert.deepEqual(gridsFor(64, 96, STRIDES), [
+    [8, 12],
+    [4, 6],
+    [2, 3],
+  ]);
   assert.throws(() => gridsFor(60, 64, STRIDES), /multiple of stride/);
 });
 
@@ -108,20 +152,32 @@ test('v5: the anchor ratio filter max(r, 1/r) < anchorT', () => {
 
 test('v3: each box goes to the single best anchor by wh-IoU across levels, own cell only', () => {
   assert.ok(Math.abs(whIou(60, 60, 64, 64) - 3600 / 4096) < 1e-12);
-  const t = buildTargets(rows(
-    [0, 1, 40, 40, 60, 60], // best: level 1 anchor 1 (64×64); cell (2, 2) of the 4×4 grid
-    [1, 2, 40, 40, 30, 30], // ties between level 0 anchor 1 and level 2 anchor 0 (32×32): the first wins
-    [0, 0, 9, 7, 6, 10], // level 0 anchor 0; gx = 1.125 would have a left neighbour under v5
-    [0, 0, 20, 20, 100, 140], // level 2 anchor 1 (128×128)
-  ), spec({ rule: 'v3' }));
+  const t = buildTargets(
+    rows(
+      [0, 1, 40, 40, 60, 60], // best: level 1 anchor 1 (64×64); cell (2, 2) of the 4×4 grid
+      [1, 2, 40, 40, 30, 30], // ties between level 0 anchor 1 and level 2 anchor 0 (32×32): the first wins
+      [0, 0, 9, 7, 6, 10], // level 0 anchor 0; gx = 1.125 would have a left neighbour under v5
+      [0, 0, 20, 20, 100, 140], // level 2 anchor 1 (128×128)
+    ),
+    spec({ rule: 'v3' }),
+  );
   assert.equal(t.rule, 'v3');
   assert.deepEqual(t.counts, [2, 1, 1]);
   const l0 = positives(t.levels[0]!);
   const l1 = positives(t.levels[1]!);
   const l2 = positives(t.levels[2]!);
   assert.deepEqual(l1, [{ b: 0, a: 1, gj: 2, gi: 2, x: 0.5, y: 0.5, w: 3.75, h: 3.75, aw: 4, ah: 4, cls: 1, gt: 0 }]);
-  assert.deepEqual(l0.map((q) => [q.gt, q.a, q.gj, q.gi, q.x, q.y]), [[1, 1, 5, 5, 0, 0], [2, 0, 0, 1, 0.125, 0.875]]);
-  assert.deepEqual(l2.map((q) => [q.gt, q.a, q.gj, q.gi, q.aw, q.ah]), [[3, 1, 0, 0, 4, 4]]);
+  assert.deepEqual(
+    l0.map((q) => [q.gt, q.a, q.gj, q.gi, q.x, q.y]),
+    [
+      [1, 1, 5, 5, 0, 0],
+      [2, 0, 0, 1, 0.125, 0.875],
+    ],
+  );
+  assert.deepEqual(
+    l2.map((q) => [q.gt, q.a, q.gj, q.gi, q.aw, q.ah]),
+    [[3, 1, 0, 0, 4, 4]],
+  );
 });
 
 test('an empty table gives empty levels', () => {

@@ -6,10 +6,8 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/engine/backend.js';
-import {
-  boxArea, boxIou, clipBoxes, iouMatrix, whIou, whIouMatrix, xywhToXyxy, xyxyToXywh,
-} from '../../../src/tasks/detect/box-utils.js';
-import { decodeCell, decodedRowCount, decodePredictions, type DecodeRule } from '../../../src/tasks/detect/decode.js';
+import { boxArea, boxIou, clipBoxes, iouMatrix, whIou, whIouMatrix, xywhToXyxy, xyxyToXywh } from '../../../src/tasks/detect/box-utils.js';
+import { type DecodeRule, decodeCell, decodedRowCount, decodePredictions } from '../../../src/tasks/detect/decode.js';
 import { argsortDesc, nonMaxSuppression, postprocess, postprocessBatch } from '../../../src/tasks/detect/nms.js';
 import { Rng } from '../../../src/util/rng.js';
 
@@ -17,8 +15,7 @@ before(async () => {
   await initBackend('wasm');
 });
 
-const close = (a: number, b: number, tol: number, msg?: string): void =>
-  assert.ok(Math.abs(a - b) <= tol, `${msg ?? ''} expected ${b}, got ${a}`);
+const close = (a: number, b: number, tol: number, msg?: string): void => assert.ok(Math.abs(a - b) <= tol, `${msg ?? ''} expected ${b}, got ${a}`);
 
 describe('box utils', () => {
   test('xyxy ↔ xywh, area, IoU', () => {
@@ -40,12 +37,14 @@ describe('box utils', () => {
     const rand = (n: number): Float32Array => {
       const b = new Float32Array(4 * n);
       for (let i = 0; i < n; i++) {
-        const x = rng.next() * 50, y = rng.next() * 50;
+        const x = rng.next() * 50,
+          y = rng.next() * 50;
         b.set([x, y, x + 1 + rng.next() * 30, y + 1 + rng.next() * 30], 4 * i);
       }
       return b;
     };
-    const a = rand(7), b = rand(5);
+    const a = rand(7),
+      b = rand(5);
     const m = iouMatrix(a, b);
     assert.equal(m.length, 35);
     for (let i = 0; i < 7; i++) for (let j = 0; j < 5; j++) close(m[i * 5 + j]!, boxIou(a, b, 4 * i, 4 * j), 1e-6);
@@ -62,10 +61,27 @@ describe('box utils', () => {
 });
 
 describe('decodePredictions', () => {
-  const anchors = [[[10, 13], [16, 30], [33, 23]], [[30, 61], [62, 45], [59, 119]]];
+  const anchors = [
+    [
+      [10, 13],
+      [16, 30],
+      [33, 23],
+    ],
+    [
+      [30, 61],
+      [62, 45],
+      [59, 119],
+    ],
+  ];
   const strides = [8, 16];
-  const na = 3, nc = 4, no = 5 + nc, B = 2;
-  const sizes: Array<[number, number]> = [[8, 6], [4, 3]]; // (H, W): 64×48 input
+  const na = 3,
+    nc = 4,
+    no = 5 + nc,
+    B = 2;
+  const sizes: Array<[number, number]> = [
+    [8, 6],
+    [4, 3],
+  ]; // (H, W): 64×48 input
 
   for (const rule of ['v3', 'scaled'] as DecodeRule[]) {
     test(`matches decodeCell on random maps (${rule})`, () => {
@@ -98,7 +114,9 @@ describe('decodePredictions', () => {
         }
         offset += h * w * na;
       });
-      maps.forEach((m) => m.dispose());
+      maps.forEach((m) => {
+        m.dispose();
+      });
       out.dispose();
     });
   }
@@ -119,7 +137,21 @@ describe('decodePredictions', () => {
     const out = decodePredictions([m], [anchors[0]!], [8], { rule: 'scaled' });
     assert.equal(tf.memory().numTensors, n0 + 1);
     out.dispose();
-    assert.throws(() => decodePredictions([m], [[[1, 1], [2, 2]]], [8], { rule: 'v3' }), /channels/);
+    assert.throws(
+      () =>
+        decodePredictions(
+          [m],
+          [
+            [
+              [1, 1],
+              [2, 2],
+            ],
+          ],
+          [8],
+          { rule: 'v3' },
+        ),
+      /channels/,
+    );
     assert.throws(() => decodePredictions([m], anchors, strides, { rule: 'v3' }), /maps/);
     assert.throws(() => decodePredictions([m], [anchors[0]!], [8], { rule: 'v7' as DecodeRule }), /unknown decode rule/);
     m.dispose();
@@ -146,7 +178,8 @@ describe('nonMaxSuppression', () => {
     const boxes = new Float32Array(4 * n);
     const scores = new Float32Array(n);
     for (let i = 0; i < n; i++) {
-      const x = rng.next() * 1000, y = rng.next() * 1000;
+      const x = rng.next() * 1000,
+        y = rng.next() * 1000;
       boxes.set([x, y, x + 5 + rng.next() * 60, y + 5 + rng.next() * 60], 4 * i);
       scores[i] = Math.round(rng.next() * 1000) / 1000; // many ties
     }
@@ -175,7 +208,10 @@ describe('postprocess', () => {
     const rows = [...row([0, 0, 10, 10], 0.9, [0.9, 0.1]), ...row([1, 0, 11, 10], 0.9, [0.1, 0.8])];
     const d = Float32Array.from(rows);
     const aware = postprocess(d, 2, { multiLabel: false });
-    assert.deepEqual(aware.map((x) => x.cls), [0, 1]);
+    assert.deepEqual(
+      aware.map((x) => x.cls),
+      [0, 1],
+    );
     const agn = postprocess(d, 2, { multiLabel: false, agnostic: true });
     assert.equal(agn.length, 1);
     assert.equal(agn[0]!.cls, 0);
@@ -190,12 +226,21 @@ describe('postprocess', () => {
   test('multi-label gives one detection per class above conf', () => {
     const d = Float32Array.from(row([0, 0, 10, 10], 0.9, [0.8, 0.7, 0.1]));
     const multi = postprocess(d, 3);
-    assert.deepEqual(multi.map((x) => x.cls), [0, 1]);
+    assert.deepEqual(
+      multi.map((x) => x.cls),
+      [0, 1],
+    );
     close(multi[0]!.score, 0.72, 1e-6);
     close(multi[1]!.score, 0.63, 1e-6);
     const single = postprocess(d, 3, { multiLabel: false });
-    assert.deepEqual(single.map((x) => x.cls), [0]);
-    assert.deepEqual(postprocess(d, 3, { classes: [1] }).map((x) => x.cls), [1]);
+    assert.deepEqual(
+      single.map((x) => x.cls),
+      [0],
+    );
+    assert.deepEqual(
+      postprocess(d, 3, { classes: [1] }).map((x) => x.cls),
+      [1],
+    );
   });
 
   test('confidence filter on obj and obj·cls', () => {
@@ -220,7 +265,9 @@ describe('postprocess', () => {
 
   test('matches a naive reference on many candidates, with maxNms', () => {
     const rng = new Rng(33);
-    const nc = 6, no = 11, n = 4000;
+    const nc = 6,
+      no = 11,
+      n = 4000;
     const d = new Float32Array(n * no);
     for (let r = 0; r < n; r++) {
       d.set([rng.next() * 500, rng.next() * 500, 10 + rng.next() * 80, 10 + rng.next() * 80], r * no);
@@ -246,7 +293,12 @@ describe('postprocess', () => {
       }
       return keptBoxes.map((k) => [k.c, k.s, k.box[0]!]);
     };
-    for (const [maxNms, agnostic, maxDet] of [[30000, false, 100000], [3000, false, 100000], [30000, true, 50], [5000, false, 300]] as const) {
+    for (const [maxNms, agnostic, maxDet] of [
+      [30000, false, 100000],
+      [3000, false, 100000],
+      [30000, true, 50],
+      [5000, false, 300],
+    ] as const) {
       const got = postprocess(d, nc, { maxNms, agnostic, maxDet }).map((x) => [x.cls, x.score, x.box[0]]);
       assert.deepEqual(got, reference(maxNms, agnostic, maxDet), `maxNms=${maxNms} agnostic=${agnostic} maxDet=${maxDet}`);
     }
@@ -259,15 +311,21 @@ describe('postprocess', () => {
     assert.equal(out.length, 1);
     assert.equal(out[0]!.length, 1);
     const two = postprocessBatch(Float32Array.from([...a, ...b, ...b, ...b]), 2, 1);
-    assert.deepEqual(two.map((x) => x.length), [1, 0]);
+    assert.deepEqual(
+      two.map((x) => x.length),
+      [1, 0],
+    );
   });
 
   test('25200 rows × 80 classes of random scores: max_det caps the output at 300, sorted by score, no same-class overlap above the IoU threshold', () => {
-    const nc = 80, no = 85, n = 25200;
+    const nc = 80,
+      no = 85,
+      n = 25200;
     const rng = new Rng(9);
     const d = new Float32Array(n * no);
     for (let r = 0; r < n; r++) {
-      const cx = rng.next() * 640, cy = rng.next() * 640;
+      const cx = rng.next() * 640,
+        cy = rng.next() * 640;
       d[r * no] = cx;
       d[r * no + 1] = cy;
       d[r * no + 2] = 5 + rng.next() * 200;

@@ -4,12 +4,18 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/engine/backend.js';
 import { finiteDifferenceCheck, type GradientCase } from '../../../src/engine/check.js';
-import { Rng } from '../../../src/util/rng.js';
-import { buildTargets, gridsFor, type AssignRule, type Assignment } from '../../../src/tasks/detect/assign.js';
-import { bboxIou, ciouAlpha, stopGradient, type BboxIouOptions, type IouKind } from '../../../src/tasks/detect/bbox-iou.js';
+import { type Assignment, type AssignRule, buildTargets, gridsFor } from '../../../src/tasks/detect/assign.js';
+import { type BboxIouOptions, bboxIou, ciouAlpha, type IouKind, stopGradient } from '../../../src/tasks/detect/bbox-iou.js';
 import {
-  bceWithLogits, classTargets, DEFAULT_DETECTION_HYP, detectionLoss, scaleDetectionHyp, smoothBce, type DetectionHyp,
+  bceWithLogits,
+  classTargets,
+  DEFAULT_DETECTION_HYP,
+  type DetectionHyp,
+  detectionLoss,
+  scaleDetectionHyp,
+  smoothBce,
 } from '../../../src/tasks/detect/loss.js';
+import { Rng } from '../../../src/util/rng.js';
 import { scoped } from '../../helpers/scope.js';
 
 const TOL = 1e-2;
@@ -21,7 +27,6 @@ before(async () => {
 function iouOf(b1: number[], b2: number[], opts: BboxIouOptions): number {
   return tf.tidy(() => bboxIou(tf.tensor2d(b1, [1, 4]), tf.tensor2d(b2, [1, 4]), opts).dataSync()[0]!);
 }
-
 
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 const KINDS: IouKind[] = ['iou', 'giou', 'diou', 'ciou'];
@@ -56,13 +61,28 @@ test('bboxIou: hand values for overlapping, nested and disjoint boxes', () => {
   const alpha = v / (v - 0.5 + 1);
   close(iouOf([0, 0, 2, 1], [0, 0, 1, 1], { kind: 'diou' }), 0.5);
   close(iouOf([0, 0, 2, 1], [0, 0, 1, 1], { kind: 'ciou' }), 0.5 - alpha * v);
-  close(tf.tidy(() => ciouAlpha(tf.tensor2d([0, 0, 2, 1], [1, 4]), tf.tensor2d([0, 0, 1, 1], [1, 4])).dataSync()[0]!), alpha);
+  close(
+    tf.tidy(() => ciouAlpha(tf.tensor2d([0, 0, 2, 1], [1, 4]), tf.tensor2d([0, 0, 1, 1], [1, 4])).dataSync()[0]!),
+    alpha,
+  );
 });
 
 test('bboxIou: elementwise over [N, 4] and rejects bad shapes and options', () => {
-  const out = tf.tidy(() => Array.from(bboxIou(
-    tf.tensor2d([[0, 0, 1, 1], [0, 0, 2, 2]]), tf.tensor2d([[0, 0, 1, 1], [1, 1, 3, 3]]), { format: 'xyxy' },
-  ).dataSync()));
+  const out = tf.tidy(() =>
+    Array.from(
+      bboxIou(
+        tf.tensor2d([
+          [0, 0, 1, 1],
+          [0, 0, 2, 2],
+        ]),
+        tf.tensor2d([
+          [0, 0, 1, 1],
+          [1, 1, 3, 3],
+        ]),
+        { format: 'xyxy' },
+      ).dataSync(),
+    ),
+  );
   close(out[0]!, 1);
   close(out[1]!, 1 / 7);
   assert.throws(() => bboxIou(tf.zeros([2, 3]), tf.zeros([2, 3])), /4 values/);
@@ -72,7 +92,10 @@ test('bboxIou: elementwise over [N, 4] and rejects bad shapes and options', () =
 test('stopGradient passes values and blocks gradients', () => {
   const [g] = tf.grads((x: tf.Tensor) => tf.sum(tf.add(tf.square(x), stopGradient(tf.mul(x, 5)))))([tf.tensor1d([1, 2])]);
   assert.deepEqual(Array.from(g!.dataSync()), [2, 4]);
-  close(tf.tidy(() => stopGradient(tf.tensor1d([3])).dataSync()[0]!), 3);
+  close(
+    tf.tidy(() => stopGradient(tf.tensor1d([3])).dataSync()[0]!),
+    3,
+  );
 });
 
 /** N random xywh boxes (positive sizes) and a second set overlapping them. */
@@ -94,7 +117,11 @@ for (const kind of ['iou', 'giou', 'diou'] as const) {
     const [p, q] = boxPairs(rng, 12);
     const qt = tf.tensor2d(q, [12, 4]);
     const gc: GradientCase = {
-      name: kind, detail: '12 boxes', shapes: [[12, 4]], eps: 1e-3, samples: 48,
+      name: kind,
+      detail: '12 boxes',
+      shapes: [[12, 4]],
+      eps: 1e-3,
+      samples: 48,
       init: () => p.slice(),
       fn: (x) => bboxIou(x, qt, { kind }),
     };
@@ -102,7 +129,14 @@ for (const kind of ['iou', 'giou', 'diou'] as const) {
     assert.ok(err < TOL, `${kind} relative error ${err}`);
     // Also in both boxes at once, as xyxy.
     const gc2: GradientCase = {
-      name: kind, detail: 'both, xyxy', shapes: [[12, 4], [12, 4]], eps: 1e-3, samples: 48,
+      name: kind,
+      detail: 'both, xyxy',
+      shapes: [
+        [12, 4],
+        [12, 4],
+      ],
+      eps: 1e-3,
+      samples: 48,
       init: (_r, i) => {
         const b = i === 0 ? p : q;
         const o = new Float32Array(b.length);
@@ -129,7 +163,11 @@ test('bboxIou ciou: gradient with α held constant (as YOLOv5) matches finite di
   // α at the sampled boxes, frozen: the function whose finite differences the default gradient must match.
   const alpha = ciouAlpha(pt, qt);
   const gc: GradientCase = {
-    name: 'ciou', detail: '12 boxes, fixed α', shapes: [[12, 4]], eps: 1e-3, samples: 48,
+    name: 'ciou',
+    detail: '12 boxes, fixed α',
+    shapes: [[12, 4]],
+    eps: 1e-3,
+    samples: 48,
     init: () => p.slice(),
     fn: (x) => bboxIou(x, qt, { kind: 'ciou', alpha }),
   };
@@ -157,14 +195,30 @@ test('bboxIou ciou: gradient with α held constant (as YOLOv5) matches finite di
 // detection loss
 
 const STRIDES = [8, 16];
-const ANCHORS: Array<Array<[number, number]>> = [[[8, 8], [24, 24]], [[32, 32], [64, 64]]];
+const ANCHORS: Array<Array<[number, number]>> = [
+  [
+    [8, 8],
+    [24, 24],
+  ],
+  [
+    [32, 32],
+    [64, 64],
+  ],
+];
 const IMG = 64;
 const NC = 3;
 const NO = 5 + NC;
 const NA = 2;
 
 function assign(table: number[][], rule: AssignRule, img = IMG, B = 2): Assignment {
-  return buildTargets(Float32Array.from(table.flat()), { anchors: ANCHORS, strides: STRIDES, grids: gridsFor(img, img, STRIDES), rule, batchSize: B, nc: NC });
+  return buildTargets(Float32Array.from(table.flat()), {
+    anchors: ANCHORS,
+    strides: STRIDES,
+    grids: gridsFor(img, img, STRIDES),
+    rule,
+    batchSize: B,
+    nc: NC,
+  });
 }
 
 const logit = (p: number) => Math.log(p / (1 - p));
@@ -259,7 +313,16 @@ test('detectionLoss: components carry their gains; total is batch size × their 
   close(unit.obj, 4 * unit.levels[0]!.obj + 1 * unit.levels[1]!.obj, 1e-5);
   // nc = 1 has no class loss.
   const one = buildTargets(Float32Array.from([0, 0, 21, 27, 10, 12]), { anchors: ANCHORS, strides: STRIDES, grids: gridsFor(IMG, IMG, STRIDES) });
-  const r = scoped(() => detectionLoss(one.grids.map(([ny, nx]) => tf.randomNormal([1, ny, nx, NA * 6], 0, 1, 'float32', 1) as tf.Tensor4D), one, ANCHORS, STRIDES, 1).items);
+  const r = scoped(
+    () =>
+      detectionLoss(
+        one.grids.map(([ny, nx]) => tf.randomNormal([1, ny, nx, NA * 6], 0, 1, 'float32', 1) as tf.Tensor4D),
+        one,
+        ANCHORS,
+        STRIDES,
+        1,
+      ).items,
+  );
   assert.equal(r.cls, 0);
   assert.ok(r.box > 0 && r.obj > 0);
   // No targets at all: only objectness.
@@ -276,7 +339,23 @@ test('detectionLoss: mismatched maps, anchors or hyp are refused', () => {
   const ok = t.grids.map(([ny, nx]) => tf.zeros([2, ny, nx, NA * NO]) as tf.Tensor4D);
   assert.throws(() => detectionLoss(ok, t, ANCHORS, STRIDES, 4), /channels/);
   assert.throws(() => detectionLoss([ok[0]!], t, ANCHORS, STRIDES, NC), /maps/);
-  assert.throws(() => detectionLoss(ok, t, [[[8, 8], [25, 24]], ANCHORS[1]!], STRIDES, NC), /anchors differ/);
+  assert.throws(
+    () =>
+      detectionLoss(
+        ok,
+        t,
+        [
+          [
+            [8, 8],
+            [25, 24],
+          ],
+          ANCHORS[1]!,
+        ],
+        STRIDES,
+        NC,
+      ),
+    /anchors differ/,
+  );
   const small = [tf.zeros([2, 4, 4, NA * NO]) as tf.Tensor4D, ok[1]!];
   assert.throws(() => detectionLoss(small, t, ANCHORS, STRIDES, NC), /built for 8x8/);
   const b1 = ok.map((m) => tf.slice(m, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D);
@@ -288,18 +367,21 @@ test('detectionLoss: mismatched maps, anchors or hyp are refused', () => {
 test('objectness targets: IoU-aware at positives (gr), 0 elsewhere, per-level balance', () => {
   // One box; zero maps decode (v5) to xy = 0.5 and wh = anchor in every cell.
   const t = buildTargets(Float32Array.from([0, 2, 21, 27, 10, 12]), { anchors: ANCHORS, strides: STRIDES, grids: gridsFor(IMG, IMG, STRIDES) });
-  const objTargets = (gr: number) => scoped(() => {
-    const ms = t.grids.map(([ny, nx]) => tf.zeros([1, ny, nx, NA * NO]) as tf.Tensor4D);
-    const grads = tf.grads((...xs: tf.Tensor[]) => detectionLoss(xs as tf.Tensor4D[], t, ANCHORS, STRIDES, NC, { gr, box: 0, cls: 0, obj: 1 }).total)(ms);
-    // d total / d obj logit = B · balance · (σ(0) − tobj) / M  ⇒  tobj = 0.5 − g · M / balance.
-    return grads.map((g, l) => {
-      const M = g.size / NO;
-      const v = g.dataSync();
-      const out = new Float32Array(M);
-      for (let i = 0; i < M; i++) out[i] = 0.5 - (v[i * NO + 4]! * M) / [4, 1][l]!;
-      return out;
+  const objTargets = (gr: number) =>
+    scoped(() => {
+      const ms = t.grids.map(([ny, nx]) => tf.zeros([1, ny, nx, NA * NO]) as tf.Tensor4D);
+      const grads = tf.grads(
+        (...xs: tf.Tensor[]) => detectionLoss(xs as tf.Tensor4D[], t, ANCHORS, STRIDES, NC, { gr, box: 0, cls: 0, obj: 1 }).total,
+      )(ms);
+      // d total / d obj logit = B · balance · (σ(0) − tobj) / M  ⇒  tobj = 0.5 − g · M / balance.
+      return grads.map((g, l) => {
+        const M = g.size / NO;
+        const v = g.dataSync();
+        const out = new Float32Array(M);
+        for (let i = 0; i < M; i++) out[i] = 0.5 - (v[i * NO + 4]! * M) / [4, 1][l]!;
+        return out;
+      });
     });
-  });
   for (const gr of [1, 0.5, 0]) {
     const tobj = objTargets(gr);
     t.levels.forEach((lt, l) => {
@@ -320,14 +402,18 @@ test('label smoothing: class targets cp = 1 − ε/2 at the class, cn = ε/2 els
   const s = smoothBce(0.2);
   close(s.cp, 0.9, 1e-12);
   close(s.cn, 0.1, 1e-12);
-  assert.deepEqual(Array.from(classTargets(Int32Array.from([2, 0]), 3, 0.2)).map((v) => Math.round(v * 100) / 100), [0.1, 0.1, 0.9, 0.9, 0.1, 0.1]);
+  assert.deepEqual(
+    Array.from(classTargets(Int32Array.from([2, 0]), 3, 0.2)).map((v) => Math.round(v * 100) / 100),
+    [0.1, 0.1, 0.9, 0.9, 0.1, 0.1],
+  );
   // Through the loss: with zero class logits, d total / d logit = B · (0.5 − target) / (n · nc) · gain.
   const t = assign(TABLE, 'v5');
   for (const eps of [0, 0.2]) {
     const { cp, cn } = smoothBce(eps);
     const grads = scoped(() => {
       const ms = t.grids.map(([ny, nx]) => tf.zeros([2, ny, nx, NA * NO]) as tf.Tensor4D);
-      return tf.grads((...xs: tf.Tensor[]) => detectionLoss(xs as tf.Tensor4D[], t, ANCHORS, STRIDES, NC, { labelSmoothing: eps, cls: 1 }).total)(ms)
+      return tf
+        .grads((...xs: tf.Tensor[]) => detectionLoss(xs as tf.Tensor4D[], t, ANCHORS, STRIDES, NC, { labelSmoothing: eps, cls: 1 }).total)(ms)
         .map((g) => g.dataSync().slice());
     });
     t.levels.forEach((lt, l) => {
@@ -356,23 +442,34 @@ test('bceWithLogits is stable for large logits and matches the definition', () =
 test('scaleDetectionHyp scales cls by nc/80, obj by (imgsz/640)², all by 3/nl', () => {
   const s = scaleDetectionHyp(DEFAULT_DETECTION_HYP, { nc: 20, imgsz: 320, nl: 3 });
   close(s.box, 0.05, 1e-12);
-  close(s.cls, 0.5 * 20 / 80, 1e-12);
+  close(s.cls, (0.5 * 20) / 80, 1e-12);
   close(s.obj, 0.25, 1e-12);
   assert.equal(s.boxLoss, 'ciou');
   const four = scaleDetectionHyp({ box: 1, obj: 1, cls: 1 }, { nl: 4 });
   assert.deepEqual(four, { box: 0.75, obj: 0.75, cls: 0.75 });
 });
 
-for (const [rule, boxLoss] of [['v5', 'giou'], ['v5', 'diou'], ['v5', 'mse'], ['v3', 'iou']] as const) {
+for (const [rule, boxLoss] of [
+  ['v5', 'giou'],
+  ['v5', 'diou'],
+  ['v5', 'mse'],
+  ['v3', 'iou'],
+] as const) {
   test(`detectionLoss gradient (${rule}, ${boxLoss}, fixed targets) matches finite differences`, (ctx) => {
     // 32×32 input: grids 4×4 and 2×2; gr = 0 keeps the objectness targets fixed (IoU-aware
     // targets are detached on purpose, which finite differences would see).
-    const table = [[0, 1, 13, 10, 10, 12], [0, 2, 20, 22, 28, 20]];
+    const table = [
+      [0, 1, 13, 10, 10, 12],
+      [0, 2, 20, 22, 28, 20],
+    ];
     const t = assign(table, rule, 32, 1);
     assert.ok(t.total > 0);
     const shapes = t.grids.map(([ny, nx]) => [1, ny, nx, NA * NO]);
     const gc: GradientCase = {
-      name: 'detectionLoss', detail: `${rule} ${boxLoss}`, shapes, eps: 1e-2,
+      name: 'detectionLoss',
+      detail: `${rule} ${boxLoss}`,
+      shapes,
+      eps: 1e-2,
       samples: Math.max(...shapes.map((s) => s.reduce((a, b) => a * b, 1))),
       init: (rng, _i, size) => rng.normalArray(size, 0.7),
       fn: (...ms) => detectionLoss(ms as tf.Tensor4D[], t, ANCHORS, STRIDES, NC, { boxLoss, gr: 0, box: 1, cls: 1 }).total,

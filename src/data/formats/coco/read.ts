@@ -25,7 +25,7 @@
  *   from the image header (sharp, orientation-aware) while `readCocoSync`
  *   reports the image as skipped.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { readJsonFile } from '../../../io/json.js';
 import { readImageSize } from '../../image-io.js';
@@ -136,8 +136,12 @@ export interface CocoParseResult {
  * a dataset. `categories` is the union over all files, so several split files
  * share one class list.
  */
-export function cocoToDataset(files: { path: string; split: string; raw: unknown }[], name: string, source: string,
-  opts: CocoReadOptions = {}): CocoParseResult {
+export function cocoToDataset(
+  files: { path: string; split: string; raw: unknown }[],
+  name: string,
+  source: string,
+  opts: CocoReadOptions = {},
+): CocoParseResult {
   const bad: BadInput[] = [];
   const cats = new Map<number | string, string>();
   for (const f of files) {
@@ -198,7 +202,8 @@ export function cocoToDataset(files: { path: string; split: string; raw: unknown
         bad.push({ file: f.path, problem: `${what}: image file '${im.file_name}' not found${looked}${unused(im.id)}`, action: 'skipped' });
         return;
       }
-      const w = im.width, h = im.height;
+      const w = im.width,
+        h = im.height;
       const sized = typeof w === 'number' && typeof h === 'number' && w > 0 && h > 0;
       const rec: ImageRecord = {
         id: typeof im.id === 'number' ? im.id : nextId,
@@ -250,7 +255,11 @@ export function cocoToDataset(files: { path: string; split: string; raw: unknown
       if (a.difficult === 1 || a.difficult === true) ann.difficult = true;
       const seg = parseSegmentation(a.segmentation);
       if (seg === 'bad') {
-        bad.push({ file: f.path, problem: `${where}: segmentation is neither polygons nor RLE (${show(a.segmentation)}); kept the box only`, action: 'dropped' });
+        bad.push({
+          file: f.path,
+          problem: `${where}: segmentation is neither polygons nor RLE (${show(a.segmentation)}); kept the box only`,
+          action: 'dropped',
+        });
       } else if (seg) {
         ann.segmentation = seg;
       }
@@ -269,7 +278,7 @@ export function cocoToDataset(files: { path: string; split: string; raw: unknown
         }
       }
     }
-    splits['all'] = all;
+    splits.all = all;
   }
   return { dataset: { name, source, format: 'coco', names, categoryIds: catIds, splits, bad }, needSize };
 }
@@ -303,7 +312,11 @@ async function fillSizes(res: CocoParseResult, concurrency: number): Promise<Det
       rec.height = s.height;
     } catch (err) {
       failed.add(rec);
-      res.dataset.bad.push({ file: rec.file, problem: `cannot read the image size: ${(err as Error).message.replace(`${rec.file}: `, '')}`, action: 'skipped' });
+      res.dataset.bad.push({
+        file: rec.file,
+        problem: `cannot read the image size: ${(err as Error).message.replace(`${rec.file}: `, '')}`,
+        action: 'skipped',
+      });
     }
   });
   for (const rec of res.needSize) {
@@ -327,7 +340,9 @@ function dropRecords(ds: DetectionDataset, drop: Set<ImageRecord>): DetectionDat
 export function cocoDirFiles(dir: string): string[] {
   for (const d of [dir, join(dir, 'annotations')]) {
     if (!existsSync(d) || !statSync(d).isDirectory()) continue;
-    const files = readdirSync(d).filter((f) => /^instances_.+\.json$/.test(f)).sort();
+    const files = readdirSync(d)
+      .filter((f) => /^instances_.+\.json$/.test(f))
+      .sort();
     if (files.length > 0) return files.map((f) => join(d, f));
   }
   return [];
@@ -347,8 +362,12 @@ function cocoSources(path: string): { files: { path: string; split: string }[]; 
 function parseSources(path: string, opts: CocoReadOptions): CocoParseResult {
   const { files, name } = cocoSources(path);
   const single = files.length === 1 && files[0]!.path === resolve(path);
-  return cocoToDataset(files.map((f) => ({ ...f, raw: single && opts.json !== undefined ? opts.json : readJsonFile(f.path) })),
-    name, resolve(path), opts);
+  return cocoToDataset(
+    files.map((f) => ({ ...f, raw: single && opts.json !== undefined ? opts.json : readJsonFile(f.path) })),
+    name,
+    resolve(path),
+    opts,
+  );
 }
 
 /**
@@ -363,7 +382,11 @@ export async function readCoco(path: string, opts: CocoReadOptions = {}): Promis
 export function readCocoSync(path: string, opts: CocoReadOptions = {}): DetectionDataset {
   const res = parseSources(path, opts);
   for (const rec of res.needSize) {
-    res.dataset.bad.push({ file: rec.file, problem: 'no width/height in the COCO JSON (the synchronous reader does not open images)', action: 'skipped' });
+    res.dataset.bad.push({
+      file: rec.file,
+      problem: 'no width/height in the COCO JSON (the synchronous reader does not open images)',
+      action: 'skipped',
+    });
   }
   return dropRecords(res.dataset, new Set(res.needSize));
 }

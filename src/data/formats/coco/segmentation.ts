@@ -5,7 +5,7 @@
  * (and by the YOLO reader for segment rows), turned into binary masks by
  * `cocoMask`, and measured by `segmentationArea` (the COCO writer's `area`).
  */
-import { rleDecodeString, rleToMask, type CocoRle } from '../../rle.js';
+import { type CocoRle, rleDecodeString, rleToMask } from '../../rle.js';
 import type { Annotation } from '../../types.js';
 
 export type { CocoRle } from '../../rle.js';
@@ -51,7 +51,10 @@ export function polygonsToMask(polys: CocoPolygons, height: number, width: numbe
       xs.length = 0;
       for (let i = 0; i < n; i++) {
         const j = (i + 1) % n;
-        const x0 = poly[2 * i]!, y0 = poly[2 * i + 1]!, x1 = poly[2 * j]!, y1 = poly[2 * j + 1]!;
+        const x0 = poly[2 * i]!,
+          y0 = poly[2 * i + 1]!,
+          x1 = poly[2 * j]!,
+          y1 = poly[2 * j + 1]!;
         if ((y0 <= cy && y1 > cy) || (y1 <= cy && y0 > cy)) xs.push(x0 + ((cy - y0) / (y1 - y0)) * (x1 - x0));
       }
       xs.sort((a, b) => a - b);

@@ -18,9 +18,17 @@
 import { join, resolve } from 'node:path';
 import type { DetectionDataset, ImageRecord } from '../../types.js';
 import {
-  countAnnotations, splitCounts, splitsToWrite, staged, uniqueImages, uniqueStem, type OutputImage, type WriteOptions, type WriteResult,
+  countAnnotations,
+  type OutputImage,
+  splitCounts,
+  splitsToWrite,
+  staged,
+  uniqueImages,
+  uniqueStem,
+  type WriteOptions,
+  type WriteResult,
 } from '../writing.js';
-import { segmentationArea, type SegmentedAnnotation } from './segmentation.js';
+import { type SegmentedAnnotation, segmentationArea } from './segmentation.js';
 
 /** COCO image ids: the records' own where they are unique, else 1..n. */
 function cocoImageIds(entries: OutputImage[]): Map<string, number | string> {
@@ -41,8 +49,13 @@ export function cocoCategoryIds(ds: DetectionDataset): Array<number | string> {
  * file_name; image ids from `imageIds`, else 1..n; category ids from
  * cocoCategoryIds).
  */
-export function cocoInstancesJson(ds: DetectionDataset, images: readonly ImageRecord[], fileName: (rec: ImageRecord) => string,
-  imageIds?: Map<string, number | string>, annIds?: Map<ImageRecord, number>): Record<string, unknown> {
+export function cocoInstancesJson(
+  ds: DetectionDataset,
+  images: readonly ImageRecord[],
+  fileName: (rec: ImageRecord) => string,
+  imageIds?: Map<string, number | string>,
+  annIds?: Map<ImageRecord, number>,
+): Record<string, unknown> {
   const catIds = cocoCategoryIds(ds);
   const outImages: Record<string, unknown>[] = [];
   const outAnns: Record<string, unknown>[] = [];
@@ -81,7 +94,10 @@ function storageOrder(splits: [string, ImageRecord[]][]): [string, ImageRecord[]
     const i = ['train', 'val', 'test'].indexOf(k);
     return i < 0 ? 3 : i;
   };
-  return splits.map((s, i) => [s, i] as const).sort((p, q) => rank(p[0][0]) - rank(q[0][0]) || p[1] - q[1]).map(([s]) => s);
+  return splits
+    .map((s, i) => [s, i] as const)
+    .sort((p, q) => rank(p[0][0]) - rank(q[0][0]) || p[1] - q[1])
+    .map(([s]) => s);
 }
 
 /** `images/<split>/` + `annotations/instances_<split>.json` per split (see the module comment). */
@@ -117,13 +133,27 @@ export function writeCoco(ds: DetectionDataset, dir: string, opts: WriteOptions 
       };
       const seen = new Set<string>();
       const images = list.filter((r) => !seen.has(r.file) && seen.add(r.file));
-      s.write(join('annotations', `instances_${split}.json`),
-        `${JSON.stringify(cocoInstancesJson(ds, images.map((r) => byFile.get(r.file)!.rec), fileName, imageIds, annIds))}\n`);
+      s.write(
+        join('annotations', `instances_${split}.json`),
+        `${JSON.stringify(
+          cocoInstancesJson(
+            ds,
+            images.map((r) => byFile.get(r.file)!.rec),
+            fileName,
+            imageIds,
+            annIds,
+          ),
+        )}\n`,
+      );
     }
     const only = splits.length === 1 ? join('annotations', `instances_${splits[0]![0]}.json`) : '';
     return {
-      format: 'coco', entry: only ? join(resolve(dir), only) : resolve(dir), images: entries.length,
-      annotations: countAnnotations(entries), splits: splitCounts(splits), notes: [],
+      format: 'coco',
+      entry: only ? join(resolve(dir), only) : resolve(dir),
+      images: entries.length,
+      annotations: countAnnotations(entries),
+      splits: splitCounts(splits),
+      notes: [],
     };
   });
 }

@@ -43,9 +43,8 @@ export function parseVocXml(xml: string, file: string): VocFile {
   const height = numberTag(sizeXml, 'height', file);
   const objects: VocObject[] = [];
   const re = /<object>([\s\S]*?)<\/object>/g;
-  let m: RegExpExecArray | null;
   let index = 0;
-  while ((m = re.exec(xml)) !== null) {
+  for (const m of xml.matchAll(re)) {
     const o = m[1]!;
     const where = `${file}: object ${index}`;
     const name = tag(o, 'name');
@@ -70,7 +69,10 @@ export function isVocRoot(dir: string): boolean {
 export function vocClassNames(root: string): string[] | undefined {
   const f = join(root, 'classes.txt');
   if (!existsSync(f)) return undefined;
-  const names = readFileSync(f, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const names = readFileSync(f, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   return names.length > 0 ? names : undefined;
 }
 
@@ -80,7 +82,9 @@ export function readVoc(root: string, opts: { names?: string[] } = {}): Detectio
   const annDir = join(dir, 'Annotations');
   if (!existsSync(annDir)) throw new Error(`${dir}: not a VOC root (no Annotations/ folder)`);
   const bad: BadInput[] = [];
-  const files = readdirSync(annDir).filter((f) => f.endsWith('.xml')).sort();
+  const files = readdirSync(annDir)
+    .filter((f) => f.endsWith('.xml'))
+    .sort();
   if (files.length === 0) throw new Error(`${annDir}: no .xml annotation files`);
   const parsed = new Map<string, VocFile>();
   for (const f of files) {
@@ -116,17 +120,19 @@ export function readVoc(root: string, opts: { names?: string[] } = {}): Detectio
   for (const sf of splitFiles) {
     const list: ImageRecord[] = [];
     const path = join(setsDir, sf);
-    readFileSync(path, 'utf8').split(/\r?\n/).forEach((line, i) => {
-      const stem = line.trim().split(/\s+/)[0];
-      if (!stem) return;
-      const rec = records.get(stem);
-      if (rec) list.push(rec);
-      else if (!bad.some((b) => b.file.endsWith(`${stem}.xml`))) {
-        bad.push({ file: path, problem: `line ${i + 1}: '${stem}' has no annotation file`, action: 'skipped' });
-      }
-    });
+    readFileSync(path, 'utf8')
+      .split(/\r?\n/)
+      .forEach((line, i) => {
+        const stem = line.trim().split(/\s+/)[0];
+        if (!stem) return;
+        const rec = records.get(stem);
+        if (rec) list.push(rec);
+        else if (!bad.some((b) => b.file.endsWith(`${stem}.xml`))) {
+          bad.push({ file: path, problem: `line ${i + 1}: '${stem}' has no annotation file`, action: 'skipped' });
+        }
+      });
     splits[basename(sf, '.txt')] = list;
   }
-  splits['all'] = [...records.values()];
+  splits.all = [...records.values()];
   return { name: basename(dir), source: dir, format: 'voc', names, splits, bad };
 }

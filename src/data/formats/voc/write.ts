@@ -13,7 +13,16 @@
  */
 import { join, resolve } from 'node:path';
 import type { DetectionDataset, ImageRecord } from '../../types.js';
-import { countAnnotations, hasSegmentation, splitCounts, splitsToWrite, staged, uniqueImages, type WriteOptions, type WriteResult } from '../writing.js';
+import {
+  countAnnotations,
+  hasSegmentation,
+  splitCounts,
+  splitsToWrite,
+  staged,
+  uniqueImages,
+  type WriteOptions,
+  type WriteResult,
+} from '../writing.js';
 
 function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -36,20 +45,26 @@ export function vocIntegerBox(box: readonly number[], width: number, height: num
 }
 
 export function vocXml(rec: ImageRecord, filename: string, names: readonly string[]): string {
-  const objects = rec.annotations.map((a) => {
-    const [x1, y1, x2, y2] = vocIntegerBox(a.box, rec.width, rec.height);
-    return '\t<object>\n' +
-      `\t\t<name>${xmlEscape(names[a.cls] ?? `class${a.cls}`)}</name>\n` +
-      '\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n' +
-      `\t\t<difficult>${a.difficult || a.iscrowd ? 1 : 0}</difficult>\n` +
-      (a.iscrowd ? '\t\t<iscrowd>1</iscrowd>\n' : '') +
-      `\t\t<bndbox>\n\t\t\t<xmin>${x1}</xmin>\n\t\t\t<ymin>${y1}</ymin>\n\t\t\t<xmax>${x2}</xmax>\n\t\t\t<ymax>${y2}</ymax>\n\t\t</bndbox>\n` +
-      '\t</object>\n';
-  }).join('');
-  return '<annotation>\n\t<folder>JPEGImages</folder>\n' +
+  const objects = rec.annotations
+    .map((a) => {
+      const [x1, y1, x2, y2] = vocIntegerBox(a.box, rec.width, rec.height);
+      return (
+        '\t<object>\n' +
+        `\t\t<name>${xmlEscape(names[a.cls] ?? `class${a.cls}`)}</name>\n` +
+        '\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n' +
+        `\t\t<difficult>${a.difficult || a.iscrowd ? 1 : 0}</difficult>\n` +
+        (a.iscrowd ? '\t\t<iscrowd>1</iscrowd>\n' : '') +
+        `\t\t<bndbox>\n\t\t\t<xmin>${x1}</xmin>\n\t\t\t<ymin>${y1}</ymin>\n\t\t\t<xmax>${x2}</xmax>\n\t\t\t<ymax>${y2}</ymax>\n\t\t</bndbox>\n` +
+        '\t</object>\n'
+      );
+    })
+    .join('');
+  return (
+    '<annotation>\n\t<folder>JPEGImages</folder>\n' +
     `\t<filename>${xmlEscape(filename)}</filename>\n` +
     `\t<size>\n\t\t<width>${rec.width}</width>\n\t\t<height>${rec.height}</height>\n\t\t<depth>3</depth>\n\t</size>\n` +
-    `\t<segmented>0</segmented>\n${objects}</annotation>\n`;
+    `\t<segmented>0</segmented>\n${objects}</annotation>\n`
+  );
 }
 
 /** Annotations/ + JPEGImages/ + ImageSets/Main/<split>.txt + classes.txt. */
@@ -69,15 +84,24 @@ export function writeVoc(ds: DetectionDataset, dir: string, opts: WriteOptions =
     for (const [split, list] of splits) {
       if (split.includes('_')) notes.push(`split '${split}' has '_' in its name: VOC readers take such lists for per-class lists`);
       const seen = new Set<string>();
-      s.write(join('ImageSets', 'Main', `${split}.txt`),
-        list.filter((r) => !seen.has(r.file) && seen.add(r.file)).map((r) => `${byFile.get(r.file)!.stem}\n`).join(''));
+      s.write(
+        join('ImageSets', 'Main', `${split}.txt`),
+        list
+          .filter((r) => !seen.has(r.file) && seen.add(r.file))
+          .map((r) => `${byFile.get(r.file)!.stem}\n`)
+          .join(''),
+      );
     }
     s.write('classes.txt', ds.names.map((n) => `${n}\n`).join(''));
     if (crowd > 0) notes.push(`${crowd} crowd (iscrowd) region(s) written as difficult objects: VOC has no crowd regions`);
     if (hasSegmentation(entries)) notes.push('segmentation outlines are not written (VOC boxes only)');
     return {
-      format: 'voc', entry: resolve(dir), images: entries.length, annotations: countAnnotations(entries),
-      splits: { ...splitCounts(splits), all: entries.length }, notes,
+      format: 'voc',
+      entry: resolve(dir),
+      images: entries.length,
+      annotations: countAnnotations(entries),
+      splits: { ...splitCounts(splits), all: entries.length },
+      notes,
     };
   });
 }

@@ -127,7 +127,7 @@ export function labelPathFor(image: string): string {
   const i = image.lastIndexOf(sa);
   const swapped = i < 0 ? image : image.slice(0, i) + sb + image.slice(i + sa.length);
   const ext = extname(swapped);
-  return (ext ? swapped.slice(0, -ext.length) : swapped) + '.txt';
+  return `${ext ? swapped.slice(0, -ext.length) : swapped}.txt`;
 }
 
 function walkImages(dir: string, out: string[]): void {
@@ -151,7 +151,10 @@ function listSource(src: string, bad: BadInput[], yamlPath: string, key: string)
   }
   if (extname(src).toLowerCase() === '.txt') {
     const dir = dirname(src);
-    return readFileSync(src, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '')
+    return readFileSync(src, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
       .map((l) => (isAbsolute(l) ? l : resolve(dir, l)));
   }
   if (IMAGE_EXTENSIONS.has(extname(src).toLowerCase())) return [src];
@@ -163,8 +166,14 @@ function listSource(src: string, bad: BadInput[], yamlPath: string, key: string)
  * Parses one label file's text into annotations in pixels of a `width`×`height`
  * image. Every bad row is reported (file = `file`, problem `line N: ...`) and dropped.
  */
-export function parseYoloLabels(text: string, file: string, names: readonly string[], width: number, height: number,
-  bad: BadInput[]): { annotations: SegmentedAnnotation[]; lines: number[] } {
+export function parseYoloLabels(
+  text: string,
+  file: string,
+  names: readonly string[],
+  width: number,
+  height: number,
+  bad: BadInput[],
+): { annotations: SegmentedAnnotation[]; lines: number[] } {
   const annotations: SegmentedAnnotation[] = [];
   const lines: number[] = [];
   const seen = new Map<string, number>();
@@ -293,12 +302,18 @@ export async function readYolo(yamlPath: string, opts: YoloReadOptions = {}): Pr
       text = readFileSync(labelFile, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') bad.push({ file: labelFile, problem: `cannot read: ${(err as Error).message}; image has no objects`, action: 'skipped' });
+      if (code !== 'ENOENT')
+        bad.push({ file: labelFile, problem: `cannot read: ${(err as Error).message}; image has no objects`, action: 'skipped' });
     }
     const rec: ImageRecord = { id: imageId, file, width: size.width, height: size.height, annotations: [] };
     if (text !== undefined) {
       const { annotations, lines } = parseYoloLabels(text, labelFile, y.names, size.width, size.height, bad);
-      const rel = labelFile.startsWith(y.root + sep) ? labelFile.slice(y.root.length + 1).split(sep).join('/') : labelFile;
+      const rel = labelFile.startsWith(y.root + sep)
+        ? labelFile
+            .slice(y.root.length + 1)
+            .split(sep)
+            .join('/')
+        : labelFile;
       const f = flags.get(rel);
       if (f) {
         annotations.forEach((a, k) => {
@@ -316,7 +331,7 @@ export async function readYolo(yamlPath: string, opts: YoloReadOptions = {}): Pr
   for (const [split, files] of Object.entries(lists)) {
     splits[split] = files.map((f) => unique.get(f)).filter((r): r is ImageRecord => !!r);
   }
-  if (!('all' in splits)) splits['all'] = [...unique.values()].filter((r): r is ImageRecord => !!r);
+  if (!('all' in splits)) splits.all = [...unique.values()].filter((r): r is ImageRecord => !!r);
   const name = ['data', 'dataset'].includes(basename(path, extname(path))) ? basename(y.root) : basename(path, extname(path));
   return { name, source: path, format: 'yolo', names: y.names, splits, bad };
 }

@@ -14,7 +14,16 @@
 import { join, resolve } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import type { DetectionDataset, ImageRecord } from '../../types.js';
-import { countAnnotations, hasSegmentation, splitCounts, splitsToWrite, staged, uniqueImages, type WriteOptions, type WriteResult } from '../writing.js';
+import {
+  countAnnotations,
+  hasSegmentation,
+  splitCounts,
+  splitsToWrite,
+  staged,
+  uniqueImages,
+  type WriteOptions,
+  type WriteResult,
+} from '../writing.js';
 
 /** A normalised coordinate with 8 decimals, trailing zeros trimmed. */
 function norm(v: number): string {
@@ -24,11 +33,14 @@ function norm(v: number): string {
 
 /** One YOLO label row per annotation: `cls cx cy w h`, normalised by the image size. */
 export function yoloLabelText(rec: ImageRecord): string {
-  return rec.annotations.map((a) => {
-    const [x1, y1, x2, y2] = a.box;
-    const w = rec.width, h = rec.height;
-    return `${a.cls} ${norm((x1 + x2) / 2 / w)} ${norm((y1 + y2) / 2 / h)} ${norm((x2 - x1) / w)} ${norm((y2 - y1) / h)}\n`;
-  }).join('');
+  return rec.annotations
+    .map((a) => {
+      const [x1, y1, x2, y2] = a.box;
+      const w = rec.width,
+        h = rec.height;
+      return `${a.cls} ${norm((x1 + x2) / 2 / w)} ${norm((y1 + y2) / 2 / h)} ${norm((x2 - x1) / w)} ${norm((y2 - y1) / h)}\n`;
+    })
+    .join('');
 }
 
 /** data.yaml + images/ + labels/ + one list file per split. */
@@ -56,10 +68,12 @@ export function writeYolo(ds: DetectionDataset, dir: string, opts: WriteOptions 
     const order = (k: string): number => (['train', 'val', 'test'].indexOf(k) + 4) % 4;
     for (const [split, list] of [...splits].sort((a, b) => order(a[0]) - order(b[0]))) {
       const seen = new Set<string>();
-      const lines = list.filter((r) => !seen.has(r.file) && seen.add(r.file)).map((r) => {
-        const e = byFile.get(r.file)!;
-        return `./images/${e.stem}${e.ext}\n`;
-      });
+      const lines = list
+        .filter((r) => !seen.has(r.file) && seen.add(r.file))
+        .map((r) => {
+          const e = byFile.get(r.file)!;
+          return `./images/${e.stem}${e.ext}\n`;
+        });
       s.write(`${split}.txt`, lines.join(''));
       if (['train', 'val', 'test'].includes(split)) yaml[split] = `${split}.txt`;
       else extra[split] = `${split}.txt`;
@@ -72,13 +86,22 @@ export function writeYolo(ds: DetectionDataset, dir: string, opts: WriteOptions 
       yaml.yolor_flags = 'flags.json';
     }
     const notes: string[] = [];
-    if (!('train' in yaml) || !('val' in yaml)) notes.push(`no ${'train' in yaml ? 'val' : 'train'} split: Ultralytics needs both 'train' and 'val' in data.yaml`);
+    if (!('train' in yaml) || !('val' in yaml))
+      notes.push(`no ${'train' in yaml ? 'val' : 'train'} split: Ultralytics needs both 'train' and 'val' in data.yaml`);
     if (hasSegmentation(entries)) notes.push('segmentation outlines are not written (YOLO detection labels keep the boxes)');
-    s.write('data.yaml', `# ${ds.name}: converted by yolor from ${ds.source} (${ds.format})\n` +
-      '# path: omitted, so the dataset root is this file\'s folder\n' + stringifyYaml(yaml));
+    s.write(
+      'data.yaml',
+      `# ${ds.name}: converted by yolor from ${ds.source} (${ds.format})\n` +
+        "# path: omitted, so the dataset root is this file's folder\n" +
+        stringifyYaml(yaml),
+    );
     return {
-      format: 'yolo', entry: join(resolve(dir), 'data.yaml'), images: entries.length,
-      annotations: countAnnotations(entries), splits: splitCounts(splits), notes,
+      format: 'yolo',
+      entry: join(resolve(dir), 'data.yaml'),
+      images: entries.length,
+      annotations: countAnnotations(entries),
+      splits: splitCounts(splits),
+      notes,
     };
   });
 }
