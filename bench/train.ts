@@ -11,13 +11,16 @@
  * and beside the others. Last, why that ratio is what it is on this machine: how in-cache
  * convolutions and memory-streaming element-wise ops scale on N engines
  * (bench/thread-scaling.ts), and the share of a step's kernel time outside the
- * convolutions. Options: --quick, --json, --batch N (default 4; the wasm heap limits
- * batch × size), --replicas N.
+ * convolutions. First of all, the engines side by side against PyTorch (compareEngines).
+ * Options: --quick, --json, --batch N (default 4; the wasm heap limits batch × size),
+ * --replicas N, --engines-only, --no-engines, --no-torch, --engines wasm,native (which engines to compare;
+ * at batch 16 and 320 px the plain-wasm runs exhaust the wasm heap of one process).
  */
 
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/backend.js';
+import { loadNativeAddon } from '../src/engine/native/index.js';
 import { Detector } from '../src/models/detector.js';
 import { resolveModelConfig } from '../src/models/zoo.js';
 import { buildTargets, gridsOfMaps } from '../src/tasks/detect/assign.js';
@@ -27,6 +30,7 @@ import { GroupedOptimizer } from '../src/train/optimizer.js';
 import { ReplicaPool } from '../src/train/parallel/replica-pool.js';
 import { Rng } from '../src/util/rng.js';
 import { measureThreadScaling, type ScalingRow, STREAM_BYTES } from './thread-scaling.js';
+import { torchReference } from './torch-reference.js';
 
 interface Row {
   model: string;
@@ -223,11 +227,90 @@ async function replicaBesideReplica(
   }
 }
 
+interface EngineRow {
+  model: string;
+  imgsz: number;
+  batch: number;
+  /** images/s by engine: 'wasm', 'wasm ×N', 'native', 'native ×N'. */
+  engines: Record<string, number>;
+  torch: number | null;
+  torchNote?: string;
+}
+
+/**
+ * The engines side by side on the same synthetic batches, in this process: plain wasm
+ * and wasm with the native kernels, each as one engine and as N data-parallel replicas,
+ * and PyTorch CPU (bench/torch-reference.py: the same architecture, generated from the
+ * model) on the same number of threads, where python3 with torch is installed.
+ */
+async function compareEngines(
+  models: string[],
+  imgsz: number,
+  batch: number,
+  steps: number,
+  replicas: number,
+  withTorch: boolean,
+  only: ReadonlyArray<'wasm' | 'native'> = ['wasm', 'native'],
+): Promise<EngineRow[]> {
+  const rows: EngineRow[] = [];
+  const native = loadNativeAddon().addon !== null;
+  for (const model of models) {
+    const engines: Record<string, number> = {};
+    for (const engine of only.filter((e) => e === 'wasm' || native)) {
+      await initBackend(engine);
+      engines[engine] = measure(model, imgsz, batch, steps).imagesPerSecond ?? Number.NaN;
+      engines[`${engine} ×${replicas}`] = (await measureParallel(model, imgsz, batch, steps, replicas)).imagesPerSecond;
+    }
+    const row: EngineRow = { model, imgsz, batch, engines, torch: null };
+    if (withTorch) {
+      const t = await torchReference({ model, imgsz, batch, threads: availableParallelism(), steps: Math.max(steps, 5) });
+      if ('skipped' in t) row.torchNote = t.skipped;
+      else row.torch = t.imagesPerSecond;
+    } else {
+      row.torchNote = '--no-torch';
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+function printEngines(rows: EngineRow[]): void {
+  if (!rows.length) return;
+  const keys = Object.keys(rows[0]!.engines);
+  console.log(
+    `training images/s by engine (${availableParallelism()} cores; synthetic batches; best of the measured steps), and against PyTorch CPU`,
+  );
+  console.log(`model     size  batch  ${keys.map((k) => k.padStart(10)).join('')}   PyTorch  best/PyTorch`);
+  for (const r of rows) {
+    const best = Math.max(...Object.values(r.engines).filter(Number.isFinite));
+    const torch = r.torch === null ? '         -' : r.torch.toFixed(2).padStart(10);
+    const ratio = r.torch === null ? `  (${r.torchNote})` : `${(best / r.torch).toFixed(2).padStart(12)}×`;
+    console.log(
+      `${r.model.padEnd(8)} ${String(r.imgsz).padStart(5)}  ${String(r.batch).padStart(5)}  ${keys.map((k) => r.engines[k]!.toFixed(2).padStart(10)).join('')}${torch}${ratio}`,
+    );
+  }
+  console.log('');
+}
+
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const json = process.argv.includes('--json');
   const bi = process.argv.indexOf('--batch');
   const batch = bi > 0 ? Number(process.argv[bi + 1]) : 4;
+  const ri0 = process.argv.indexOf('--replicas');
+  const engineReplicas = ri0 > 0 ? Number(process.argv[ri0 + 1]) : Math.max(2, availableParallelism());
+  const ei = process.argv.indexOf('--engines');
+  const only = (ei > 0 ? (process.argv[ei + 1] ?? '') : 'wasm,native')
+    .split(',')
+    .filter((e): e is 'wasm' | 'native' => e === 'wasm' || e === 'native');
+  const engineRows = process.argv.includes('--no-engines')
+    ? []
+    : await compareEngines(['yolor-n', 'yolor-s'], 320, batch, quick ? 1 : 5, engineReplicas, !process.argv.includes('--no-torch'), only);
+  if (!json) printEngines(engineRows);
+  if (process.argv.includes('--engines-only')) {
+    if (json) console.log(JSON.stringify({ engines: engineRows }, null, 2));
+    return;
+  }
   const backend = await initBackend('auto');
   const rows: Row[] = [];
   for (const model of ['yolor-n', 'yolor-s']) {
@@ -265,7 +348,11 @@ async function main(): Promise<void> {
   const share = parallel.length ? await nonConvolutionShare('yolor-n', 320, batch) : Number.NaN;
   if (json) {
     console.log(
-      JSON.stringify({ backend: backend.name, rows, parallel, replicaBesideReplica: beside, scaling, nonConvolutionShare: share }, null, 2),
+      JSON.stringify(
+        { backend: backend.name, engines: engineRows, rows, parallel, replicaBesideReplica: beside, scaling, nonConvolutionShare: share },
+        null,
+        2,
+      ),
     );
     return;
   }

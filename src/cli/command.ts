@@ -36,7 +36,7 @@ export interface Command {
  * Spelled out rather than imported from engine/backend.ts so that `--help`
  * does not load TensorFlow.js; `satisfies` keeps the two lists in step.
  */
-const BACKEND_CHOICES = ['auto', 'node', 'wasm', 'cpu'] as const satisfies readonly BackendRequest[];
+const BACKEND_CHOICES = ['auto', 'native', 'node', 'wasm', 'cpu'] as const satisfies readonly BackendRequest[];
 type MissingBackend = Exclude<BackendRequest, (typeof BACKEND_CHOICES)[number]>;
 const backendListComplete: MissingBackend extends never ? true : false = true;
 void backendListComplete;
@@ -48,7 +48,8 @@ export const SHARED_OPTIONS: readonly OptionSpec[] = [
     type: 'enum',
     choices: BACKEND_CHOICES,
     default: 'auto',
-    description: 'compute backend: auto prefers tfjs-node when installed, else wasm',
+    description:
+      'compute backend: auto prefers tfjs-node when installed, else wasm with the native kernels (npm run build:native), else plain wasm; native insists on the addon',
   },
 ];
 

@@ -1,8 +1,11 @@
 /**
  * Backend selection. `auto` prefers @tensorflow/tfjs-node (native TensorFlow,
- * an optional install because it downloads libtensorflow) and falls back to the
- * offline @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD). `cpu` is the pure-JS
- * reference, far too slow to train convolutional networks.
+ * an optional install because it downloads libtensorflow), then the wasm backend
+ * with the native kernels (the optional addon in native/: oneDNN convolutions and
+ * fused batch norm + activation on every core), then the plain offline
+ * @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD, one thread). `native` insists on
+ * the addon; `wasm` never uses it. `cpu` is the pure-JS reference, far too slow to
+ * train convolutional networks.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's Node build registers no gradient functions; the @tensorflow/tfjs
@@ -12,10 +15,19 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerFileRouter } from '../io/file-handler.js';
-import { registerCpuFixes, registerTrainingKernels } from './kernels/index.js';
+import { registerCpuFixes, registerTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
+import { activeNativeAddon, loadNativeAddon, NATIVE_HOW_TO, NATIVE_KERNELS, registerNativeKernels, unregisterNativeKernels } from './native/index.js';
 
-export type BackendRequest = 'auto' | 'node' | 'wasm' | 'cpu';
-export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'node', 'wasm', 'cpu'];
+export type BackendRequest = 'auto' | 'native' | 'node' | 'wasm' | 'cpu';
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'native', 'node', 'wasm', 'cpu'];
+
+/** The native addon in use (wasm backend with native kernels). */
+export interface NativeInfo {
+  library: string;
+  isa: string;
+  threads: number;
+  path: string;
+}
 
 export interface BackendInfo {
   /** The tfjs backend in use: 'tensorflow' (tfjs-node), 'wasm' or 'cpu'. */
@@ -25,6 +37,10 @@ export interface BackendInfo {
   reason: string;
   simd: boolean | null;
   threads: number | null;
+  /** The native kernels in use on the wasm backend, or null. */
+  native: NativeInfo | null;
+  /** Why the native kernels are not in use (null when they are, or for other backends). */
+  nativeUnavailable: string | null;
 }
 
 let nodeLoad: Promise<string | null> | null = null;
@@ -55,7 +71,24 @@ async function activate(name: string): Promise<void> {
   await tf.ready();
 }
 
-async function describe(name: string, requested: BackendRequest, reason: string): Promise<BackendInfo> {
+/** Registers the native kernels on the wasm backend; returns what is in use or why not. */
+function enableNative(): { native: NativeInfo | null; why: string | null } {
+  const load = loadNativeAddon();
+  if (!load.addon) {
+    unregisterNativeKernels('wasm');
+    return { native: null, why: load.reason };
+  }
+  registerNativeKernels(load.addon, 'wasm');
+  return { native: { ...load.addon.info(), path: load.path }, why: null };
+}
+
+async function describe(
+  name: string,
+  requested: BackendRequest,
+  reason: string,
+  native: NativeInfo | null = null,
+  nativeUnavailable: string | null = null,
+): Promise<BackendInfo> {
   let simd: boolean | null = null;
   let threads: number | null = null;
   if (name === 'wasm') {
@@ -63,7 +96,7 @@ async function describe(name: string, requested: BackendRequest, reason: string)
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     threads = wasm.getThreadsCount();
   }
-  return { name, requested, reason, simd, threads };
+  return { name, requested, reason, simd, threads, native, nativeUnavailable };
 }
 
 let current: BackendInfo | null = null;
@@ -88,11 +121,25 @@ export async function initBackend(requested: BackendRequest = 'auto'): Promise<B
       current = await describe('tensorflow', requested, '@tensorflow/tfjs-node is installed (native TensorFlow)');
     } else {
       await activate('wasm');
-      current = await describe('wasm', requested, `${failure}; using the offline WebAssembly backend`);
+      const { native, why } = enableNative();
+      current = native
+        ? await describe(
+            'wasm',
+            requested,
+            `${failure}; using the WebAssembly backend with the native kernels (${native.library}, ${native.isa})`,
+            native,
+          )
+        : await describe('wasm', requested, `${failure}; using the offline WebAssembly backend (native kernels off: ${why})`, null, why);
     }
+  } else if (requested === 'native') {
+    await activate('wasm');
+    const { native, why } = enableNative();
+    if (!native) throw new Error(`--backend native: ${why}`);
+    current = await describe('wasm', requested, `requested explicitly (${native.library}, ${native.isa})`, native);
   } else {
+    if (requested === 'wasm') unregisterNativeKernels('wasm');
     await activate(requested);
-    current = await describe(requested, requested, 'requested explicitly');
+    current = await describe(requested, requested, 'requested explicitly', null, requested === 'wasm' ? 'plain wasm requested' : null);
   }
   // tfjs-node brings its own file:// handler; plain tfjs has none.
   registerFileRouter();
@@ -104,8 +151,32 @@ export function currentBackend(): BackendInfo | null {
   return current;
 }
 
-/** The request that selects the backend in use now (for another thread's engine, say): node, cpu or wasm. */
+/** The request that selects the backend in use now (for another thread's engine, say): node, cpu, native or wasm. */
 export function currentBackendRequest(): Exclude<BackendRequest, 'auto'> {
   const name = tf.getBackend();
-  return name === 'tensorflow' ? 'node' : name === 'cpu' ? 'cpu' : 'wasm';
+  if (name === 'tensorflow') return 'node';
+  if (name === 'cpu') return 'cpu';
+  return current?.native ? 'native' : 'wasm';
+}
+
+export { NATIVE_HOW_TO };
+
+export interface KernelInUse {
+  kernel: string;
+  method: string;
+  /** 'native' (the addon), 'wasm' (a TypeScript/wasm replacement in engine/kernels). */
+  engine: 'native' | 'wasm';
+}
+
+/** The kernels this project registers over the backend's own, for `yolor env`. */
+export function kernelsInUse(): KernelInUse[] {
+  if (tf.getBackend() !== 'wasm') return [];
+  const native = activeNativeAddon() ? NATIVE_KERNELS.map((k) => ({ kernel: k.kernelName, method: k.method, engine: 'native' as const })) : [];
+  const names = new Set(native.map((k) => k.kernel));
+  const wasm = TRAINING_KERNELS.filter((k) => !names.has(k.kernelName)).map((k) => ({
+    kernel: k.kernelName,
+    method: k.method,
+    engine: 'wasm' as const,
+  }));
+  return [...native, ...wasm];
 }

@@ -3,8 +3,10 @@
  * training diagnostics: a kernel against the cpu reference, and an op's gradient
  * against central finite differences.
  */
+
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
+import { registerCpuFixes } from './kernels/index.js';
 
 export interface KernelInput {
   values: Float32Array | Int32Array;
@@ -42,22 +44,38 @@ export function relativeMaxError(a: ArrayLike<number>, b: ArrayLike<number>): nu
   return diff / Math.max(scale, 1e-6);
 }
 
+/**
+ * Runs one kernel case. Inputs keyed '0', '1', … are passed as a list (Concat's tensors);
+ * a kernel with several outputs (SplitV) gives their values one after another, with the
+ * output shapes flattened into one list.
+ */
 function runOn(kc: Omit<KernelCase, 'reference' | 'detail'>): { values: Float32Array | Int32Array | Uint8Array; shape: number[] } {
-  // The tensor, not its values, leaves tidy: tidy would scan a returned array element by element.
-  const out = tf.tidy(() => {
-    const inputs: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(kc.inputs)) inputs[k] = tf.tensor(v.values, v.shape, v.dtype);
-    return tf.engine().runKernel(kc.kernelName, inputs, kc.attrs) as tf.Tensor;
+  // The tensors, not their values, leave tidy: tidy would scan a returned array element by element.
+  const outs = tf.tidy(() => {
+    const entries = Object.entries(kc.inputs).map(([k, v]) => [k, tf.tensor(v.values, v.shape, v.dtype)] as const);
+    const listed = entries.length > 0 && entries.every(([k], i) => k === String(i));
+    const inputs = listed ? entries.map(([, t]) => t) : Object.fromEntries(entries);
+    const out = tf.engine().runKernel(kc.kernelName, inputs as unknown as tf.NamedTensorMap, kc.attrs) as tf.Tensor | tf.Tensor[];
+    return Array.isArray(out) ? out : [out];
   });
-  const result = { values: out.dataSync() as Float32Array, shape: out.shape.slice() };
-  out.dispose();
-  return result;
+  const parts = outs.map((t) => t.dataSync() as Float32Array);
+  const shape = outs.length === 1 ? outs[0]!.shape.slice() : outs.flatMap((t) => [...t.shape, -1]);
+  tf.dispose(outs);
+  if (parts.length === 1) return { values: parts[0]!, shape };
+  const values = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    values.set(p, at);
+    at += p.length;
+  }
+  return { values, shape };
 }
 
 /** Runs the kernel on `backend` and on 'cpu'; returns the relative max error (∞ on a shape mismatch). */
 export async function compareKernelWithCpu(backend: string, kc: KernelCase): Promise<number> {
   await tf.setBackend(backend);
   const got = runOn(kc);
+  registerCpuFixes(); // the reference's own ResizeNearestNeighborGrad is wrong for batches > 1
   await tf.setBackend('cpu');
   let want = runOn(kc.reference?.kase ?? kc);
   if (kc.reference) want = kc.reference.post(want.values as Float32Array, want.shape);

@@ -6,9 +6,12 @@
  * step on wasm once the convolutions were fast.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { NATIVE_ACT, type NativeAct } from './native/addon.js';
+import { ACT_BACKWARD, ACT_FORWARD, BN_ACT_BACKWARD, BN_ACT_FORWARD } from './native/norm-act-kernels.js';
+import { activeNativeAddon } from './native/state.js';
 
 /** SiLU x·σ(x); d/dx = σ(x)·(1 + x·(1 − σ(x))). */
-export const silu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+const siluComposite = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   const s = tf.sigmoid(x);
   save([x, s]);
   return {
@@ -19,6 +22,21 @@ export const silu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+
+/** SiLU x·σ(x) as one native kernel each way (when the native kernels are active). */
+const siluNative = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: tf.engine().runKernel(ACT_FORWARD, { x }, { act: NATIVE_ACT.silu } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.engine().runKernel(ACT_BACKWARD, { x: saved[0]!, dy }, { act: NATIVE_ACT.silu } as unknown as tf.NamedAttrMap) as tf.Tensor,
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+
+/** SiLU x·σ(x); d/dx = σ(x)·(1 + x·(1 − σ(x))). */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return activeNativeAddon() && x.dtype === 'float32' && tf.getBackend() === 'wasm' ? siluNative(x) : siluComposite(x);
+}
 
 /**
  * Training-mode batch norm over the channel axis of NHWC x with batch statistics:
@@ -111,6 +129,81 @@ export function batchNormTrain(
         const k = tf.mul(gg, rs);
         const dx = tf.mul(k, tf.sub(tf.sub(dy, f32(sBeta, 1 / count)), tf.mul(xh, f32(sGamma, 1 / count))));
         return [dx, f32(localGamma), f32(localBeta)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (f as unknown as (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor)(x, gamma, beta) as tf.Tensor4D;
+}
+
+/** Whether batchNormActTrain can take this activation (native kernels active on wasm). */
+export function nativeBatchNormAct(act: string): act is NativeAct {
+  return activeNativeAddon() !== null && tf.getBackend() === 'wasm' && Object.hasOwn(NATIVE_ACT, act);
+}
+
+interface HeapBackend {
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * Training-mode batch norm followed by an activation, as one native kernel each way
+ * (batchNormTrain's maths; the activation's gradient is applied inside the batch norm
+ * backward pass): forward two passes for the statistics and one for the output,
+ * backward one for Σdp and Σdp·x̂ (dp = dy·act'(γx̂ + β)) and one for dx. x̂ and the
+ * pre-activation are recomputed from the saved input instead of being stored.
+ * Synchronised batch norm and the sharding-independent float64 sums work as in
+ * batchNormTrain. Needs the native kernels (see nativeBatchNormAct).
+ */
+export function batchNormActTrain(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+  act: NativeAct,
+  onStats?: (mean: tf.Tensor, variance: tf.Tensor, count: number) => void,
+): tf.Tensor4D {
+  const addon = activeNativeAddon();
+  if (!addon) throw new Error('batchNormActTrain needs the native kernels (registerNativeKernels)');
+  const code = NATIVE_ACT[act];
+  const view = (t: tf.Tensor): Float32Array => (tf.backend() as unknown as HeapBackend).typedArrayFromHeap(t);
+  const f = tf.customGrad(((xi: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [batch, h, w, c] = xi.shape;
+    const pixels = h * w;
+    const local = new Float64Array(c);
+    addon.channelSums(view(xi), batch, pixels, c, null, local);
+    const [sx, n] = reduceAll([local, Float64Array.of(batch * pixels)]) as [Float64Array, Float64Array];
+    const count = n[0]!;
+    const mean = Float32Array.from(sx, (v) => v / count);
+    const localSq = new Float64Array(c);
+    addon.channelSums(view(xi), batch, pixels, c, mean, localSq);
+    const [sq] = reduceAll([localSq]) as [Float64Array];
+    const variance = Float32Array.from(sq, (v) => v / count);
+    if (onStats) {
+      const [m, v] = [tf.tensor1d(mean), tf.tensor1d(variance)];
+      onStats(m, v, count);
+      tf.dispose([m, v]);
+    }
+    const rstd = Float32Array.from(variance, (v) => 1 / Math.sqrt(Math.fround(v + eps)));
+    save([xi, g, b]);
+    const value = tf
+      .engine()
+      .runKernel(BN_ACT_FORWARD, { x: xi, gamma: g, beta: b }, { mean, rstd, act: code } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, gs, bs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const sDp = new Float64Array(c);
+        const sDpXhat = new Float64Array(c);
+        addon.bnActBackwardSums(view(xs), view(dy), batch, pixels, c, mean, rstd, view(gs), view(bs), code, sDp, sDpXhat);
+        // The parameter gradients stay local (replicas' gradients are summed later); dx needs the whole batch's sums.
+        const [tDp, tDpXhat] = reduceAll([sDp, sDpXhat]) as [Float64Array, Float64Array];
+        const dx = tf.engine().runKernel(BN_ACT_BACKWARD, { x: xs, dy, gamma: gs, beta: bs }, {
+          mean,
+          rstd,
+          act: code,
+          meanDp: Float32Array.from(tDp, (v) => v / count),
+          meanDpXhat: Float32Array.from(tDpXhat, (v) => v / count),
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return [dx, f32(sDpXhat), f32(sDp)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

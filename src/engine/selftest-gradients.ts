@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
 import type { GradientCase } from './check.js';
-import { batchNormTrain as fusedBatchNormTrain, silu as fusedSilu } from './fused-ops.js';
+import { batchNormActTrain, batchNormTrain as fusedBatchNormTrain, silu as fusedSilu, nativeBatchNormAct } from './fused-ops.js';
 
 /** Values with |v| ≥ 0.1 and pairwise-distinct magnitudes: safe for ReLU-like kinks and max-pool ties. */
 function awayFromKinks(rng: Rng, _i: number, size: number): Float32Array {
@@ -68,8 +68,20 @@ function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Ten
   return tf.batchNorm(x, mean, variance, beta, gamma, 1e-3);
 }
 
+/** The native batch norm + activation op, where the native kernels are active (ReLU-like kinks are left to the unit tests). */
+function nativeCases(): GradientCase[] {
+  if (!nativeBatchNormAct('silu')) return [];
+  return (['silu', 'linear'] as const).map((act) => ({
+    name: `batchNorm+${act} (native fused op)`,
+    detail: 'oneDNN build, x[4,3,3,5]',
+    shapes: [[4, 3, 3, 5], [5], [5]],
+    fn: (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => batchNormActTrain(x as tf.Tensor4D, g, b, 1e-3, act),
+  })) as GradientCase[];
+}
+
 export function gradientCases(_rng: Rng): GradientCase[] {
   return [
+    ...nativeCases(),
     {
       name: 'conv2d',
       detail: 'x[2,6,6,3] w[3,3,3,4] s1 same',

@@ -108,6 +108,12 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
     const ow = outSize(g.w, g.kw, g.stride, 1, g.pad, 2);
     const common = { strides: [g.stride, g.stride], pad: g.pad, dataFormat: 'NHWC' };
     cases.push({
+      kernelName: 'Conv2D',
+      detail: describe(g, ` co${g.co}`),
+      inputs: { x: f32(rng, [g.b, g.h, g.w, g.ci]), filter: f32(rng, [g.kh, g.kw, g.ci, g.co]) },
+      attrs: { ...common, dilations: [1, 1] },
+    });
+    cases.push({
       kernelName: 'Conv2DBackpropFilter',
       detail: describe(g, ` co${g.co}`),
       inputs: { x: f32(rng, [g.b, g.h, g.w, g.ci]), dy: f32(rng, [g.b, oh, ow, g.co]) },
@@ -137,6 +143,14 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
       inputs: { dy: f32(rng, [g.b, oh, ow, g.ci * m]), filter: f32(rng, [g.kh, g.kw, g.ci, m]) },
       attrs: { ...common, inputShape: [g.b, g.h, g.w, g.ci] },
     };
+    if (g.dilation === 1) {
+      cases.push({
+        kernelName: 'DepthwiseConv2dNative',
+        detail: describe(g, ` m${m}`),
+        inputs: { x: f32(rng, [g.b, g.h, g.w, g.ci]), filter: f32(rng, [g.kh, g.kw, g.ci, m]) },
+        attrs: common,
+      });
+    }
     if (g.dilation > 1) {
       filterCase.reference = dilatedFilterGradReference(filterCase, g, m);
       inputCase.reference = dilatedInputGradReference(inputCase, g, m);
@@ -161,6 +175,7 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
       attrs: { filterSize: [g.kh, g.kw], strides: [g.stride, g.stride], pad },
     });
   }
+  cases.push({ kernelName: 'Identity', detail: 'x[2,5,3] (shared buffer)', inputs: { x: f32(rng, [2, 5, 3]) }, attrs: {} });
   const reductions: Array<[number[], number[], boolean]> = [
     [[4, 5, 6, 7], [0, 1, 2], false],
     [[3, 8], [0], true],
@@ -196,6 +211,95 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
   ];
   for (const [shape, reps] of tiles) {
     cases.push({ kernelName: 'Tile', detail: `x[${shape}] reps [${reps}]`, inputs: { x: f32(rng, shape) }, attrs: { reps } });
+  }
+  // Channel-axis forms (row copies in the native engine) and other axes (the previous kernel).
+  const joins: Array<[number[][], number]> = [
+    [
+      [
+        [2, 3, 4, 5],
+        [2, 3, 4, 7],
+        [2, 3, 4, 1],
+      ],
+      3,
+    ],
+    [
+      [
+        [2, 3, 4, 5],
+        [2, 1, 4, 5],
+      ],
+      1,
+    ],
+    [
+      [
+        [6, 2],
+        [6, 9],
+      ],
+      -1,
+    ],
+  ];
+  for (const [shapes, axis] of joins) {
+    cases.push({
+      kernelName: 'Concat',
+      detail: `${shapes.map((s) => `[${s}]`).join(' ')} axis ${axis}`,
+      inputs: Object.fromEntries(shapes.map((s, i) => [String(i), f32(rng, s)])),
+      attrs: { axis },
+    });
+  }
+  const splits: Array<[number[], number[], number]> = [
+    [[2, 3, 4, 12], [5, 4, 3], 3],
+    [[2, 6, 4, 3], [2, 4], 1],
+    [[7, 10], [1, 9], -1],
+  ];
+  for (const [shape, sizes, axis] of splits) {
+    cases.push({
+      kernelName: 'SplitV',
+      detail: `x[${shape}] sizes [${sizes}] axis ${axis}`,
+      inputs: { x: f32(rng, shape) },
+      attrs: { numOrSizeSplits: sizes, axis },
+    });
+  }
+  const slices: Array<[number[], number[], number[]]> = [
+    [
+      [40, 85],
+      [0, 4],
+      [40, 1],
+    ],
+    [
+      [2, 3, 4, 9],
+      [0, 0, 0, 2],
+      [2, 3, 4, 5],
+    ],
+    [
+      [2, 3, 4, 9],
+      [1, 0, 1, 2],
+      [1, 3, 2, 5],
+    ],
+    [
+      [6, 5],
+      [0, 0],
+      [-1, 5],
+    ],
+  ];
+  for (const [shape, begin, size] of slices) {
+    cases.push({
+      kernelName: 'Slice',
+      detail: `x[${shape}] begin [${begin}] size [${size}]`,
+      inputs: { x: f32(rng, shape) },
+      attrs: { begin, size },
+    });
+  }
+  const resizes: Array<[number[], number[], boolean, boolean]> = [
+    [[2, 3, 4, 5], [6, 8], false, false],
+    [[1, 5, 3, 2], [7, 4], true, false],
+    [[2, 4, 4, 3], [6, 9], false, true],
+  ];
+  for (const [shape, size, alignCorners, halfPixelCenters] of resizes) {
+    cases.push({
+      kernelName: 'ResizeNearestNeighborGrad',
+      detail: `images[${shape}] → [${size}]${alignCorners ? ' align-corners' : ''}${halfPixelCenters ? ' half-pixel' : ''}`,
+      inputs: { images: f32(rng, shape), dy: f32(rng, [shape[0]!, size[0]!, size[1]!, shape[3]!]) },
+      attrs: { alignCorners, halfPixelCenters },
+    });
   }
   for (let i = 0; i < Math.max(2, randomPerKernel); i++) {
     const rows = rng.int(1, 40);

@@ -103,7 +103,7 @@ export class BatchNormAct extends BatchNorm2d {
   activationOnly = false;
 
   override forward(x: tf.Tensor4D): tf.Tensor4D {
-    const out = activate(this.activationOnly ? x : super.forward(x), this.act) as tf.Tensor4D;
+    const out = this.activationOnly ? (activate(x, this.act) as tf.Tensor4D) : this.forwardAct(x, this.act);
     this.record(out, 0);
     return out;
   }

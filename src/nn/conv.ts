@@ -5,7 +5,7 @@
  * eval mode (momentum 0.03, ε = 1e-3, as in the YOLOv4/v5/YOLOR codebases).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { batchNormTrain } from '../engine/fused-ops.js';
+import { batchNormActTrain, batchNormTrain, nativeBatchNormAct } from '../engine/fused-ops.js';
 import type { Rng } from '../util/rng.js';
 import { type ActivationName, activate } from './activation.js';
 import { type FuseReport, foldBatchNorm } from './fuse.js';
@@ -103,19 +103,34 @@ export class BatchNorm2d extends Module {
   }
 
   forward(y: tf.Tensor4D): tf.Tensor4D {
+    return this.normalizeBatch(y);
+  }
+
+  /** The normalisation alone (subclasses that add an activation override forward, not this). */
+  protected normalizeBatch(y: tf.Tensor4D): tf.Tensor4D {
     if (!this.training) {
       return tf.batchNorm(y, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPS) as tf.Tensor4D;
     }
-    // Running statistics from the op's own batch moments (of the whole batch under
-    // synchronised batch norm, where n counts every replica's elements); assign() is not differentiated.
-    return batchNormTrain(y, this.gamma, this.beta, BN_EPS, (mean, variance, n) =>
-      tf.tidy(() => {
-        const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
-        this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-        this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
-      }),
-    );
+    return batchNormTrain(y, this.gamma, this.beta, BN_EPS, this.updateRunning);
   }
+
+  /**
+   * Batch norm then `act`: in training mode with the native kernels active, one fused
+   * op each way (same maths); otherwise forward() then the activation.
+   */
+  forwardAct(y: tf.Tensor4D, act: ActivationName): tf.Tensor4D {
+    if (this.training && nativeBatchNormAct(act)) return batchNormActTrain(y, this.gamma, this.beta, BN_EPS, act, this.updateRunning);
+    return activate(this.normalizeBatch(y), act) as tf.Tensor4D;
+  }
+
+  // Running statistics from the op's own batch moments (of the whole batch under
+  // synchronised batch norm, where n counts every replica's elements); assign() is not differentiated.
+  private readonly updateRunning = (mean: tf.Tensor, variance: tf.Tensor, n: number): void =>
+    tf.tidy(() => {
+      const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
+    });
 }
 
 /**
@@ -134,9 +149,9 @@ abstract class ConvBnBase extends Module {
     this.bn = this.addModule('bn', new BatchNorm2d(channels));
   }
 
-  /** Conv output plus bias (deploy) or batch norm (training form). */
-  protected normalize(y: tf.Tensor4D): tf.Tensor4D {
-    return this.bn ? this.bn.forward(y) : (tf.add(y, this.bias!) as tf.Tensor4D);
+  /** Conv output plus bias (deploy) or batch norm (training form), then the activation (fused natively where it can be). */
+  protected normalizeAct(y: tf.Tensor4D, act: ActivationName): tf.Tensor4D {
+    return this.bn ? this.bn.forwardAct(y, act) : (activate(tf.add(y, this.bias!), act) as tf.Tensor4D);
   }
 
   override fuseInPlace(report: FuseReport): void {
@@ -201,7 +216,7 @@ export class ConvBnAct extends ConvBnBase {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, samePad(this.k));
-    const out = activate(this.normalize(y), this.act) as tf.Tensor4D;
+    const out = this.normalizeAct(y, this.act);
     this.record(out, (out.size / this.cout) * this.k * this.k * this.cin * this.cout);
     return out;
   }
@@ -235,7 +250,7 @@ export class DepthwiseConvBnAct extends ConvBnBase {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const y = tf.depthwiseConv2d(x, this.weight as tf.Tensor4D, this.stride, samePad(this.k));
-    const out = activate(this.normalize(y), this.act) as tf.Tensor4D;
+    const out = this.normalizeAct(y, this.act);
     this.record(out, (out.size / this.channels) * this.k * this.k * this.channels);
     return out;
   }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
+import { loadNativeAddon } from '../../src/engine/native/index.js';
 import { parseModelConfig, serializeModelConfig } from '../../src/models/config.js';
 import { Detector } from '../../src/models/detector.js';
 import { resolveModelConfig } from '../../src/models/zoo.js';
@@ -20,7 +21,7 @@ after(async () => {
   await initBackend('wasm');
 });
 
-test('a whole multi-task training step has the same loss and gradients on wasm as on the cpu reference', async () => {
+test('a whole multi-task training step has the same loss and gradients on wasm (and with the native kernels, where built) as on the cpu reference', async () => {
   const cfg = parseModelConfig(
     {
       ...serializeModelConfig(resolveModelConfig('yolor-n')),
@@ -45,7 +46,7 @@ test('a whole multi-task training step has the same loss and gradients on wasm a
     identity: Int32Array.from([0, 3, 5, 2]),
   };
   const images = Float32Array.from(rng.normalArray(b * s * s * 3), (v) => 0.5 + 0.2 * v);
-  const step = async (backend: 'wasm' | 'cpu'): Promise<{ loss: number; grads: Map<string, Float32Array> }> => {
+  const step = async (backend: 'wasm' | 'native' | 'cpu'): Promise<{ loss: number; grads: Map<string, Float32Array> }> => {
     await initBackend(backend);
     const model = new Detector(cfg, 4);
     model.train();
@@ -63,21 +64,24 @@ test('a whole multi-task training step has the same loss and gradients on wasm a
       model.dispose();
     }
   };
-  const wasm = await step('wasm');
   const cpu = await step('cpu');
-  assert.ok(Math.abs(wasm.loss - cpu.loss) <= 1e-5 * Math.abs(cpu.loss), `loss ${wasm.loss} vs ${cpu.loss}`);
-  assert.equal(wasm.grads.size, cpu.grads.size);
-  let num = 0;
-  let den = 0;
-  for (const [name, g] of cpu.grads) {
-    const w = wasm.grads.get(name)!;
-    for (let i = 0; i < g.length; i++) {
-      num += (w[i]! - g[i]!) ** 2;
-      den += g[i]! ** 2;
+  const engines: Array<'wasm' | 'native'> = loadNativeAddon().addon ? ['wasm', 'native'] : ['wasm'];
+  for (const engine of engines) {
+    const wasm = await step(engine);
+    assert.ok(Math.abs(wasm.loss - cpu.loss) <= 1e-5 * Math.abs(cpu.loss), `${engine}: loss ${wasm.loss} vs ${cpu.loss}`);
+    assert.equal(wasm.grads.size, cpu.grads.size);
+    let num = 0;
+    let den = 0;
+    for (const [name, g] of cpu.grads) {
+      const w = wasm.grads.get(name)!;
+      for (let i = 0; i < g.length; i++) {
+        num += (w[i]! - g[i]!) ** 2;
+        den += g[i]! ** 2;
+      }
     }
+    // Float noise, amplified by batch norm's backward pass, stays around 3e-4; a wrong kernel gives O(1).
+    const d = Math.sqrt(num / den);
+    console.log(`${engine} vs cpu: relative gradient difference ${d.toExponential(2)}`);
+    assert.ok(d < 3e-3, `${engine}: relative gradient difference ${d}`);
   }
-  // Float noise, amplified by batch norm's backward pass, stays around 3e-4; a wrong kernel gives O(1).
-  const d = Math.sqrt(num / den);
-  console.log(`wasm vs cpu: relative gradient difference ${d.toExponential(2)}`);
-  assert.ok(d < 3e-3, `relative gradient difference ${d}`);
 });

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { BackendInfo, BackendRequest } from '../../engine/backend.js';
+import type { BackendInfo, BackendRequest, KernelInUse } from '../../engine/backend.js';
 import type { Command } from '../command.js';
 import { formatBytes, formatTable } from '../table.js';
 
@@ -11,6 +11,8 @@ export interface EnvReport {
   platform: string;
   arch: string;
   totalMemoryBytes: number;
+  /** Kernels this project registers over the backend's own, and which engine computes them. */
+  kernels: KernelInUse[];
 }
 
 function yesNo(v: boolean | null): string {
@@ -27,7 +29,7 @@ export const envCommand: Command = {
   options: [{ name: 'json', type: 'boolean', default: false, description: 'print the report as one JSON object' }],
   async run(args) {
     // Loaded lazily so that `yolor --help` and the planned commands stay instant.
-    const { initBackend } = await import('../../engine/backend.js');
+    const { initBackend, kernelsInUse } = await import('../../engine/backend.js');
     const { version_core } = await import('@tensorflow/tfjs-core');
     const backend = await initBackend(args.string('backend') as BackendRequest);
     const report: EnvReport = {
@@ -38,6 +40,7 @@ export const envCommand: Command = {
       platform: process.platform,
       arch: process.arch,
       totalMemoryBytes: os.totalmem(),
+      kernels: kernelsInUse(),
     };
     if (args.boolean('json')) {
       process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -50,6 +53,13 @@ export const envCommand: Command = {
       ['reason', backend.reason],
       ['wasm simd', yesNo(backend.simd)],
       ['wasm threads', backend.threads === null ? 'n/a (not the wasm backend)' : String(backend.threads)],
+      [
+        'native kernels',
+        backend.native
+          ? `${backend.native.library}, ${backend.native.isa}, ${backend.native.threads} threads (${backend.native.path})`
+          : `off: ${backend.nativeUnavailable ?? 'not the wasm backend'}`,
+      ],
+      ...report.kernels.map((k) => [`  ${k.kernel}`, `${k.engine}: ${k.method}`]),
       ['cpu cores', String(report.cpuCores)],
       ['platform', `${report.platform}/${report.arch}`],
       ['memory', formatBytes(report.totalMemoryBytes)],

@@ -8,9 +8,10 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
+import { identityConfig } from './identity.js';
 import { meanLeadingAxesConfig, sumLeadingAxesConfig } from './leading-axes-reduce.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
-import { resizeNearestGradCpuConfig } from './resize-nearest-grad.js';
+import { resizeNearestGradCpuConfig, resizeNearestGradWasmConfig } from './resize-nearest-grad.js';
 import { tileConfig } from './tile.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -26,8 +27,14 @@ export const TRAINING_KERNELS: readonly TrainingKernel[] = [
   { kernelName: 'Conv2DBackpropInput', method: 'forward Conv2D on zero-inserted gradient, flipped filter', make: conv2dBackpropInputConfig },
   { kernelName: 'DepthwiseConv2dNativeBackpropFilter', method: 'single-pass direct loop', make: depthwiseBackpropFilterConfig },
   { kernelName: 'DepthwiseConv2dNativeBackpropInput', method: 'forward DepthwiseConv2dNative, flipped filter', make: depthwiseBackpropInputConfig },
+  { kernelName: 'Identity', method: 'shares the input buffer, reference-counted (built-in copies it)', make: identityConfig },
   { kernelName: 'UnsortedSegmentSum', method: 'direct loop', make: unsortedSegmentSumConfig },
   { kernelName: 'MaxPoolGrad', method: 'direct loop (built-in misroutes all-negative windows)', make: maxPoolGradConfig },
+  {
+    kernelName: 'ResizeNearestNeighborGrad',
+    method: 'direct loop (built-in misroutes half-pixel-centre gradients)',
+    make: resizeNearestGradWasmConfig,
+  },
   { kernelName: 'Tile', method: 'block copies per axis (built-in copies element by element)', make: tileConfig },
   { kernelName: 'Sum', method: 'leading axes: one streaming pass (built-in transposes first); else built-in', make: sumLeadingAxesConfig },
   { kernelName: 'Mean', method: 'leading axes: one streaming pass (built-in transposes first); else built-in', make: meanLeadingAxesConfig },

@@ -8,12 +8,14 @@
  * image b elsewhere), so that the cpu reference gives the same gradients as wasm.
  */
 import {
+  type KernelBackend,
   type KernelConfig,
   type KernelFunc,
   ResizeNearestNeighborGrad,
   type ResizeNearestNeighborGradAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { withOutput } from './heap-views.js';
 
 /** The input index the forward nearest-neighbour resize reads for output index `o`. */
 export function nearestSource(o: number, inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): number {
@@ -30,10 +32,11 @@ export function resizeNearestGrad(
   inShape: readonly number[],
   alignCorners: boolean,
   halfPixelCenters: boolean,
+  into?: Float32Array,
 ): Float32Array {
   const [b, oh, ow, c] = dyShape as [number, number, number, number];
   const [, h, w] = inShape as [number, number, number, number];
-  const dx = new Float32Array(b * h * w * c);
+  const dx = into ?? new Float32Array(b * h * w * c);
   const rows = Int32Array.from({ length: oh }, (_, y) => nearestSource(y, h, oh, alignCorners, halfPixelCenters));
   const cols = Int32Array.from({ length: ow }, (_, x) => nearestSource(x, w, ow, alignCorners, halfPixelCenters));
   for (let n = 0; n < b; n++) {
@@ -47,6 +50,23 @@ export function resizeNearestGrad(
     }
   }
   return dx;
+}
+
+/**
+ * The same direct loop for the wasm backend, writing into the output's heap memory:
+ * its built-in kernel sends gradients to the wrong pixels with half-pixel centres at
+ * a non-integer scale (found by `yolor selftest`).
+ */
+export function resizeNearestGradWasmConfig(backendName: string): KernelConfig {
+  const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
+    const { images, dy } = inputs as { images: TensorInfo; dy: TensorInfo };
+    const { alignCorners, halfPixelCenters } = attrs as unknown as ResizeNearestNeighborGradAttrs;
+    const { out, outValues, inValues, commit } = withOutput(backend as KernelBackend, images.shape.slice(), [dy]);
+    resizeNearestGrad(inValues[0]!, dy.shape, images.shape, alignCorners, halfPixelCenters, outValues);
+    commit();
+    return out;
+  };
+  return { kernelName: ResizeNearestNeighborGrad, backendName, kernelFunc };
 }
 
 interface CpuLikeBackend {

@@ -25,16 +25,32 @@ export function unsortedSegmentSumDirect(backend: KernelBackend, x: TensorInfo, 
   const inner = util.sizeFromShape(x.shape.slice(idRank));
   const ids = backend.readSync(segmentIds.dataId) as Int32Array | Float32Array;
   const xs = backend.readSync(x.dataId) as Float32Array | Int32Array;
-  const acc = new Float64Array(numSegments * inner);
+  // Sums in float64 for the segments that occur only (the gradient of a gather of a few
+  // rows from a large tensor scatters into mostly zeros): slot[s] is s's row in acc.
+  const slot = new Int32Array(numSegments).fill(-1);
+  const used: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const seg = ids[i]!;
+    if (seg >= 0 && seg < numSegments && slot[seg] === -1) {
+      slot[seg] = used.length;
+      used.push(seg);
+    }
+  }
+  const acc = new Float64Array(used.length * inner);
   for (let i = 0; i < ids.length; i++) {
     const seg = ids[i]!;
     if (seg < 0 || seg >= numSegments) continue;
     const src = i * inner;
-    const dst = seg * inner;
+    const dst = slot[seg]! * inner;
     for (let k = 0; k < inner; k++) acc[dst + k]! += xs[src + k]!;
   }
   const outShape = [numSegments, ...x.shape.slice(idRank)];
-  const values = x.dtype === 'int32' ? Int32Array.from(acc) : Float32Array.from(acc);
+  const values = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+  for (let u = 0; u < used.length; u++) {
+    const dst = used[u]! * inner;
+    const src = u * inner;
+    for (let k = 0; k < inner; k++) values[dst + k] = acc[src + k]!;
+  }
   return { dataId: backend.write(values, outShape, x.dtype), shape: outShape, dtype: x.dtype };
 }
 

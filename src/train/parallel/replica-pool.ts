@@ -50,8 +50,13 @@ export type StepItems = TaskLossItems;
 /** A batch's labels beyond the detection targets (multi-task training; the loader's Batch has these fields). */
 export type StepExtras = Pick<TaskBatch, 'labels' | 'semantic' | 'identity'>;
 
-/** Replicas for `--workers`: the number of cores by default, never more than the batch. */
+/**
+ * Replicas for `--workers`: the number of cores by default, never more than the batch; 1
+ * where the native kernels are active (one engine already uses every core, and beats two
+ * one-core replicas: docs/engine.md#native-kernels-onednn).
+ */
 export function defaultReplicas(batch: number): number {
+  if (currentBackendRequest() === 'native') return 1;
   return Math.max(1, Math.min(availableParallelism(), batch));
 }
 
@@ -148,6 +153,8 @@ export class ReplicaPool {
       const init: ReplicaInit = {
         config: serializeModelConfig(master.config),
         backend: opts.backend ?? currentBackendRequest(),
+        // The native kernels' threads: the cores shared out among the replicas.
+        nativeThreads: Math.max(1, Math.floor(availableParallelism() / opts.replicas)),
         rank,
         world: opts.replicas,
         syncBn: opts.syncBn ?? false,

@@ -17,6 +17,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendRequest, initBackend } from '../../engine/backend.js';
 import { setBatchNormAllReduce } from '../../engine/fused-ops.js';
+import { loadNativeAddon } from '../../engine/native/index.js';
 import type { TaskName } from '../../models/config.js';
 import { parseModelConfig } from '../../models/config.js';
 import { Detector } from '../../models/detector.js';
@@ -29,6 +30,8 @@ import { barrier, type ParamLayout, type SharedMemory } from './layout.js';
 export interface ReplicaInit {
   config: Record<string, unknown>;
   backend: BackendRequest;
+  /** Threads for the native kernels of this replica's engine. */
+  nativeThreads: number;
   rank: number;
   world: number;
   syncBn: boolean;
@@ -72,7 +75,8 @@ function fail(id: number, err: unknown): void {
 }
 
 async function main(): Promise<void> {
-  await initBackend(init.backend);
+  const info = await initBackend(init.backend);
+  if (info.native) loadNativeAddon().addon?.setThreads(init.nativeThreads);
   const cfg = parseModelConfig(init.config, 'replica');
   const model = new Detector(cfg);
   const { layout, shared } = init;
