@@ -43,7 +43,15 @@ export { computeDatasetStats } from './data/stats.js';
 export type { Annotation, BadInput, DetectionDataset, ImageRecord, RgbImage, Sample } from './data/types.js';
 export { applyImageReport, describeImageReport, type ImageReport, type VerifyOptions, verifyImages } from './data/verify.js';
 // Engine: backend choice, training kernels for wasm, numerical self-checks.
-export { BACKEND_REQUESTS, type BackendInfo, type BackendRequest, currentBackend, initBackend } from './engine/backend.js';
+export {
+  BACKEND_REQUESTS,
+  type BackendInfo,
+  type BackendRequest,
+  currentBackend,
+  initBackend,
+  type KernelInUse,
+  kernelsInUse,
+} from './engine/backend.js';
 export {
   compareKernelWithCpu,
   finiteDifferenceCheck,
@@ -53,6 +61,15 @@ export {
   relativeMaxError,
 } from './engine/check.js';
 export { registerTrainingKernels, TRAINING_KERNELS, type TrainingKernel, unregisterTrainingKernels } from './engine/kernels/index.js';
+export {
+  loadNativeAddon,
+  NATIVE_HOW_TO,
+  NATIVE_KERNELS,
+  type NativeAddon,
+  type NativeLoad,
+  registerNativeKernels,
+  unregisterNativeKernels,
+} from './engine/native/index.js';
 export {
   GRADIENT_TOLERANCE,
   KERNEL_TOLERANCE,

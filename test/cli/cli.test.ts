@@ -75,7 +75,7 @@ describe('yolor <command>', { concurrency: true }, () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, '');
       assert.match(r.stdout, new RegExp(`^Usage: yolor ${name}`));
-      assert.match(r.stdout, /--backend <auto\|node\|wasm\|cpu>.*\(default: auto\)/);
+      assert.match(r.stdout, /--backend <auto\|native\|node\|wasm\|cpu>.*\(default: auto\)/);
     });
 
     test(`${name} rejects an unknown option with exit 2`, async () => {
@@ -83,7 +83,12 @@ describe('yolor <command>', { concurrency: true }, () => {
     });
 
     test(`${name} rejects a bad --backend value with exit 2`, async () => {
-      assertOneLineError(await yolor(name, '--backend', 'gpu'), 2, `yolor ${name}`, /--backend must be one of auto, node, wasm, cpu \(got 'gpu'\)/);
+      assertOneLineError(
+        await yolor(name, '--backend', 'gpu'),
+        2,
+        `yolor ${name}`,
+        /--backend must be one of auto, native, node, wasm, cpu \(got 'gpu'\)/,
+      );
     });
   }
 

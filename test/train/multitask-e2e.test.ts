@@ -94,13 +94,17 @@ test('four tasks on one network: every loss falls, every metric is reported', as
   model.dispose();
 
   // yolor val reports every task.
-  const v = spawnSync(process.execPath, [MAIN, 'val', '--weights', join(r.runDir, 'weights', 'best'), '--data', data, '--json', '--workers', '1'], {
-    encoding: 'utf8',
-  });
+  const v = spawnSync(
+    process.execPath,
+    [MAIN, 'val', '--weights', join(r.runDir, 'weights', 'best'), '--data', data, '--json', '--workers', '1', '--backend', 'wasm'],
+    {
+      encoding: 'utf8',
+    },
+  );
   assert.equal(v.status, 0, v.stderr);
   const j = JSON.parse(v.stdout) as { mAP50: number; tasks: Record<string, Record<string, number>> };
   assert.ok(Number.isFinite(j.mAP50));
-  // The best checkpoint holds the EMA weights validated at its epoch: val recomputes that epoch's metrics.
+  // The best checkpoint holds the EMA weights validated at its epoch: val on the same engine recomputes that epoch's metrics.
   const bestRow = rows[r.best.epoch - 1]!;
   for (const [task, key, column] of [
     ['classify', 'mAP', 'metrics/mAP(C)'],
