@@ -11,7 +11,9 @@
 #include "conv.h"
 #include "norm_act.h"
 #include "tensor_ops.h"
+#ifdef YOLOR_ONEDNN
 #include "oneapi/dnnl/dnnl.hpp"
+#endif
 
 namespace {
 
@@ -85,8 +87,10 @@ napi_value guarded(napi_env env, F f) {
     return f();
   } catch (const JsError& e) {
     napi_throw_error(env, nullptr, e.message.c_str());
+#ifdef YOLOR_ONEDNN
   } catch (const dnnl::error& e) {
     napi_throw_error(env, nullptr, (std::string("oneDNN: ") + e.what()).c_str());
+#endif
   } catch (const std::exception& e) {
     napi_throw_error(env, nullptr, e.what());
   }
@@ -105,6 +109,7 @@ napi_value str(napi_env env, const std::string& s) {
   return v;
 }
 
+#ifdef YOLOR_ONEDNN
 const char* isa_name(dnnl::cpu_isa isa) {
   switch (isa) {
     case dnnl::cpu_isa::sse41: return "sse41";
@@ -119,12 +124,28 @@ const char* isa_name(dnnl::cpu_isa isa) {
   }
 }
 
+const char* isa() { return isa_name(dnnl::get_effective_cpu_isa()); }
+#else
+// The ISA this build was compiled for (-march=native): the built-in kernels' vector width.
+const char* isa() {
+#if defined(__AVX512F__)
+  return "avx512 (built-in kernels)";
+#elif defined(__AVX2__)
+  return "avx2 (built-in kernels)";
+#elif defined(__AVX__)
+  return "avx (built-in kernels)";
+#else
+  return "sse (built-in kernels)";
+#endif
+}
+#endif
+
 napi_value Info(napi_env env, napi_callback_info) {
   return guarded(env, [&] {
     napi_value o, n;
     NAPI_OK(napi_create_object(env, &o));
-    NAPI_OK(napi_set_named_property(env, o, "library", str(env, "oneDNN " + yolor::library_version())));
-    NAPI_OK(napi_set_named_property(env, o, "isa", str(env, isa_name(dnnl::get_effective_cpu_isa()))));
+    NAPI_OK(napi_set_named_property(env, o, "library", str(env, yolor::library_version())));
+    NAPI_OK(napi_set_named_property(env, o, "isa", str(env, isa())));
     NAPI_OK(napi_create_int32(env, omp_get_max_threads(), &n));
     NAPI_OK(napi_set_named_property(env, o, "threads", n));
     return o;

@@ -173,7 +173,7 @@ std::string conv_impl(const ConvDesc& d, ConvPass pass) { return entry(d, pass).
 std::string library_version() {
   const dnnl_version_t* v = dnnl_version();
   std::ostringstream o;
-  o << v->major << '.' << v->minor << '.' << v->patch;
+  o << "oneDNN " << v->major << '.' << v->minor << '.' << v->patch;
   return o.str();
 }
 

@@ -73,7 +73,7 @@ function nativeCases(): GradientCase[] {
   if (!nativeBatchNormAct('silu')) return [];
   return (['silu', 'linear'] as const).map((act) => ({
     name: `batchNorm+${act} (native fused op)`,
-    detail: 'oneDNN build, x[4,3,3,5]',
+    detail: 'native build, x[4,3,3,5]',
     shapes: [[4, 3, 3, 5], [5], [5]],
     fn: (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => batchNormActTrain(x as tf.Tensor4D, g, b, 1e-3, act),
   })) as GradientCase[];

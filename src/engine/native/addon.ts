@@ -1,8 +1,8 @@
 /**
- * The optional native addon (native/: oneDNN convolutions and fused batch norm +
- * activation, OpenMP threads). It is built on request, never at install:
- *
- *   apt-get install libdnnl-dev && npm run build:native
+ * The optional native addon (native/: convolutions on oneDNN or built-in im2col + GEMM,
+ * fused batch norm + activation, memory-bound kernels; OpenMP threads). `npm ci` builds
+ * it where g++ and the Node headers are (oneDNN's convolutions where libdnnl-dev is
+ * installed), and never fails because of it; `npm run build:native` rebuilds it.
  *
  * `loadNativeAddon` returns the addon or the reason it is unavailable; nothing
  * here throws, so every caller can fall back to the WebAssembly kernels.
@@ -12,7 +12,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export const NATIVE_HOW_TO = 'apt-get install libdnnl-dev && npm run build:native (in the yolor-ts package folder)';
+export const NATIVE_HOW_TO =
+  'npm run build:native in the yolor-ts package folder (needs g++; with libdnnl-dev installed first, its convolutions use oneDNN)';
 
 /** Activation codes shared with native/src/norm_act.h. */
 export const NATIVE_ACT = { linear: 0, silu: 1, relu: 2, leaky: 3 } as const;
@@ -25,7 +26,7 @@ export interface NativeAddon {
   convForward(geometry: Int32Array, x: Float32Array, filter: Float32Array, y: Float32Array): void;
   convBackwardData(geometry: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
   convBackwardWeights(geometry: Int32Array, x: Float32Array, dy: Float32Array, dfilter: Float32Array): void;
-  /** The oneDNN implementation chosen for a geometry; pass 0 forward, 1 backward data, 2 backward weights. */
+  /** The implementation chosen for a geometry (oneDNN's, or the built-in one); pass 0 forward, 1 backward data, 2 backward weights. */
   convImpl(geometry: Int32Array, pass: 0 | 1 | 2): string;
   channelSums(x: Float32Array, batch: number, pixels: number, channels: number, center: Float32Array | null, out: Float64Array): void;
   bnActForward(

@@ -1,5 +1,6 @@
 /**
- * Convolution kernels for the wasm backend computed by the native addon (oneDNN):
+ * Convolution kernels for the wasm backend computed by the native addon (oneDNN, or its
+ * built-in im2col + GEMM where oneDNN is not installed):
  * the forward convolution and both gradients, regular and depthwise. Tensors are
  * handed over as views of the wasm heap, so nothing is copied; the output is
  * allocated first, because allocating may grow (and so move) the heap.
@@ -40,7 +41,7 @@ interface ConvCall {
   depthwise: boolean;
 }
 
-/** The addon's geometry vector, or null where oneDNN cannot take it (negative bottom/right padding). */
+/** The addon's geometry vector, or null where it cannot take it (negative bottom/right padding). */
 export function nativeGeometry(kernelName: string, c: ConvCall): Int32Array | null {
   const g = resolveConvGeometry(kernelName, c.xShape, c.filterShape, c.strides, c.dilations, c.pad, c.dimRoundingMode, c.depthwise, c.dataFormat);
   const ic = c.xShape[3];
@@ -109,7 +110,7 @@ const s4 = (t: TensorInfo): Shape4 => t.shape as Shape4;
 export const NATIVE_CONV_KERNELS: readonly NativeKernel[] = [
   {
     kernelName: Conv2D,
-    method: 'oneDNN convolution forward (NHWC)',
+    method: 'convolution forward, NHWC (oneDNN, or the built-in im2col + GEMM)',
     make: (addon, name, builtin) =>
       nativeConvKernel(
         addon,
@@ -126,7 +127,7 @@ export const NATIVE_CONV_KERNELS: readonly NativeKernel[] = [
   },
   {
     kernelName: Conv2DBackpropInput,
-    method: 'oneDNN convolution backward data',
+    method: 'convolution backward data (oneDNN, or im2col + GEMM)',
     make: (addon, name, builtin) =>
       nativeConvKernel(
         addon,
@@ -143,7 +144,7 @@ export const NATIVE_CONV_KERNELS: readonly NativeKernel[] = [
   },
   {
     kernelName: Conv2DBackpropFilter,
-    method: 'oneDNN convolution backward weights',
+    method: 'convolution backward weights (oneDNN, or im2col + GEMM)',
     make: (addon, name, builtin) =>
       nativeConvKernel(
         addon,
@@ -160,7 +161,7 @@ export const NATIVE_CONV_KERNELS: readonly NativeKernel[] = [
   },
   {
     kernelName: DepthwiseConv2dNative,
-    method: 'oneDNN grouped convolution forward',
+    method: 'depthwise convolution forward (oneDNN, or direct loops)',
     make: (addon, name, builtin) =>
       nativeConvKernel(
         addon,
@@ -174,7 +175,7 @@ export const NATIVE_CONV_KERNELS: readonly NativeKernel[] = [
   },
   {
     kernelName: DepthwiseConv2dNativeBackpropInput,
-    method: 'oneDNN grouped convolution backward data',
+    method: 'depthwise convolution backward data (oneDNN, or direct loops)',
     make: (addon, name, builtin) =>
       nativeConvKernel(
         addon,
@@ -191,7 +192,7 @@ export const NATIVE_CONV_KERNELS: readonly NativeKernel[] = [
   },
   {
     kernelName: DepthwiseConv2dNativeBackpropFilter,
-    method: 'oneDNN grouped convolution backward weights',
+    method: 'depthwise convolution backward weights (oneDNN, or direct loops)',
     make: (addon, name, builtin) =>
       nativeConvKernel(
         addon,
