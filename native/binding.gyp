@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "yolor_native",
-      "sources": ["src/addon.cc", "src/norm_act.cc", "src/tensor_ops.cc"],
+      "sources": ["src/addon.cc", "src/norm_act.cc", "src/tensor_ops.cc", "src/optimizer_steps.cc"],
       "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-march=native", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "ldflags": ["-fopenmp"],

@@ -10,6 +10,7 @@
 
 #include "conv.h"
 #include "norm_act.h"
+#include "optimizer_steps.h"
 #include "tensor_ops.h"
 #ifdef YOLOR_ONEDNN
 #include "oneapi/dnnl/dnnl.hpp"
@@ -311,6 +312,34 @@ napi_value ResizeNearestBackward(napi_env env, napi_callback_info info) {
   });
 }
 
+double num(Args& a, size_t k) {
+  double v;
+  if (napi_get_value_double(a.env, a.argv[k], &v) != napi_ok) throw JsError{"argument " + std::to_string(k) + " must be a number"};
+  return v;
+}
+
+// sgdStep(x, m, g, n, lr, momentum, weightDecay, xOut, mOut): scalars rounded to float32 as tfjs's scalar tensors are
+napi_value SgdStep(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info, 9);
+    const int64_t n = a.i64(3);
+    yolor::sgd_step(a.f32(0, n, "x"), a.f32(1, n, "m"), a.f32(2, n, "g"), n, static_cast<float>(num(a, 4)),
+                    static_cast<float>(num(a, 5)), static_cast<float>(num(a, 6)), a.f32(7, n, "xOut"), a.f32(8, n, "mOut"));
+    return undefined(env);
+  });
+}
+
+// emaStep(shadow, x, n, decay, oneMinusDecay, out)
+napi_value EmaStep(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info, 6);
+    const int64_t n = a.i64(2);
+    yolor::ema_step(a.f32(0, n, "shadow"), a.f32(1, n, "x"), n, static_cast<float>(num(a, 3)), static_cast<float>(num(a, 4)),
+                    a.f32(5, n, "out"));
+    return undefined(env);
+  });
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -327,6 +356,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"actBackward", nullptr, ActBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolBackward", nullptr, MaxPoolBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"resizeNearestBackward", nullptr, ResizeNearestBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"emaStep", nullptr, EmaStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyColumns", nullptr, CopyColumns, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -24,6 +24,11 @@ export interface KernelCase {
    * depthwise gradients), an equivalent case for it and a map from its output to
    * the expected output.
    */
+  /**
+   * Where the kernel is yolor-ts's own (a fused update), the reference is the composite
+   * tfjs ops it replaces, run on the cpu backend.
+   */
+  composite?: (inputs: Record<string, tf.Tensor>, attrs: tf.NamedAttrMap) => tf.Tensor | tf.Tensor[];
   reference?: {
     kase: Omit<KernelCase, 'reference' | 'detail'>;
     post: (v: Float32Array, shape: number[]) => { values: Float32Array; shape: number[] };
@@ -49,13 +54,16 @@ export function relativeMaxError(a: ArrayLike<number>, b: ArrayLike<number>): nu
  * a kernel with several outputs (SplitV) gives their values one after another, with the
  * output shapes flattened into one list.
  */
-function runOn(kc: Omit<KernelCase, 'reference' | 'detail'>): { values: Float32Array | Int32Array | Uint8Array; shape: number[] } {
+function runOn(kc: Omit<KernelCase, 'reference' | 'detail'>, composite = false): { values: Float32Array | Int32Array | Uint8Array; shape: number[] } {
   // The tensors, not their values, leave tidy: tidy would scan a returned array element by element.
   const outs = tf.tidy(() => {
     const entries = Object.entries(kc.inputs).map(([k, v]) => [k, tf.tensor(v.values, v.shape, v.dtype)] as const);
     const listed = entries.length > 0 && entries.every(([k], i) => k === String(i));
     const inputs = listed ? entries.map(([, t]) => t) : Object.fromEntries(entries);
-    const out = tf.engine().runKernel(kc.kernelName, inputs as unknown as tf.NamedTensorMap, kc.attrs) as tf.Tensor | tf.Tensor[];
+    const out =
+      composite && kc.composite
+        ? kc.composite(Object.fromEntries(entries), kc.attrs)
+        : (tf.engine().runKernel(kc.kernelName, inputs as unknown as tf.NamedTensorMap, kc.attrs) as tf.Tensor | tf.Tensor[]);
     return Array.isArray(out) ? out : [out];
   });
   const parts = outs.map((t) => t.dataSync() as Float32Array);
@@ -77,7 +85,7 @@ export async function compareKernelWithCpu(backend: string, kc: KernelCase): Pro
   const got = runOn(kc);
   registerCpuFixes(); // the reference's own ResizeNearestNeighborGrad is wrong for batches > 1
   await tf.setBackend('cpu');
-  let want = runOn(kc.reference?.kase ?? kc);
+  let want = kc.composite ? runOn(kc, true) : runOn(kc.reference?.kase ?? kc);
   if (kc.reference) want = kc.reference.post(want.values as Float32Array, want.shape);
   await tf.setBackend(backend);
   if (got.shape.join(',') !== want.shape.join(',')) return Number.POSITIVE_INFINITY;

@@ -3,6 +3,7 @@
  * 'same' / 'valid' / explicit padding, batch > 1, channel counts that are not
  * multiples of 4, channel multipliers, and a few fixed corner cases.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
 import type { KernelCase } from './check.js';
 
@@ -299,6 +300,30 @@ export function kernelCases(rng: Rng, randomPerKernel: number): KernelCase[] {
       detail: `images[${shape}] → [${size}]${alignCorners ? ' align-corners' : ''}${halfPixelCenters ? ' half-pixel' : ''}`,
       inputs: { images: f32(rng, shape), dy: f32(rng, [shape[0]!, size[0]!, size[1]!, shape[3]!]) },
       attrs: { alignCorners, halfPixelCenters },
+    });
+  }
+  // The fused optimiser and EMA updates, against the composite ops they replace.
+  for (const [shape, lr, momentum, weightDecay] of [
+    [[3, 3, 8, 16], 0.01, 0.937, 5e-4],
+    [[37], 0.003, 0.9, 0],
+  ] as Array<[number[], number, number, number]>) {
+    cases.push({
+      kernelName: 'YolorSgdStep',
+      detail: `x[${shape}] lr ${lr} μ ${momentum} wd ${weightDecay}`,
+      inputs: { x: f32(rng, shape), m: f32(rng, shape), g: f32(rng, shape) },
+      attrs: { lr, momentum, weightDecay },
+      composite: ({ x, m, g: g0 }) => {
+        const g = weightDecay > 0 ? tf.add(g0!, tf.mul(x!, weightDecay)) : g0!;
+        const v = tf.add(tf.mul(m!, momentum), g);
+        return [tf.sub(x!, tf.mul(tf.add(g, tf.mul(v, momentum)), lr)), v];
+      },
+    });
+    cases.push({
+      kernelName: 'YolorEmaStep',
+      detail: `x[${shape}] decay 0.9`,
+      inputs: { shadow: f32(rng, shape), x: f32(rng, shape) },
+      attrs: { decay: 0.9 },
+      composite: ({ shadow, x }) => tf.add(tf.mul(shadow!, 0.9), tf.mul(x!, 1 - 0.9)),
     });
   }
   for (let i = 0; i < Math.max(2, randomPerKernel); i++) {

@@ -3,7 +3,9 @@
  * validation and saving (YOLOv5's ModelEMA): decay d = 0.9999·(1 − e^(−updates/2000)),
  * so early updates follow the model closely and later ones average over ~10⁴ steps.
  */
+
 import * as tf from '@tensorflow/tfjs-core';
+import { EMA_STEP } from '../engine/kernels/optimizer-steps.js';
 import type { Module } from '../nn/module.js';
 
 export class ModelEma {
@@ -25,10 +27,14 @@ export class ModelEma {
   update(): void {
     this.updates++;
     const d = this.decay();
+    // One fused kernel per variable where the backend has it (engine/kernels/optimizer-steps.ts; bit-identical).
+    const fused = tf.getKernel(EMA_STEP, tf.getBackend()) !== undefined;
     tf.tidy(() => {
       for (const p of this.model.parameters()) {
         const s = this.shadow.get(p.name)!;
-        s.assign(tf.add(tf.mul(s, d), tf.mul(p.variable, 1 - d)));
+        if (fused && p.variable.dtype === 'float32')
+          s.assign(tf.engine().runKernel(EMA_STEP, { shadow: s, x: p.variable }, { decay: d } as unknown as tf.NamedAttrMap) as tf.Tensor);
+        else s.assign(tf.add(tf.mul(s, d), tf.mul(p.variable, 1 - d)));
       }
     });
   }

@@ -8,7 +8,9 @@
  *   SGD:   v ← μ·v + g(+λ·w);  w ← w − lr·(g + μ·v) (Nesterov)
  *   AdamW: m ← β₁m + (1−β₁)g;  s ← β₂s + (1−β₂)g²;  w ← w − lr·(m̂/(√ŝ + ε) + λ·w)
  */
+
 import * as tf from '@tensorflow/tfjs-core';
+import { SGD_STEP, type SgdStepAttrs } from '../engine/kernels/optimizer-steps.js';
 import type { Module, ParamGroup } from '../nn/module.js';
 
 export type OptimizerName = 'sgd' | 'adamw';
@@ -69,13 +71,20 @@ export class GroupedOptimizer {
     const { momentum: mu } = this;
     const b2 = 0.999;
     const eps = 1e-8;
+    // One fused kernel per variable where the backend has it (engine/kernels/optimizer-steps.ts; bit-identical).
+    const fused = this.opts.name === 'sgd' && tf.getKernel(SGD_STEP, tf.getBackend()) !== undefined;
     tf.tidy(() => {
       for (const s of this.slots) {
         const g0 = grads[s.variable.name];
         if (!g0) continue;
         const lr = this.lr[s.group];
         const wd = this.decay.has(s.group) ? this.opts.weightDecay : 0;
-        if (this.opts.name === 'sgd') {
+        if (fused && g0.dtype === 'float32' && tf.util.arraysEqual(g0.shape, s.variable.shape)) {
+          const attrs: SgdStepAttrs = { lr, momentum: mu, weightDecay: wd };
+          const [x1, m1] = tf.engine().runKernel(SGD_STEP, { x: s.variable, m: s.m, g: g0 }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          s.m.assign(m1!);
+          s.variable.assign(x1!);
+        } else if (this.opts.name === 'sgd') {
           const g = wd > 0 ? tf.add(g0, tf.mul(s.variable, wd)) : g0;
           const v = tf.add(tf.mul(s.m, mu), g);
           s.m.assign(v);

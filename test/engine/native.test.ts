@@ -12,6 +12,7 @@ import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, kernelsInUse } from '../../src/engine/backend.js';
 import { batchNormActTrain, batchNormTrain } from '../../src/engine/fused-ops.js';
+import { missingNativeFunctions } from '../../src/engine/native/addon.js';
 import { loadNativeAddon, NATIVE_KERNELS, type NativeAct } from '../../src/engine/native/index.js';
 import { runSelftest } from '../../src/engine/selftest.js';
 import { activate } from '../../src/nn/activation.js';
@@ -212,4 +213,10 @@ test('native memory-bound kernels equal the direct loops on a yolor-n sized case
     assert.ok(relErr(two[i]!, ref[i]!) < 1e-6, `output ${i} vs plain wasm: ${relErr(two[i]!, ref[i]!)}`);
   }
   x.dispose();
+});
+
+test('an addon built from older sources is recognised by the functions it lacks', () => {
+  assert.deepEqual(missingNativeFunctions({ info: () => 0 }).includes('sgdStep'), true);
+  assert.ok(!missingNativeFunctions({ info: () => 0 }).includes('info'));
+  if (load.addon) assert.deepEqual(missingNativeFunctions(load.addon), []);
 });

@@ -11,6 +11,7 @@ import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
 import { identityConfig } from './identity.js';
 import { meanLeadingAxesConfig, sumLeadingAxesConfig } from './leading-axes-reduce.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { emaStepConfig, sgdStepConfig } from './optimizer-steps.js';
 import { resizeNearestGradCpuConfig, resizeNearestGradWasmConfig } from './resize-nearest-grad.js';
 import { tileConfig } from './tile.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
@@ -36,6 +37,8 @@ export const TRAINING_KERNELS: readonly TrainingKernel[] = [
     make: resizeNearestGradWasmConfig,
   },
   { kernelName: 'Tile', method: 'block copies per axis (built-in copies element by element)', make: tileConfig },
+  { kernelName: 'YolorSgdStep', method: 'Nesterov SGD update of one variable in one pass (the composite ops, bit for bit)', make: sgdStepConfig },
+  { kernelName: 'YolorEmaStep', method: 'EMA update of one variable in one pass (the composite ops, bit for bit)', make: emaStepConfig },
   { kernelName: 'Sum', method: 'leading axes: one streaming pass (built-in transposes first); else built-in', make: sumLeadingAxesConfig },
   { kernelName: 'Mean', method: 'leading axes: one streaming pass (built-in transposes first); else built-in', make: meanLeadingAxesConfig },
 ];

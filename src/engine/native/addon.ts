@@ -74,8 +74,48 @@ export interface NativeAddon {
   maxPoolBackward(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** geometry [b, oh, ow, c, h, w]; rows/cols: the source row/column of each output row/column. */
   resizeNearestBackward(dy: Float32Array, geometry: Int32Array, rows: Int32Array, cols: Int32Array, dx: Float32Array): void;
+  /** Nesterov SGD update of one variable (see engine/kernels/optimizer-steps.ts). */
+  sgdStep(
+    x: Float32Array,
+    m: Float32Array,
+    g: Float32Array,
+    n: number,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+    xOut: Float32Array,
+    mOut: Float32Array,
+  ): void;
+  /** out = shadow·decay + x·oneMinusDecay. */
+  emaStep(shadow: Float32Array, x: Float32Array, n: number, decay: number, oneMinusDecay: number, out: Float32Array): void;
   /** Copies `rows` rows of `width` floats between views with the given row strides. */
   copyColumns(src: Float32Array, srcStride: number, dst: Float32Array, dstStride: number, rows: number, width: number): void;
+}
+
+/** Every function the kernels call: an addon built from older sources lacks some, and is refused with a rebuild hint. */
+const NATIVE_FUNCTIONS = [
+  'info',
+  'setThreads',
+  'convForward',
+  'convBackwardData',
+  'convBackwardWeights',
+  'convImpl',
+  'channelSums',
+  'bnActForward',
+  'bnActBackwardSums',
+  'bnActBackwardDx',
+  'actForward',
+  'actBackward',
+  'maxPoolBackward',
+  'resizeNearestBackward',
+  'sgdStep',
+  'emaStep',
+  'copyColumns',
+] as const satisfies ReadonlyArray<keyof NativeAddon>;
+
+/** The functions the kernels need that `addon` lacks (empty for an addon built from these sources). */
+export function missingNativeFunctions(addon: object): string[] {
+  return NATIVE_FUNCTIONS.filter((f) => typeof (addon as Record<string, unknown>)[f] !== 'function');
 }
 
 export type NativeLoad = { addon: NativeAddon; path: string } | { addon: null; reason: string };
@@ -96,6 +136,11 @@ export function loadNativeAddon(): NativeLoad {
   }
   try {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    const missing = missingNativeFunctions(addon);
+    if (missing.length) {
+      loaded = { addon: null, reason: `the native addon at ${path} is out of date (it lacks ${missing.join(', ')}); rebuild it: ${NATIVE_HOW_TO}` };
+      return loaded;
+    }
     addon.setThreads(defaultNativeThreads());
     loaded = { addon, path };
   } catch (err) {

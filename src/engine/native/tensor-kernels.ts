@@ -29,6 +29,7 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
+import { EMA_STEP, SGD_STEP, type SgdStepAttrs } from '../kernels/optimizer-steps.js';
 import { nearestSource } from '../kernels/resize-nearest-grad.js';
 import type { NativeAddon } from './addon.js';
 import type { NativeKernel } from './conv-kernels.js';
@@ -187,7 +188,38 @@ function reduceLeading(addon: NativeAddon, b: KernelBackend & HeapBackend, args:
   return out;
 }
 
+function sgdStep(addon: NativeAddon, b: KernelBackend & HeapBackend, args: Args): TensorInfo[] | null {
+  const { x, m, g } = args.inputs as { x: TensorInfo; m: TensorInfo; g: TensorInfo };
+  if ([x, m, g].some((t) => t.dtype !== 'float32')) return null;
+  const { lr, momentum, weightDecay } = args.attrs as unknown as SgdStepAttrs;
+  const n = util.sizeFromShape(x.shape);
+  const xo = b.makeOutput(x.shape.slice(), 'float32');
+  const mo = b.makeOutput(x.shape.slice(), 'float32');
+  const v = (t: TensorInfo): Float32Array => b.typedArrayFromHeap(t);
+  addon.sgdStep(v(x), v(m), v(g), n, lr, momentum, weightDecay, v(xo), v(mo));
+  return [xo, mo];
+}
+
+function emaStep(addon: NativeAddon, b: KernelBackend & HeapBackend, args: Args): TensorInfo | null {
+  const { shadow, x } = args.inputs as { shadow: TensorInfo; x: TensorInfo };
+  if (shadow.dtype !== 'float32' || x.dtype !== 'float32') return null;
+  const { decay } = args.attrs as unknown as { decay: number };
+  const out = b.makeOutput(x.shape.slice(), 'float32');
+  addon.emaStep(b.typedArrayFromHeap(shadow), b.typedArrayFromHeap(x), util.sizeFromShape(x.shape), decay, 1 - decay, b.typedArrayFromHeap(out));
+  return out;
+}
+
 export const NATIVE_TENSOR_KERNELS: readonly NativeKernel[] = [
+  {
+    kernelName: SGD_STEP,
+    method: 'Nesterov SGD update, one pass (no FMA contraction: bit-identical to the composite ops)',
+    make: (addon, name, builtin) => wrapped(SGD_STEP, name, builtin, (b, a) => sgdStep(addon, b, a)),
+  },
+  {
+    kernelName: EMA_STEP,
+    method: 'EMA update, one pass (no FMA contraction: bit-identical to the composite ops)',
+    make: (addon, name, builtin) => wrapped(EMA_STEP, name, builtin, (b, a) => emaStep(addon, b, a)),
+  },
   {
     kernelName: MaxPoolGrad,
     method: 'first maximum of each window (OpenMP over images × channel blocks)',

@@ -53,7 +53,7 @@ export type StepExtras = Pick<TaskBatch, 'labels' | 'semantic' | 'identity'>;
 /**
  * Replicas for `--workers`: the number of cores by default, never more than the batch; 1
  * where the native kernels are active (one engine already uses every core, and beats two
- * one-core replicas: docs/engine.md#native-kernels-onednn).
+ * one-core replicas: docs/engine.md#native-kernels-onednn-or-built-in).
  */
 export function defaultReplicas(batch: number): number {
   if (currentBackendRequest() === 'native') return 1;
