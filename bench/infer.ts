@@ -3,7 +3,8 @@
  * implicit knowledge folded; decoding included, NMS not) on every engine we
  * ship, in one run: latency (ms/image at batch 1) and throughput (images/s at
  * batch 8; 4 at 640, where 8 exceeds the wasm heap for yolor-s) at 320 and 640 px for
- *   - tfjs on wasm (the default backend),
+ *   - tfjs on wasm, plain and with the native kernels (when the addon is built: the
+ *     forward half of the ORT-vs-native-kernels question for training),
  *   - tfjs on cpu (the pure-JS reference; smallest model only, fewer rounds),
  *   - onnxruntime-node (the exported ONNX file, dynamic batch), and the same file with
  *     every bias as a separate Add after its Conv (as tfjs applies them: what putting
@@ -61,7 +62,7 @@ function batchOf(img: Float32Array, n: number): Float32Array {
   return out;
 }
 
-async function measureTfjs(backend: 'wasm' | 'cpu' | 'node', name: string, s: number, rounds: number): Promise<Row | null> {
+async function measureTfjs(backend: 'wasm' | 'native' | 'cpu' | 'node', name: string, s: number, rounds: number): Promise<Row | null> {
   try {
     await initBackend(backend);
   } catch {
@@ -143,6 +144,8 @@ async function main(): Promise<void> {
         rows.push(...(await measureOrt(name, s, rounds, dir)));
         const w = await measureTfjs('wasm', name, s, rounds);
         if (w) rows.push(w);
+        const nat = await measureTfjs('native', name, s, rounds);
+        if (nat) rows.push(nat);
         if (name === models[0]) {
           const c = await measureTfjs('cpu', name, s, 1);
           if (c) rows.push(c);
