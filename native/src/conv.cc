@@ -127,18 +127,22 @@ Entry& entry(const ConvDesc& d, ConvPass p) {
 
 memory view(const memory::desc& md, const float* p) { return memory(md, cpu_engine(), const_cast<float*>(p)); }
 
+// The user's filter as the primitive reads it: reordered into the entry's scratch when the
+// primitive chose another layout, else the user's memory itself.
+memory input_weights(Entry& e, dnnl::stream& s, const float* w) {
+  memory wu = view(e.user_w, w);
+  if (!e.reorder_w) return wu;
+  e.to_prim.execute(s, wu, e.w_scratch);
+  return e.w_scratch;
+}
+
 }  // namespace
 
 void conv_forward(const ConvDesc& d, const float* x, const float* w, float* y) {
   Entry& e = entry(d, ConvPass::kForward);
   dnnl::stream& s = thread_stream();
   const Geometry g = geometry(d);
-  memory wu = view(e.user_w, w);
-  memory wp = wu;
-  if (e.reorder_w) {
-    e.to_prim.execute(s, wu, e.w_scratch);
-    wp = e.w_scratch;
-  }
+  const memory wp = input_weights(e, s, w);
   e.prim.execute(s, {{DNNL_ARG_SRC, view(g.src, x)}, {DNNL_ARG_WEIGHTS, wp}, {DNNL_ARG_DST, view(g.dst, y)}});
   s.wait();
 }
@@ -147,12 +151,7 @@ void conv_backward_data(const ConvDesc& d, const float* dy, const float* w, floa
   Entry& e = entry(d, ConvPass::kBackwardData);
   dnnl::stream& s = thread_stream();
   const Geometry g = geometry(d);
-  memory wu = view(e.user_w, w);
-  memory wp = wu;
-  if (e.reorder_w) {
-    e.to_prim.execute(s, wu, e.w_scratch);
-    wp = e.w_scratch;
-  }
+  const memory wp = input_weights(e, s, w);
   e.prim.execute(s, {{DNNL_ARG_DIFF_DST, view(g.dst, dy)}, {DNNL_ARG_WEIGHTS, wp}, {DNNL_ARG_DIFF_SRC, view(g.src, dx)}});
   s.wait();
 }

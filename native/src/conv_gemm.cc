@@ -80,9 +80,10 @@ bool is_pointwise(const ConvDesc& d) {
 }
 
 // One image's patches: row (oh, ow) holds x at (kh, kw, ic) of its window, zeros outside.
-void im2col(const ConvDesc& d, const float* x, float* col) {
+// `parallel`: rows in parallel (false inside a parallel loop over images).
+void im2col(const ConvDesc& d, const float* x, float* col, bool parallel) {
   const int64_t k = d.kh * d.kw * d.ic;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
   for (int64_t oy = 0; oy < d.oh; oy++) {
     for (int64_t ox = 0; ox < d.ow; ox++) {
       float* row = col + (oy * d.ow + ox) * k;
@@ -102,9 +103,9 @@ void im2col(const ConvDesc& d, const float* x, float* col) {
 }
 
 // dx (one image) from the patch gradients, gathered per input pixel (no write conflicts).
-void col2im(const ConvDesc& d, const float* col, float* dx) {
+void col2im(const ConvDesc& d, const float* col, float* dx, bool parallel) {
   const int64_t k = d.kh * d.kw * d.ic;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
   for (int64_t iy = 0; iy < d.h; iy++) {
     for (int64_t ix = 0; ix < d.w; ix++) {
       float* out = dx + (iy * d.w + ix) * d.ic;
@@ -235,50 +236,6 @@ void check(const ConvDesc& d) {
 // at least as many images as threads; otherwise one image at a time, each GEMM in parallel.
 bool per_image(const ConvDesc& d) { return d.n >= omp_get_max_threads(); }
 
-// One image's im2col without nested parallelism (called inside a parallel loop over images).
-void im2col_serial(const ConvDesc& d, const float* x, float* col) {
-  const int64_t k = d.kh * d.kw * d.ic;
-  for (int64_t oy = 0; oy < d.oh; oy++)
-    for (int64_t ox = 0; ox < d.ow; ox++) {
-      float* row = col + (oy * d.ow + ox) * k;
-      for (int64_t ky = 0; ky < d.kh; ky++) {
-        const int64_t iy = oy * d.sh - d.pad_t + ky * d.dh;
-        for (int64_t kx = 0; kx < d.kw; kx++) {
-          const int64_t ix = ox * d.sw - d.pad_l + kx * d.dw;
-          float* dst = row + (ky * d.kw + kx) * d.ic;
-          if (iy < 0 || iy >= d.h || ix < 0 || ix >= d.w)
-            std::memset(dst, 0, sizeof(float) * d.ic);
-          else
-            std::memcpy(dst, x + (iy * d.w + ix) * d.ic, sizeof(float) * d.ic);
-        }
-      }
-    }
-}
-
-void col2im_serial(const ConvDesc& d, const float* col, float* dx) {
-  const int64_t k = d.kh * d.kw * d.ic;
-  for (int64_t iy = 0; iy < d.h; iy++)
-    for (int64_t ix = 0; ix < d.w; ix++) {
-      float* out = dx + (iy * d.w + ix) * d.ic;
-      std::memset(out, 0, sizeof(float) * d.ic);
-      for (int64_t ky = 0; ky < d.kh; ky++) {
-        const int64_t ty = iy + d.pad_t - ky * d.dh;
-        if (ty < 0 || ty % d.sh) continue;
-        const int64_t oy = ty / d.sh;
-        if (oy >= d.oh) continue;
-        for (int64_t kx = 0; kx < d.kw; kx++) {
-          const int64_t tx = ix + d.pad_l - kx * d.dw;
-          if (tx < 0 || tx % d.sw) continue;
-          const int64_t ox = tx / d.sw;
-          if (ox >= d.ow) continue;
-          const float* src = col + (oy * d.ow + ox) * k + (ky * d.kw + kx) * d.ic;
-#pragma omp simd
-          for (int64_t c = 0; c < d.ic; c++) out[c] += src[c];
-        }
-      }
-    }
-}
-
 }  // namespace
 
 void conv_forward(const ConvDesc& d, const float* x, const float* w, float* y) {
@@ -291,14 +248,14 @@ void conv_forward(const ConvDesc& d, const float* x, const float* w, float* y) {
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t b = 0; b < d.n; b++) {
       float* col = scratch(static_cast<size_t>(m * k)).data();
-      im2col_serial(d, x + b * d.h * d.w * d.ic, col);
+      im2col(d, x + b * d.h * d.w * d.ic, col, false);
       gemm_rows(m, d.oc, k, col, k, 1, w, d.oc, y + b * m * d.oc, d.oc);
     }
     return;
   }
   float* col = scratch(static_cast<size_t>(m * k)).data();
   for (int64_t b = 0; b < d.n; b++) {
-    im2col(d, x + b * d.h * d.w * d.ic, col);
+    im2col(d, x + b * d.h * d.w * d.ic, col, true);
     gemm(m, d.oc, k, col, k, 1, w, d.oc, y + b * m * d.oc, d.oc);
   }
 }
@@ -321,7 +278,7 @@ void conv_backward_data(const ConvDesc& d, const float* dy, const float* w, floa
       float* col = scratch(static_cast<size_t>(m * k)).data();
       std::memset(col, 0, sizeof(float) * m * k);
       gemm_rows(m, k, d.oc, dy + b * m * d.oc, d.oc, 1, wt.data(), k, col, k);
-      col2im_serial(d, col, dx + b * d.h * d.w * d.ic);
+      col2im(d, col, dx + b * d.h * d.w * d.ic, false);
     }
     return;
   }
@@ -329,7 +286,7 @@ void conv_backward_data(const ConvDesc& d, const float* dy, const float* w, floa
   for (int64_t b = 0; b < d.n; b++) {
     std::memset(col, 0, sizeof(float) * m * k);
     gemm(m, k, d.oc, dy + b * m * d.oc, d.oc, 1, wt.data(), k, col, k);
-    col2im(d, col, dx + b * d.h * d.w * d.ic);
+    col2im(d, col, dx + b * d.h * d.w * d.ic, true);
   }
 }
 
@@ -346,7 +303,7 @@ void conv_backward_weights(const ConvDesc& d, const float* x, const float* dy, f
     const float* a = x + b * d.h * d.w * d.ic;
     if (!pointwise) {
       float* col = scratch(static_cast<size_t>(m * k)).data();
-      im2col_serial(d, a, col);
+      im2col(d, a, col, false);
       a = col;
     }
     gemm_rows(k, d.oc, m, a, 1, k, dy + b * m * d.oc, d.oc, partial.data() + b * k * d.oc, d.oc);

@@ -11,7 +11,13 @@ interface HeapBackend {
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-function isHeapBackend(b: KernelBackend): b is KernelBackend & HeapBackend {
+/** The same access as seen by kernels whose tensors are all float32 (the native kernels, the fused updates). */
+export interface Float32HeapBackend {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+export function isHeapBackend(b: KernelBackend): b is KernelBackend & HeapBackend {
   return typeof (b as Partial<HeapBackend>).typedArrayFromHeap === 'function' && typeof (b as Partial<HeapBackend>).makeOutput === 'function';
 }
 

@@ -12,6 +12,7 @@
  *   YolorEmaStep  {shadow, x}, {decay} → shadow·d + x·(1 − d)
  */
 import type { KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { isHeapBackend } from './heap-views.js';
 
 export const SGD_STEP = 'YolorSgdStep';
 export const EMA_STEP = 'YolorEmaStep';
@@ -22,26 +23,17 @@ export interface SgdStepAttrs {
   weightDecay: number;
 }
 
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
-
 const f = Math.fround;
-
-function isHeap(b: KernelBackend): b is KernelBackend & HeapBackend {
-  return typeof (b as Partial<HeapBackend>).typedArrayFromHeap === 'function';
-}
 
 /** Outputs of `shape` and float32 views of them and of `inputs` (heap views on wasm; copies elsewhere, written back by commit). */
 function buffers(backend: KernelBackend, shape: number[], outputs: number, inputs: TensorInfo[]) {
   const size = shape.reduce((a, b) => a * b, 1);
-  if (isHeap(backend)) {
+  if (isHeapBackend(backend)) {
     const outs = Array.from({ length: outputs }, () => backend.makeOutput(shape, 'float32'));
     return {
       outs,
-      outValues: outs.map((o) => backend.typedArrayFromHeap(o)),
-      inValues: inputs.map((t) => backend.typedArrayFromHeap(t)),
+      outValues: outs.map((o) => backend.typedArrayFromHeap(o) as Float32Array),
+      inValues: inputs.map((t) => backend.typedArrayFromHeap(t) as Float32Array),
       commit: () => outs,
     };
   }

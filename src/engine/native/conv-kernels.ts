@@ -21,12 +21,8 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { type PadAttr, resolveConvGeometry } from '../kernels/conv-geometry.js';
+import type { Float32HeapBackend as HeapBackend } from '../kernels/heap-views.js';
 import type { NativeAddon } from './addon.js';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
 
 type Shape4 = [number, number, number, number];
 

@@ -5,12 +5,8 @@
  * activation's forward and gradient. Inputs are views of the wasm heap.
  */
 import type { KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { Float32HeapBackend as HeapBackend } from '../kernels/heap-views.js';
 import type { NativeKernel } from './conv-kernels.js';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
 
 export const BN_ACT_FORWARD = 'YolorBatchNormAct';
 export const BN_ACT_BACKWARD = 'YolorBatchNormActGrad';

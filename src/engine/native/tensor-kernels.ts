@@ -29,15 +29,11 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
+import type { Float32HeapBackend as HeapBackend } from '../kernels/heap-views.js';
 import { EMA_STEP, SGD_STEP, type SgdStepAttrs } from '../kernels/optimizer-steps.js';
 import { nearestSource } from '../kernels/resize-nearest-grad.js';
 import type { NativeAddon } from './addon.js';
 import type { NativeKernel } from './conv-kernels.js';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
 
 type Args = Parameters<KernelFunc>[0];
 
