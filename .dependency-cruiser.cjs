@@ -11,6 +11,7 @@ const LAYERS = [
   ['data'],
   ['plot'],
   ['tasks'],
+  ['pretext'],
   ['models'],
   ['infer'],
   ['export'],

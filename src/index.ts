@@ -20,6 +20,7 @@ export { type AblateOptions, type AblateResult, matchWidth, runAblation, runConf
 export { type AblationRun, type AblationSuite, type AblationVariant, findSuite, METRIC_COLUMNS, SUITES } from './ablate/suites.js';
 export { type AugmentHyp, DEFAULT_HYP, evalTransform, trainTransform } from './data/augment/pipeline.js';
 export { defaultImageCheckCache, ImageCheckCache } from './data/check-cache.js';
+export { type ClassificationData, loadClassificationData } from './data/classification.js';
 export { fashionDataset } from './data/datasets/fashion.js';
 export { isInstanceCacheDir, readInstanceCache } from './data/datasets/instance-cache.js';
 export { BUILTIN_DATASET_REGISTRY, type BuiltinDataset, type BuiltinLoadOptions, builtinDataset } from './data/datasets/registry.js';
@@ -41,6 +42,7 @@ export { type CocoRle, decodeRle, encodeRle, maskToRle, type RleOrder, rleToMask
 export { computeDatasetStats } from './data/stats.js';
 // Data: formats, datasets, augmentation, loader.
 export type { Annotation, BadInput, DetectionDataset, ImageRecord, RgbImage, Sample } from './data/types.js';
+export { loadUnlabelledImages, type UnlabelledImages, type UnlabelledOptions } from './data/unlabelled.js';
 export { applyImageReport, describeImageReport, type ImageReport, type VerifyOptions, verifyImages } from './data/verify.js';
 // Engine: backend choice, training kernels for wasm, numerical self-checks.
 export {
@@ -119,7 +121,14 @@ export {
 } from './io/file-handler.js';
 // Models: backbones, necks, head, configs, compound scaling, zoo, summaries, checkpoints.
 export { CspDarknet } from './models/backbones/csp-darknet.js';
-export { loadModel, loadWeightsInto, saveModel } from './models/checkpoint.js';
+export {
+  describeMatchedLoad,
+  loadMatchingWeights,
+  loadModel,
+  loadWeightsInto,
+  type MatchedLoad,
+  saveModel,
+} from './models/checkpoint.js';
 export {
   type AlignOp,
   DEFAULT_ANCHORS,
@@ -140,6 +149,17 @@ export { type FittedImageSize, fitImageSize, maxStrideOf } from './models/image-
 export { BiFpnLayer, BiFpnNeck, bifpnScaling, FastNormalizedFusion } from './models/necks/bifpn.js';
 export { FpnNeck } from './models/necks/fpn.js';
 export { PanNeck } from './models/necks/pan.js';
+export {
+  type EncoderModel,
+  loadEncoderModel,
+  loadPretextModel,
+  PRETEXT_KIND,
+  type PretextMeta,
+  savePretextModel,
+} from './models/pretext-checkpoint.js';
+export { PretextNetwork, type PretextNetworkOptions } from './models/pretext-network.js';
+export { float16Bits, listPretrained, type PretrainedEntry, packPretrained, resolveWeights } from './models/pretrained.js';
+export { encoderLayers, PROBE_LAYERS, probeLayerNames } from './models/probe-layers.js';
 export { BACKBONE_BUILDERS, NECK_BUILDERS, NECK_FAMILIES, type NeckFamily } from './models/registry.js';
 export { compoundScale, type ScaledDims } from './models/scaling.js';
 export { type ModelSummary, summarizeModel } from './models/summary.js';
@@ -179,6 +199,9 @@ export { IMPLICIT_KINDS, ImplicitAdd, ImplicitConcat, type ImplicitKind, Implici
 export { kaimingUniform, type LayerRecord, Module, type Parameter, type ParamGroup, withTrace } from './nn/module.js';
 export { bilinearMatrix, resizeBilinearHalfPixel } from './nn/resize.js';
 export { foldTaskCode, makeTaskCode, type TaskCodeLayer } from './nn/task-code.js';
+export { PRETEXT_DEFAULTS, pretextOptions } from './pretext/options.js';
+export { PRETEXT_NAMES, PRETEXT_TASKS, pretextSpec, pretextSpecs } from './pretext/registry.js';
+export type { PretextBatch, PretextEncoder, PretextOptions, PretextSpec } from './pretext/types.js';
 export { ClassifyHead } from './tasks/classify/head.js';
 // The other tasks of the unified network and the multi-task loss.
 export { classifyLoss } from './tasks/classify/loss.js';
@@ -234,9 +257,23 @@ export { type ImagePrediction, listImages, type PredictOptions, predictImage, pr
 export { cocoResultIds, datasetInput, fileResultIds, type PredictInput, type ResultIds, sourceInDataset } from './train/predict-source.js';
 export { predictTasks, type TaskPredictions, type TaskPredictOptions } from './train/predict-tasks.js';
 export { type PredictWeightsOptions, type PredictWeightsResult, predictWeights } from './train/predict-weights.js';
+export { type PretrainOptions, type PretrainResult, pretrain, probeEpoch } from './train/pretrain.js';
+export {
+  knnPredict,
+  linearProbe,
+  PROBE_DEFAULTS,
+  type ProbeJson,
+  type ProbeOptions,
+  type ProbeResult,
+  type ProbeRow,
+  probe,
+  rescaleBatchNorm,
+  trainLinearClassifier,
+  trainSupervised,
+} from './train/probe.js';
 export { scheduleAt } from './train/schedule.js';
 // Training.
-export { chooseOptimizer, type TrainOptions, type TrainResult, train } from './train/trainer.js';
+export { chooseOptimizer, FREEZE_STAGES, frozenPrefixes, type TrainOptions, type TrainResult, train } from './train/trainer.js';
 export { type ValidationResult, validateDetector, validateRunner } from './train/validate.js';
 export { type NetworkValidation, validateNetwork } from './train/validate-network.js';
 export { type TaskValidationOptions, type TaskValidationResult, validateTasks } from './train/validate-tasks.js';

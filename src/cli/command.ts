@@ -11,6 +11,8 @@ import { envCommand } from './commands/env.js';
 import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { predictCommand } from './commands/predict.js';
+import { pretrainCommand } from './commands/pretrain.js';
+import { probeCommand } from './commands/probe.js';
 import { selftestCommand } from './commands/selftest.js';
 import { serveDemoCommand } from './commands/serve-demo.js';
 import { trainCommand } from './commands/train.js';
@@ -56,8 +58,10 @@ export const SHARED_OPTIONS: readonly OptionSpec[] = [
 /** The registry, in the order `yolor --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   trainCommand,
+  pretrainCommand,
   valCommand,
   predictCommand,
+  probeCommand,
   ablateCommand,
   exportCommand,
   serveDemoCommand,

@@ -10,7 +10,7 @@
  *   - a generated dataset folder (labels.json written by the shapes / fashion
  *     generators, e.g. with custom options): boxes, masks, attributes,
  *     identities; recognised before the formats;
- *   - a built-in name: 'shapes', 'shapes-small', 'fashion' (when no such path exists).
+ *   - a built-in name: 'shapes', 'shapes-small', 'shapes-pretrain', 'fashion' (when no such path exists).
  * A path that exists but matches no known format, or a file of the right kind
  * with the wrong content (a JSON that is not COCO instances, a YAML that is not
  * a dataset), gets a message saying what was looked for.

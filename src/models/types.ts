@@ -12,6 +12,15 @@ export interface Backbone extends Module {
   /** Stride of each returned feature map relative to the input (8, 16, 32 by default). */
   readonly outStrides: number[];
   forward(x: tf.Tensor4D): tf.Tensor4D[];
+  /**
+   * Optional: the output of every stage, in order and named (`stage1` … `stage5`
+   * for CSP-Darknet), for layer-wise analysis such as the linear probe
+   * (models/probe-layers.ts). The maps `forward` returns are the last
+   * `outChannels.length` entries, in the same order, so one pass gives both.
+   */
+  stageFeatures?(x: tf.Tensor4D): Array<[string, tf.Tensor4D]>;
+  /** The names `stageFeatures` gives, in its order (present with it). */
+  readonly stageNames?: readonly string[];
 }
 
 export interface Neck extends Module {

@@ -47,7 +47,10 @@ async function encode(tensors: Record<string, tf.Tensor>, binName: string, metad
 }
 
 export interface CheckpointParts {
-  model: Detector;
+  /** The trained network: a detector / multi-task model, or any module with a config (a pretext network). */
+  model: Pick<Detector, 'stateDict'> & { readonly config: Detector['config'] };
+  /** What model.json says the model is (default: a yolor-ts model with the model's config). */
+  describe?: Record<string, unknown>;
   ema: Map<string, tf.Tensor>;
   optimizer: Record<string, tf.Tensor>;
   meta: TrainMeta;
@@ -58,7 +61,10 @@ export interface CheckpointParts {
 export async function saveTrainCheckpoint(dir: string, p: CheckpointParts): Promise<void> {
   const emaTensors: Record<string, tf.Tensor> = {};
   for (const [k, v] of p.ema) emaTensors[k] = v;
-  const model = await encode(emaTensors, WEIGHTS_BIN, { ...p.modelMeta, kind: MODEL_KIND, config: serializeModelConfig(p.model.config) });
+  const model = await encode(emaTensors, WEIGHTS_BIN, {
+    ...p.modelMeta,
+    ...(p.describe ?? { kind: MODEL_KIND, config: serializeModelConfig(p.model.config) }),
+  });
   const state: Record<string, tf.Tensor> = {};
   for (const [k, v] of p.model.stateDict()) state[`model/${k}`] = v;
   for (const [k, v] of p.ema) state[`ema/${k}`] = v;

@@ -24,6 +24,8 @@ export interface OptimizerOptions {
   weightDecay: number;
   /** Groups that get weight decay (default: only 'weight'). */
   decayGroups?: GroupName[];
+  /** Parameters (by name) that are not trained: they get no slot, so no update and no optimiser state. */
+  frozen?: (name: string) => boolean;
 }
 
 interface Slot {
@@ -48,7 +50,7 @@ export class GroupedOptimizer {
   ) {
     this.slots = model
       .parameters()
-      .filter((p) => p.group !== 'buffer')
+      .filter((p) => p.group !== 'buffer' && !opts.frozen?.(p.name))
       .map((p) => ({
         name: p.name,
         variable: p.variable,

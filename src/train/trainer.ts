@@ -88,6 +88,8 @@ export interface TrainOptions {
   dice?: number;
   /** Model config fields to override (config file keys, e.g. { implicit: { align: 'mul' } }): ablations. */
   modelOverrides?: Record<string, unknown>;
+  /** Freeze the first N encoder stages (1: stem and stage1, 2: … stage2, …, 5: the backbone, 6: and the neck). */
+  freeze?: number;
   /** Use only the first N training / validation images (quick runs, ablation smoke tests). */
   limitTrain?: number;
   limitVal?: number;
@@ -225,9 +227,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const model = new Detector(cfg, opts.seed);
   if (opts.weights && !state) {
-    const { loadWeightsInto } = await import('../models/checkpoint.js');
-    await loadWeightsInto(model, opts.weights);
+    // By name and shape: an encoder from `yolor pretrain`, a detector of another class count, … (what is not matched keeps its initialisation).
+    const { loadMatchingWeights, describeMatchedLoad } = await import('../models/checkpoint.js');
+    const { resolveWeights } = await import('../models/pretrained.js');
+    const dir = resolveWeights(opts.weights);
+    const r = await loadMatchingWeights(model, dir);
+    if (!r.loaded.length)
+      throw new Error(`--weights ${opts.weights}: no tensor of ${dir} matches ${cfg.name} by name and shape (another architecture?)`);
+    say(describeMatchedLoad(r, opts.weights));
   }
+  const frozen = frozenPrefixes(opts.freeze ?? 0);
+  if (frozen.length) say(`freeze: ${frozen.join(', ')} (not updated; their batch norm statistics still follow the data)`);
   // ---- optimiser, schedule, EMA
   const nbs = opts.nbs ?? 64;
   const accumulate = Math.max(Math.round(nbs / opts.batch), 1);
@@ -239,6 +249,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.optimizer === 'auto' && !state) log(opts.quiet, `optimizer: auto → ${choice.name} (lr0 ${choice.lr0}, momentum ${choice.momentum})`);
   const lr0 = choice.lr0;
   const optimizer = new GroupedOptimizer(model, {
+    frozen: (name) => frozen.some((p) => name === p || name.startsWith(`${p}.`)),
     name: choice.name,
     lr: lr0,
     momentum: choice.momentum,
@@ -476,6 +487,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     evalModel.dispose();
   }
   return { runDir, rows, best: { epoch: meta.bestEpoch + 1, fitness: meta.bestFitness }, stoppedEarly, interrupted, skippedImages };
+}
+
+/** The encoder's stages in order, as `--freeze N` counts them (stage 1 includes the stem). */
+export const FREEZE_STAGES: readonly (readonly string[])[] = [
+  ['backbone.stem', 'backbone.stage1'],
+  ['backbone.stage2'],
+  ['backbone.stage3'],
+  ['backbone.stage4'],
+  ['backbone.stage5'],
+  ['neck'],
+];
+
+/** The module prefixes `--freeze n` freezes. */
+export function frozenPrefixes(n: number): string[] {
+  if (!Number.isInteger(n) || n < 0 || n > FREEZE_STAGES.length)
+    throw new Error(`--freeze ${n}: expected 0 to ${FREEZE_STAGES.length} (stages 1–5 of the backbone, 6 the neck)`);
+  return FREEZE_STAGES.slice(0, n).flat();
 }
 
 /**

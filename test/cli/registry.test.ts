@@ -11,6 +11,8 @@ test('the registry lists the planned command set once each', () => {
     'export',
     'info',
     'predict',
+    'pretrain',
+    'probe',
     'selftest',
     'serve-demo',
     'train',

@@ -43,7 +43,7 @@ test('the built-in dataset registry lists each dataset once; BUILTIN_DATASETS is
     BUILTIN_DATASETS,
     BUILTIN_DATASET_REGISTRY.map((d) => d.name),
   );
-  assert.deepEqual(BUILTIN_DATASETS, ['shapes', 'shapes-small', 'fashion']);
+  assert.deepEqual(BUILTIN_DATASETS, ['shapes', 'shapes-small', 'shapes-pretrain', 'fashion']);
   for (const d of BUILTIN_DATASET_REGISTRY) {
     assert.equal(builtinDataset(d.name), d);
     assert.ok(d.description.length > 20, d.name);

@@ -527,7 +527,7 @@ test('format detection and wrong-guess messages', async () => {
   writeFileSync(join(dir, 'w.bin'), '');
   assert.throws(
     () => detectDatasetFormat(join(dir, 'w.bin')),
-    /w\.bin: unrecognised dataset format \(expected a Pascal VOC root folder, a COCO instances \.json, an Ultralytics dataset \.yaml or a built-in dataset name: shapes, shapes-small, fashion\)/,
+    /w\.bin: unrecognised dataset format \(expected a Pascal VOC root folder, a COCO instances \.json, an Ultralytics dataset \.yaml or a built-in dataset name: shapes, shapes-small, shapes-pretrain, fashion\)/,
   );
   assert.throws(
     () => detectDatasetFormat(tmp('empty')),
@@ -535,7 +535,10 @@ test('format detection and wrong-guess messages', async () => {
   );
   assert.throws(() => detectDatasetFormat(voc, 'coco'), /not a COCO dataset folder/);
   assert.throws(() => detectDatasetFormat(join(dir, 'x.json'), 'yolo'), /x\.json: YAML without 'names'/);
-  assert.throws(() => detectDatasetFormat('nosuchthing'), /dataset not found: nosuchthing \(built-in datasets: shapes, shapes-small, fashion\)/);
+  assert.throws(
+    () => detectDatasetFormat('nosuchthing'),
+    /dataset not found: nosuchthing \(built-in datasets: shapes, shapes-small, shapes-pretrain, fashion\)/,
+  );
   assert.deepEqual(detectDatasetFormat('shapes'), { format: 'builtin', name: 'shapes' });
   // folders holding a dataset YAML or instances_*.json are recognised as such
   const coco = writeCoco(readVoc(voc), join(tmp('out'), 'coco'));

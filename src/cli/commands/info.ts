@@ -9,7 +9,7 @@ function fmtInt(n: number): string {
 export const infoCommand: Command = {
   name: 'info',
   summary: 'describe model architectures: layers, parameters, FLOPs',
-  usage: 'yolor info --list | --list-tasks | --model <NAME|FILE> [--imgsz PX] [--tasks LIST] [--json]',
+  usage: 'yolor info --list | --list-tasks | --list-pretext | --list-weights | --model <NAME|FILE> [--imgsz PX] [--tasks LIST] [--json]',
   description:
     'Lists the model zoo (--list) or the task table (--list-tasks: every task a network can train, what it\n' +
     "trains on, its default loss weight and results columns), or prints a model's per-layer table (name, type, output shape, params,\n" +
@@ -20,6 +20,18 @@ export const infoCommand: Command = {
   options: [
     { name: 'list', type: 'boolean', default: false, description: 'list the built-in model configurations' },
     { name: 'list-tasks', type: 'boolean', default: false, description: 'list the tasks (--tasks of train and info take any of them)' },
+    {
+      name: 'list-pretext',
+      type: 'boolean',
+      default: false,
+      description: 'list the self-supervised pretext tasks (--tasks of pretrain takes any of them)',
+    },
+    {
+      name: 'list-weights',
+      type: 'boolean',
+      default: false,
+      description: 'list the pretrained weights shipped in the package (--weights NAME) and how each was made',
+    },
     { name: 'model', type: 'string', valueName: 'NAME|FILE', description: 'built-in model name or model config file' },
     { name: 'imgsz', type: 'int', valueName: 'PX', description: "image size for shapes and FLOPs (default: the model's)" },
     { name: 'tasks', type: 'string', valueName: 'LIST', description: "task heads, comma-separated (see --list-tasks; default: the config's)" },
@@ -69,8 +81,34 @@ export const infoCommand: Command = {
         );
       return 0;
     }
+    if (args.boolean('list-pretext')) {
+      const { PRETEXT_TASKS } = await import('../../pretext/registry.js');
+      const rows = PRETEXT_TASKS.map((t) => ({ name: t.name, description: t.description, reference: t.reference, default_weight: t.defaultWeight }));
+      if (json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+      else
+        process.stdout.write(
+          `${formatTable(
+            rows.map((r) => [r.name, String(r.default_weight), r.description, r.reference]),
+            { header: ['pretext task', 'weight', 'description', 'reference'] },
+          )}\n`,
+        );
+      return 0;
+    }
+    if (args.boolean('list-weights')) {
+      const { listPretrained } = await import('../../models/pretrained.js');
+      const rows = listPretrained().map((e) => ({ name: e.name, model: e.model, made: e.made }));
+      if (json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+      else
+        process.stdout.write(
+          `${formatTable(
+            rows.map((r) => [r.name, r.model, String(r.made.command ?? ''), String(r.made.summary ?? '')]),
+            { header: ['weights', 'model', 'made by', 'summary'] },
+          )}\n`,
+        );
+      return 0;
+    }
     const name = args.string('model');
-    if (!name) throw new UsageError('give --list, --list-tasks or --model NAME|FILE', true);
+    if (!name) throw new UsageError('give --list, --list-tasks, --list-pretext, --list-weights or --model NAME|FILE', true);
     let cfg = resolveModelConfig(name);
     if (args.string('tasks') || args.string('task-implicit')) {
       const { parseTaskList } = await import('../../tasks/multitask.js');

@@ -36,7 +36,20 @@ export const trainCommand: Command = {
       default: 128,
       description: 'training image size (multiple of 32; the quick default suits shapes-small)',
     },
-    { name: 'weights', type: 'string', valueName: 'DIR', description: 'initial weights (a checkpoint directory)' },
+    {
+      name: 'weights',
+      type: 'string',
+      valueName: 'DIR|NAME',
+      description:
+        'initial weights: any checkpoint directory (a pretrain run’s weights/last, a detector of another class count …) or a shipped one (yolor-n-ssl); loaded by name and shape, the rest initialised fresh and listed',
+    },
+    {
+      name: 'freeze',
+      type: 'int',
+      valueName: 'N',
+      default: 0,
+      description: 'freeze the first N encoder stages (1–5: backbone stages, stage 1 with the stem; 6: the neck too)',
+    },
     {
       name: 'resume',
       type: 'string',
@@ -156,6 +169,7 @@ export const trainCommand: Command = {
       ...(args.number('imgsz') !== undefined ? { imgsz: args.number('imgsz')! } : {}),
       ...(args.number('lr0') !== undefined ? { lr0: args.number('lr0')! } : {}),
       ...(args.string('weights') ? { weights: args.string('weights')! } : {}),
+      freeze: args.number('freeze')!,
       ...(resume ? { resume: resume === 'last' ? (true as const) : resume } : {}),
       ...(tasks ? { tasks } : {}),
       ...(args.number('limit-train') !== undefined ? { limitTrain: args.number('limit-train')! } : {}),

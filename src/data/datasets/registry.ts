@@ -50,6 +50,15 @@ export const BUILTIN_DATASET_REGISTRY = [
     }),
   }),
   builtin({
+    name: 'shapes-pretrain',
+    description:
+      'unlabelled scenes for `yolor pretrain`: shapes-small’s look under another seed (1), 3000 train images, no val/test — never the evaluation images',
+    load: async (o = {}) => ({
+      ...(await (await import('./shapes.js')).shapesDataset(o.dir, { ...SHAPES_SMALL, seed: 1, train: 3000, val: 0, test: 0, progress: o.progress })),
+      name: 'shapes-pretrain',
+    }),
+  }),
+  builtin({
     name: 'fashion',
     description: 'Fashion-MNIST items tinted and composited on textured backgrounds: 10 classes, 7 colours; needs the Fashion-MNIST IDX files',
     load: async (o = {}) => (await import('./fashion.js')).fashionDataset(o.dir, { progress: o.progress }),

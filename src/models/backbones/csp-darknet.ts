@@ -81,6 +81,7 @@ export class CspDarknet extends Module implements Backbone {
   readonly stem: ConvBnAct;
   readonly stage1: ConvBnAct;
   readonly stages: CspStage[];
+  readonly stageNames: readonly string[] = ['stage1', 'stage2', 'stage3', 'stage4', 'stage5'];
 
   constructor(opts: CspDarknetOptions) {
     super();
@@ -112,16 +113,27 @@ export class CspDarknet extends Module implements Backbone {
 
   /** Returns [P3, P4, P5] at strides 8, 16, 32. */
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
+    return this.stageFeatures(x)
+      .slice(2)
+      .map(([, y]) => y);
+  }
+
+  /**
+   * The output of each stage: `stage1` (stem + the stride-2 conv, stride 2),
+   * `stage2` (stride 4), `stage3` … `stage5` (strides 8, 16, 32: the P3–P5 that
+   * `forward` returns; stage5 includes the SPP/SPPF block).
+   */
+  stageFeatures(x: tf.Tensor4D): Array<[string, tf.Tensor4D]> {
     const [, h, w, ch] = x.shape;
     if (h % CSP_DARKNET_MAX_STRIDE !== 0 || w % CSP_DARKNET_MAX_STRIDE !== 0) {
       throw new Error(`input size ${h}x${w} is not a multiple of the largest stride ${CSP_DARKNET_MAX_STRIDE}`);
     }
     if (ch !== this.inChannels) throw new Error(`CspDarknet: input has ${ch} channels, the backbone expects ${this.inChannels}`);
     let y = this.stage1.forward(this.stem.forward(x));
-    const out: tf.Tensor4D[] = [];
+    const out: Array<[string, tf.Tensor4D]> = [[this.stageNames[0]!, y]];
     for (let i = 0; i < this.stages.length; i++) {
       y = this.stages[i]!.forward(y);
-      if (i >= 1) out.push(y);
+      out.push([this.stageNames[i + 1]!, y]);
     }
     return out;
   }
