@@ -53,6 +53,10 @@ export interface AblateOptions {
   command: string;
   /** Backend of the training runs (default auto). */
   backend?: BackendRequest;
+  /** Pretext suite: unlabelled images the encoders are pretrained on (`yolor pretrain --data`; default shapes-pretrain), epochs, image cap. */
+  pretrainData?: string;
+  pretrainEpochs?: number;
+  pretrainLimit?: number;
   quiet?: boolean;
 }
 
@@ -215,6 +219,50 @@ export async function runAblation(opts: AblateOptions): Promise<AblateResult> {
       `${opts.epochs} epochs at ${opts.imgsz} px on ${opts.data} → ${dir}`,
   );
   const bar = opts.quiet ? null : new ProgressBar({ total: jobs.length, label: 'ablate', unit: 'run' });
+  // Pretext suite: pretrain the run's encoder (its weights become the run's initial weights) and probe the encoder it
+  // starts from on the object crops of the ablation's own data (scratch: the random network of the same seed).
+  const pretrainForJob = async (job: Job, train: TrainOptions): Promise<{ seconds: number; probeTop1: number } | null> => {
+    if (!suite.variants.some((v) => v.runs.some((r) => r.pretrain))) return null;
+    const t0 = performance.now();
+    let encoder = 'random';
+    if (job.run.pretrain) {
+      const { pretrain } = await import('../train/pretrain.js');
+      const p = await pretrain({
+        data: opts.pretrainData ?? 'shapes-pretrain',
+        model: job.configPath,
+        tasks: job.run.pretrain.tasks,
+        imgsz: opts.imgsz,
+        epochs: opts.pretrainEpochs ?? 2,
+        batch: 16,
+        optimizer: 'adamw',
+        project: join(dir, 'pretrain'),
+        name: job.name,
+        seed: job.seed,
+        ...(opts.pretrainLimit !== undefined ? { limit: opts.pretrainLimit } : {}),
+        quiet: true,
+      });
+      encoder = join(p.runDir, 'weights', 'last');
+      train.weights = encoder;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const { probe } = await import('../train/probe.js');
+    const pr = await probe({
+      weights: encoder,
+      ...(encoder === 'random' ? { model: job.configPath } : {}),
+      data: opts.data,
+      crops: true,
+      knn: 0,
+      epochs: 10,
+      imgsz: opts.imgsz,
+      seed: job.seed,
+      project: join(dir, 'probe'),
+      name: job.name,
+      progress: false,
+      log: () => {},
+    });
+    const row = pr.json.rows.find((x) => x.kind === (encoder === 'random' ? 'random' : 'checkpoint'));
+    return { seconds, probeTop1: row ? row.best.top1 : Number.NaN };
+  };
   const results = new Map<Job, JobResult>();
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -244,8 +292,13 @@ export async function runAblation(opts: AblateOptions): Promise<AblateResult> {
         uncertainty: TRAIN_DEFAULTS.uncertainty,
         dice: TRAIN_DEFAULTS.dice,
       };
+      const before = await pretrainForJob(job, train);
       await trainInProcess(train, join(dir, 'logs', `${job.name}.log`), opts.backend ?? 'auto');
       const r = readRun(join(dir, 'runs', job.name), opts.imgsz);
+      if (before) {
+        r.seconds += before.seconds;
+        r.metrics['probe top-1'] = before.probeTop1;
+      }
       results.set(job, r);
       // The report so far (seeds not yet run are left out), so a stopped study still has its results.
       await writeSuiteReport(dir, buildReport());

@@ -25,6 +25,8 @@ export interface AblationRun {
   taskWeights?: Partial<Record<TaskName, number>>;
   /** Which metrics this run contributes (variants of several runs); all when absent. */
   provides?: string[];
+  /** Self-supervised pretraining of the encoder before the run (`yolor pretrain` with these pretext tasks). */
+  pretrain?: { tasks: string[] };
 }
 
 export interface AblationVariant {
@@ -51,6 +53,8 @@ export const METRIC_COLUMNS: Readonly<Record<string, string>> = {
   'cls mAP': 'metrics/mAP(C)',
   'cls F1': 'metrics/F1(C)',
   mIoU: 'metrics/mIoU(S)',
+  /** The linear probe (best layer) of the encoder the run starts from: set by the pretext suite, not read from results.csv. */
+  'probe top-1': 'probe/top1',
 };
 
 const DETECT: TaskName[] = ['detect'];
@@ -59,6 +63,11 @@ const fullImplicit = (kind = 'vector') => ({ implicit: { align: 'add', refine: '
 
 function single(id: string, description: string, overrides: Record<string, unknown>, tasks: TaskName[] = DETECT): AblationVariant {
   return { id, description, runs: [{ label: '', overrides, tasks }] };
+}
+
+/** A detection run whose encoder is first pretrained by `tasks` (none: from scratch). */
+function pretext(id: string, description: string, tasks: string[]): AblationVariant {
+  return { id, description, runs: [{ label: '', overrides: {}, tasks: DETECT, ...(tasks.length ? { pretrain: { tasks } } : {}) }] };
 }
 
 export const SUITES: readonly AblationSuite[] = [
@@ -117,6 +126,23 @@ export const SUITES: readonly AblationSuite[] = [
           { label: 'embed', overrides: fullImplicit(), tasks: ['detect', 'embed'], taskWeights: { detect: 0 }, provides: ['emb top-1', 'emb mAP'] },
         ],
       },
+    ],
+  },
+  {
+    name: 'pretext',
+    title: 'Self-supervised pretraining: scratch vs each pretext task vs their combination vs contrastive',
+    metricOrder: ['mAP50-95', 'mAP50', 'probe top-1'],
+    variants: [
+      pretext('scratch', 'random initialisation (the probe row: random init)', []),
+      pretext('rotation', 'rotation prediction (RotNet)', ['rotation']),
+      pretext('jigsaw', 'jigsaw puzzles (100 permutations)', ['jigsaw']),
+      pretext('patch-location', 'relative patch location', ['patch-location']),
+      pretext('colorize', 'colourisation (262 ab bins, rebalanced)', ['colorize']),
+      pretext('denoise', 'denoising autoencoder', ['denoise']),
+      pretext('inpaint', 'context inpainting (L2)', ['inpaint']),
+      pretext('count', 'learning to count', ['count']),
+      pretext('combined', 'rotation + jigsaw + colorize + count in one run', ['rotation', 'jigsaw', 'colorize', 'count']),
+      pretext('contrastive', 'SimCLR (NT-Xent), the modern baseline', ['contrastive']),
     ],
   },
 ];

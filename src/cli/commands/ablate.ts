@@ -4,7 +4,7 @@ import type { Command } from '../command.js';
 export const ablateCommand: Command = {
   name: 'ablate',
   summary: "reproduce YOLOR's ablations: train every variant of a suite over several seeds, write a table and a chart",
-  usage: 'yolor ablate --suite feature-alignment|prediction-refinement|modelling|multitask [--data D] [--seeds 3] [--epochs N] [options]',
+  usage: 'yolor ablate --suite feature-alignment|prediction-refinement|modelling|multitask|pretext [--data D] [--seeds 3] [--epochs N] [options]',
   description:
     "Trains each variant of the suite (one training process per variant and seed, with `yolor train`'s defaults\n" +
     'and this --backend; `--jobs` of them at a time) and\n' +
@@ -14,12 +14,15 @@ export const ablateCommand: Command = {
     '  prediction-refinement  none vs add vs multiply vs both in the detection heads\n' +
     '  modelling              implicit knowledge as a vector vs a neural network vs a matrix factorisation\n' +
     '  multitask              detection vs JDE vs iJDE, and the four-task unified network vs four single-task\n' +
-    '                         networks of the same total size',
+    '                         networks of the same total size\n' +
+    '  pretext                scratch vs each pretext task vs their combination vs contrastive: each run pretrains\n' +
+    '                         the encoder (yolor pretrain on --pretrain-data), probes it on the object crops of\n' +
+    '                         --data (probe top-1, best layer) and fine-tunes the detector from it',
   options: [
     {
       name: 'suite',
       type: 'enum',
-      choices: ['feature-alignment', 'prediction-refinement', 'modelling', 'multitask'],
+      choices: ['feature-alignment', 'prediction-refinement', 'modelling', 'multitask', 'pretext'],
       description: 'the ablation to run',
     },
     {
@@ -45,6 +48,15 @@ export const ablateCommand: Command = {
     { name: 'val-split', type: 'string', valueName: 'S', default: 'val', description: 'split to validate on' },
     { name: 'limit-train', type: 'int', valueName: 'N', description: 'train on the first N images only (quick checks)' },
     { name: 'limit-val', type: 'int', valueName: 'N', description: 'validate on the first N images only' },
+    {
+      name: 'pretrain-data',
+      type: 'string',
+      valueName: 'D',
+      default: 'shapes-pretrain',
+      description: 'pretext suite: the unlabelled images each encoder is pretrained on (a dataset whose labels are never read)',
+    },
+    { name: 'pretrain-epochs', type: 'int', valueName: 'N', default: 2, description: 'pretext suite: pretraining epochs of each run' },
+    { name: 'pretrain-limit', type: 'int', valueName: 'N', description: 'pretext suite: pretrain on at most the first N images' },
     { name: 'project', type: 'string', valueName: 'DIR', default: 'runs/ablate', description: 'parent directory of the suite folders' },
   ],
   async run(args) {
@@ -71,6 +83,9 @@ export const ablateCommand: Command = {
       ...(args.number('limit-val') !== undefined ? { limitVal: args.number('limit-val')! } : {}),
       command: `yolor ${process.argv.slice(2).join(' ')}`,
       backend,
+      pretrainData: args.string('pretrain-data')!,
+      pretrainEpochs: args.number('pretrain-epochs')!,
+      ...(args.number('pretrain-limit') !== undefined ? { pretrainLimit: args.number('pretrain-limit')! } : {}),
     });
     process.stdout.write(`${readFileSync(r.files.markdown, 'utf8')}\n`);
     process.stdout.write(`results: ${r.files.markdown}, ${r.files.json}, ${r.files.png}\n`);
